@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Bootstrap and run Yocho with nothing but Python 3.11 and pip.
+
+    python3 run.py demo      # generate a portfolio, ingest it, print the summary
+    python3 run.py test      # the test suite (what CI runs)
+    python3 run.py yocho ... # any other `yocho` command inside the project's environment
+
+The first call creates `.venv/` and installs the pinned lock; later calls reuse it
+until requirements.lock or pyproject.toml changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("YOCHO_VENV", ROOT / ".venv"))
+PY = VENV / "bin" / "python"
+STAMP = VENV / ".yocho-installed"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_env() -> None:
+    want = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == want and PY.exists():
+        return
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print("installing pinned dependencies (requirements.lock)", flush=True)
+    subprocess.run(pip + ["-r", str(ROOT / "requirements.lock")], check=True)
+    subprocess.run(pip + ["--no-deps", "-e", str(ROOT)], check=True)
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    ensure_env()
+    env = dict(os.environ)
+    # No network here or at most users' sites: never phone home.
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        cmd = [str(PY), "-m", "pytest", *rest]
+    elif command == "yocho":
+        cmd = [str(VENV / "bin" / "yocho"), *rest]
+    else:
+        cmd = [str(VENV / "bin" / "yocho"), command, *rest]
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

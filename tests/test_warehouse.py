@@ -1,0 +1,39 @@
+"""Schema by versioned migrations, matching the data contract."""
+from __future__ import annotations
+
+import duckdb
+
+from yocho.contract import DUCKDB_TYPE, FEEDS, LINEAGE_COLUMNS
+from yocho.settings import Settings
+from yocho.warehouse.db import migrate, migrations, warehouse
+
+
+def test_migrations_apply_once_in_order(settings: Settings):
+    con = duckdb.connect()
+    applied = migrate(con)
+    assert applied == [name for _, name, _ in migrations()]
+    assert [v for v, _, _ in migrations()] == sorted(v for v, _, _ in migrations())
+    assert migrate(con) == []
+    with warehouse(settings) as first:
+        first.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    with warehouse(settings) as again:
+        versions = again.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    assert [v for (v,) in versions] == [v for v, _, _ in migrations()]
+
+
+def test_raw_tables_match_the_contract():
+    con = duckdb.connect()
+    migrate(con)
+    for feed in FEEDS.values():
+        described = con.execute(f"DESCRIBE {feed.table}").fetchall()
+        got = [(name, typ, null == "NO") for name, typ, null, *_ in described]
+        want = [(c.name, DUCKDB_TYPE[c.kind], c.required) for c in feed.columns]
+        want += [(name, typ, True) for name, typ in LINEAGE_COLUMNS]
+        assert got == want, feed.name
+
+
+def test_read_only_connection_sees_committed_rows(settings: Settings):
+    with warehouse(settings) as con:
+        con.execute("INSERT INTO schema_migrations VALUES (999, 'probe', now()::TIMESTAMP)")
+    with warehouse(settings, read_only=True) as ro:
+        assert ro.execute("SELECT name FROM schema_migrations WHERE version = 999").fetchone() == ("probe",)

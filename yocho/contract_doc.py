@@ -1,0 +1,93 @@
+"""Render the data contract (yocho.contract) as the markdown page docs/data-contract.md."""
+from __future__ import annotations
+
+from yocho.contract import FEEDS, Column, Kind, Source
+
+_KIND_TEXT = {
+    Kind.TEXT: "text",
+    Kind.LOCAL_ID: "text (customer number)",
+    Kind.CORPORATE_NUMBER: "法人番号: 13 digits, check digit validated",
+    Kind.BANK_CODE: "統一金融機関コード: 4 digits, must be in the 全銀 list",
+    Kind.JPY: "JPY, whole yen; `1,234`, full-width digits, `△`/`▲` negatives accepted",
+    Kind.INT: "integer",
+    Kind.FLOAT: "number",
+    Kind.BOOL: "yes/no: `1`/`0`, `true`/`false`, `Y`/`N`, `有`/`無`, `○`/`×`, `はい`/`いいえ`",
+    Kind.DATE: "date: `2024-03-31`, `2024/3/31`, `20240331`, 和暦 `令和6年3月31日`, `R6.3.31`",
+    Kind.MONTH: "month: `2024-03`, `2024/3`, `202403`, 和暦 `令和6年3月`, `R6.3`",
+    Kind.CATEGORY: "one of the codes (or their Japanese labels)",
+}
+
+_SOURCE_TEXT = {Source.BANK: "banks", Source.GUARANTEE_ASSOCIATION: "guarantee associations"}
+
+
+def _rule(col: Column) -> str:
+    parts = []
+    if col.min_value is not None:
+        parts.append(f"≥ {col.min_value:g}")
+    if col.max_value is not None:
+        parts.append(f"≤ {col.max_value:g}")
+    if col.categories:
+        parts.append(", ".join(f"`{code}` {ja}" for code, ja in col.categories.items()))
+    return "; ".join(parts)
+
+
+def render_markdown() -> str:
+    out = [
+        "# Yocho data contract",
+        "",
+        "<!-- Rendered from yocho/contract.py by `yocho contract`; a test keeps this page in sync. -->",
+        "",
+        "Every feed is optional: the pipeline runs on whatever subset an institution sends.",
+        "",
+        "## Delivery",
+        "",
+        "- Files go to `landing/<institution_id>/<feed>/`, where `institution_id` is `bank_<統一金融機関コード>`",
+        "  (a code in the 全銀 list) or `cga_<NN>` for a credit guarantee association (JIS prefecture code 01–47,",
+        "  48–51 for the Yokohama, Kawasaki, Nagoya and Gifu city associations).",
+        "- Formats: CSV in cp932 (Shift_JIS), UTF-8 or UTF-8 with BOM; Parquet; Excel `.xlsx` (first sheet).",
+        "- Headers: the English column name or the Japanese one; other columns are ignored and reported.",
+        "- Row numbers in error messages count like a spreadsheet: the header is row 1, the first data row is row 2.",
+        "- Money is whole yen (JPY). An empty cell is a missing value.",
+        "- `received_on` is the date the row became known to the sender. Computations as of a date T use only",
+        "  rows with `received_on` ≤ T, so late statements and corrections never leak into the past.",
+        "- A corrected row is sent again with a later `received_on`; the same key with the same `received_on`",
+        "  is a duplicate and is quarantined.",
+        "",
+        "## What happens to bad input",
+        "",
+        "- A cell that cannot be read (bad date, non-numeric amount, unknown category, …) or a row that breaks a rule",
+        "  (法人番号 check digit, unknown bank code, date in the future, out-of-range value, duplicate key, missing",
+        "  required value) sends the row to the `quarantine` table with file, row, column, reason and the value sent.",
+        "- A file with more than `ingest.max_reject_ratio` (default 5%) of its rows rejected, a file missing a required",
+        "  column, or one that cannot be decoded is rejected whole: none of its rows load, and the reason is recorded.",
+        "- Every file is archived byte for byte under its sha256; a file whose content was already ingested is skipped.",
+        "",
+    ]
+    for feed in FEEDS.values():
+        sources = ", ".join(_SOURCE_TEXT[s] for s in feed.sources)
+        out += [
+            f"## `{feed.name}` — {feed.ja}",
+            "",
+            feed.description,
+            "",
+            f"- Sent by: {sources}",
+            f"- Key: {', '.join(f'`{k}`' for k in feed.key)} (within the sending institution)",
+            f"- Warehouse table: `{feed.table}`",
+            *[f"- {note}" for note in feed.notes],
+            "",
+            "| column | 日本語 | type | required | rule | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
+        for col in feed.columns:
+            out.append(
+                f"| `{col.name}` | {col.ja} | {_KIND_TEXT[col.kind]} | {'yes' if col.required else 'no'} "
+                f"| {_rule(col)} | {col.description} |"
+            )
+        out.append("")
+    out += [
+        "## Lineage",
+        "",
+        "Every warehouse row also carries `institution_id`, `source_sha256` (the archived file) and `source_row`.",
+        "",
+    ]
+    return "\n".join(out)

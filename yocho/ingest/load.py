@@ -1,0 +1,196 @@
+"""Writing one file's outcome into the warehouse in a single transaction.
+
+Everything a file contributes -- accepted rows, quarantined rows, validation results and
+the ingested_files record that marks it done -- commits together or not at all, so a
+crash at any point leaves the warehouse as if the file had never been seen, and the
+next run simply processes it again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from yocho.contract import FEEDS, Feed
+
+QUARANTINE_SCHEMA = {
+    "source_row": pl.Int32,
+    "column": pl.Utf8,
+    "reason": pl.Utf8,
+    "value": pl.Utf8,
+}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    sha256: str
+    institution_id: str
+    feed: str
+    file_name: str
+    archived_path: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    rows_total: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    return con.execute("SELECT 1 FROM ingested_files WHERE sha256 = ?", [sha256]).fetchone() is not None
+
+
+def _key_match(feed: Feed, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in ("institution_id", *feed.key))
+
+
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, record: FileRecord, errors: pl.DataFrame) -> None:
+    if errors.is_empty():
+        return
+    con.register("q_batch", errors.to_arrow())
+    try:
+        con.execute(
+            """
+            INSERT INTO quarantine
+            SELECT ?, ?, ?, ?, source_row, "column", reason, value, current_timestamp::TIMESTAMP
+            FROM q_batch
+            """,
+            [record.sha256, record.institution_id, record.feed, record.file_name],
+        )
+    finally:
+        con.unregister("q_batch")
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, record: FileRecord, results: list[dict]) -> None:
+    if not results:
+        return
+    frame = pl.DataFrame(
+        {
+            "expectation": [r["expectation"] for r in results],
+            "column_name": [None if r.get("column") is None else str(r.get("column")) for r in results],
+            "success": [bool(r["success"]) for r in results],
+            "unexpected_count": [r.get("unexpected_count") for r in results],
+            "element_count": [r.get("element_count") for r in results],
+            "description": [r.get("description") or json.dumps(r, ensure_ascii=False, default=str) for r in results],
+        },
+        schema={
+            "expectation": pl.Utf8, "column_name": pl.Utf8, "success": pl.Boolean,
+            "unexpected_count": pl.Int64, "element_count": pl.Int64, "description": pl.Utf8,
+        },
+    )
+    con.register("v_batch", frame.to_arrow())
+    try:
+        con.execute(
+            """
+            INSERT INTO validation_results
+            SELECT ?, ?, expectation, column_name, success, unexpected_count, element_count,
+                   description, current_timestamp::TIMESTAMP
+            FROM v_batch
+            """,
+            [record.sha256, record.feed],
+        )
+    finally:
+        con.unregister("v_batch")
+
+
+def _insert_file(con, record: FileRecord, status: str, counts: LoadCounts,
+                 ignored_columns: tuple[str, ...], message: str | None) -> None:
+    con.execute(
+        """
+        INSERT INTO ingested_files VALUES
+            (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)
+        """,
+        [record.sha256, record.institution_id, record.feed, record.file_name, record.archived_path,
+         record.size_bytes, status, counts.rows_total, counts.rows_loaded, counts.rows_quarantined,
+         list(ignored_columns), message],
+    )
+
+
+def load_accepted(
+    con: duckdb.DuckDBPyConnection,
+    record: FileRecord,
+    good: pl.DataFrame,
+    errors: pl.DataFrame,
+    results: list[dict],
+    ignored_columns: tuple[str, ...],
+    rows_total: int,
+) -> LoadCounts:
+    """Insert the good rows (minus any already in the warehouse under the same key),
+    quarantine the rest, and mark the file loaded -- atomically."""
+    feed = FEEDS[record.feed]
+    columns = feed.column_names
+    col_list = ", ".join(columns)
+    batch = good.select(columns + ["source_row"]).to_arrow()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("g_batch", batch)
+        # The same key sent again in another file is a duplicate, not a correction:
+        # corrections carry a later received_on, which is part of every key.
+        duplicates = con.execute(
+            f"""
+            SELECT b.source_row::INTEGER AS source_row, NULL::VARCHAR AS "column",
+                   'duplicate of a row already loaded (key ' || '{", ".join(feed.key)}' ||
+                   ') from file ' || f.file_name || ' row ' || r.source_row AS reason,
+                   NULL::VARCHAR AS value
+            FROM (SELECT *, ? AS institution_id FROM g_batch) b
+            JOIN {feed.table} r ON {_key_match(feed, "b", "r")}
+            JOIN ingested_files f ON f.sha256 = r.source_sha256
+            """,
+            [record.institution_id],
+        ).pl()
+        con.execute(
+            f"""
+            INSERT INTO {feed.table} ({col_list}, institution_id, source_sha256, source_row)
+            SELECT {col_list}, institution_id, ?, source_row
+            FROM (SELECT *, ? AS institution_id FROM g_batch) b
+            WHERE NOT EXISTS (SELECT 1 FROM {feed.table} r WHERE {_key_match(feed, "b", "r")})
+            """,
+            [record.sha256, record.institution_id],
+        )
+        con.unregister("g_batch")
+        all_errors = pl.concat([errors.cast(QUARANTINE_SCHEMA), duplicates.cast(QUARANTINE_SCHEMA)])
+        _insert_quarantine(con, record, all_errors)
+        _insert_results(con, record, results)
+        counts = LoadCounts(
+            rows_total=rows_total,
+            rows_loaded=good.height - duplicates["source_row"].n_unique(),
+            rows_quarantined=all_errors["source_row"].drop_nulls().n_unique(),
+        )
+        _insert_file(con, record, "loaded", counts, ignored_columns, None)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def record_rejected(
+    con: duckdb.DuckDBPyConnection,
+    record: FileRecord,
+    errors: pl.DataFrame,
+    results: list[dict],
+    ignored_columns: tuple[str, ...],
+    rows_total: int,
+    message: str,
+) -> LoadCounts:
+    """A file refused whole: keep its row errors and the reason, load none of its rows."""
+    file_level = pl.DataFrame(
+        {"source_row": [None], "column": [None], "reason": [message], "value": [None]},
+        schema=QUARANTINE_SCHEMA,
+    )
+    all_errors = pl.concat([file_level, errors.cast(QUARANTINE_SCHEMA)])
+    counts = LoadCounts(rows_total=rows_total, rows_loaded=0, rows_quarantined=rows_total)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert_quarantine(con, record, all_errors)
+        _insert_results(con, record, results)
+        _insert_file(con, record, "rejected", counts, ignored_columns, message)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
