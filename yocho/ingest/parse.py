@@ -1,0 +1,371 @@
+"""Reading a landed file and turning its text into typed columns per the contract.
+
+Everything after `read_raw` is vectorised polars: a file can hold millions of rows, and
+the formats Japanese institutions actually send (full-width digits, △ negatives, 和暦
+dates, Japanese category labels) are all expressible as regexes and lookups.
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from yocho.contract import Column, Feed, Kind, header_aliases
+from yocho.ingest.errors import IngestError
+
+ERROR_SCHEMA = {"source_row": pl.Int32, "column": pl.Utf8, "reason": pl.Utf8, "value": pl.Utf8}
+
+POLARS_TYPE: dict[Kind, pl.DataType] = {
+    Kind.TEXT: pl.Utf8(),
+    Kind.LOCAL_ID: pl.Utf8(),
+    Kind.CORPORATE_NUMBER: pl.Utf8(),
+    Kind.BANK_CODE: pl.Utf8(),
+    Kind.JPY: pl.Int64(),
+    Kind.INT: pl.Int32(),
+    Kind.FLOAT: pl.Float64(),
+    Kind.BOOL: pl.Boolean(),
+    Kind.DATE: pl.Date(),
+    Kind.MONTH: pl.Date(),
+    Kind.CATEGORY: pl.Utf8(),
+}
+
+# 和暦: year = start + n - 1. Both the kanji and the one-letter forms appear in bank
+# extracts; NFKC has already turned ligatures such as ㍻ and ㋿ into 平成 and 令和.
+# Era ends are not enforced: systems never updated for 令和 still write 平成32年 (2020).
+ERA_START = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019,
+             "M": 1868, "T": 1912, "S": 1926, "H": 1989, "R": 2019}
+_ERA = "(?P<era>明治|大正|昭和|平成|令和|[MTSHR])(?P<y>元|[0-9]{1,2})"
+
+# (regex, has an era group). Year, month and day are the named groups y, m, d.
+_DATE_PATTERNS = (
+    (r"^(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})$", False),
+    (r"^(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})$", False),
+    (r"^(?P<y>[0-9]{4})年(?P<m>[0-9]{1,2})月(?P<d>[0-9]{1,2})日$", False),
+    (rf"^{_ERA}(?:年|[-/.])(?P<m>[0-9]{{1,2}})(?:月|[-/.])(?P<d>[0-9]{{1,2}})日?$", True),
+)
+_MONTH_PATTERNS = (
+    (r"^(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})$", False),
+    (r"^(?P<y>[0-9]{4})(?P<m>[0-9]{2})$", False),
+    (r"^(?P<y>[0-9]{4})年(?P<m>[0-9]{1,2})月$", False),
+    (rf"^{_ERA}(?:年|[-/.])(?P<m>[0-9]{{1,2}})月?$", True),
+)
+# Spreadsheet and parquet dates arrive as timestamps ("2024-03-31 00:00:00"); the date
+# part is the value, the time of day is dropped.
+_TIME_SUFFIX = r"[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?$"
+# NFKC leaves these minus look-alikes alone; Japanese accounting uses △/▲ for negatives.
+_NEGATIVE = ("-", "△", "▲", "\u2212", "\u2010", "\u2013")
+_SIGN = "[-+△▲\u2212\u2010\u2013]?"
+
+_TRUE = ("1", "true", "t", "y", "yes", "有", "有り", "あり", "○", "〇", "はい")
+_FALSE = ("0", "false", "f", "n", "no", "無", "無し", "なし", "×", "いいえ")
+_BOOL = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+
+DATE_FORMATS = "YYYY-MM-DD, YYYY/M/D, YYYYMMDD or 和暦 like 令和6年3月31日 / R6.3.31"
+MONTH_FORMATS = "YYYY-MM, YYYY/M, YYYYMM, 和暦 like 令和6年3月 / R6.3, or a full date"
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    rows: pl.DataFrame
+    errors: pl.DataFrame
+    ignored_columns: tuple[str, ...]
+
+
+# --- reading -------------------------------------------------------------------
+
+def read_raw(path: Path) -> pl.DataFrame:
+    """Every column as text, as written; empty cells null."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = _read_csv(path)
+        elif suffix == ".parquet":
+            raw = _stringify(pl.read_parquet(path), path)
+        elif suffix == ".xlsx":
+            # drop_empty_rows=False keeps spreadsheet row numbers true; parse_feed drops
+            # blank rows after numbering them. Empty columns are kept so a required
+            # column that is present but empty gives row errors, not "missing column".
+            raw = pl.read_excel(path, engine="calamine", infer_schema_length=0,
+                                drop_empty_rows=False, drop_empty_cols=False)
+        else:
+            raise IngestError(f"{path.name}: unsupported file type {path.suffix!r}; use .csv, .parquet or .xlsx")
+    except IngestError:
+        raise
+    except Exception as exc:  # polars/fastexcel raise many types for a malformed file
+        raise IngestError(f"{path.name}: cannot be read as {suffix.lstrip('.')}: {exc}") from exc
+    return raw.with_columns(
+        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in raw.columns
+    )
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8(data: bytes, path: Path) -> bytes:
+    """The file's text as UTF-8 bytes for polars; decoding is strict, so a wrong guess
+    fails loudly instead of loading mojibake."""
+    if data.startswith(_BOM):
+        body, offset, encodings = data[len(_BOM):], len(_BOM), ("utf-8",)  # a BOM is a promise
+    else:
+        body, offset, encodings = data, 0, ("utf-8", "cp932")
+    failure: UnicodeDecodeError | None = None
+    for encoding in encodings:
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError as exc:
+            # Report the encoding that got furthest: that is the sender's likely intent.
+            if failure is None or exc.start > failure.start:
+                failure = exc
+            continue
+        return body if encoding == "utf-8" else text.encode("utf-8")
+    assert failure is not None
+    at = offset + failure.start
+    line = data.count(b"\n", 0, at) + 1
+    tried = " or ".join({"utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}[e] for e in encodings)
+    raise IngestError(
+        f"{path.name}: not valid {tried} text: undecodable byte(s) "
+        f"{data[at:at + 2].hex(' ')} at byte {at} (line {line})"
+    )
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    data = path.read_bytes()
+    if not data.strip():
+        raise IngestError(f"{path.name}: the file is empty")
+    return pl.read_csv(io.BytesIO(_utf8(data, path)), infer_schema=False, raise_if_empty=True)
+
+
+def _stringify(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_nested() or dtype == pl.Binary:
+            raise IngestError(f"{path.name}: column {name!r} has type {dtype}, expected plain values")
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.to_string("%Y-%m-%d %H:%M:%S"))
+        elif dtype.is_float():
+            # Whole-number floats (money written by pandas with NaNs) read as integers,
+            # not "1234.0" or "1e+13".
+            whole = col.is_finite() & (col == col.round()) & (col.abs() < 2**53)
+            exprs.append(pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.Utf8))
+                         .otherwise(col.cast(pl.Utf8)))
+        else:
+            exprs.append(col.cast(pl.Utf8))
+    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns))
+
+
+# --- parsing -------------------------------------------------------------------
+
+# Names readers give columns without a usable header: calamine's for an empty header
+# cell, polars' for an empty or repeated CSV header.
+_PLACEHOLDER = re.compile(r"^(?:__UNNAMED__[0-9]+|.*_duplicated_[0-9]+|)$")
+
+
+def _header_key(header: str) -> str:
+    return unicodedata.normalize("NFKC", header).strip().lower()
+
+
+def _map_headers(raw: pl.DataFrame, feed: Feed, file_name: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """contract name -> raw header, and the raw headers the contract does not know."""
+    aliases = {_header_key(k): v for k, v in header_aliases(feed).items()}
+    found: dict[str, str] = {}
+    ignored: list[str] = []
+    for header in raw.columns:
+        name = aliases.get(_header_key(header))
+        repeated = re.fullmatch(r"(.*)_duplicated_[0-9]+", header)
+        if repeated and _header_key(repeated[1]) in aliases:
+            raise IngestError(f"{file_name}: column {repeated[1]!r} appears more than once")
+        if name is None:
+            # Trailing empty columns (a stray comma, formatting in Excel) are not news.
+            if not (_PLACEHOLDER.match(header) and raw[header].null_count() == raw.height):
+                ignored.append(header)
+        elif name in found:
+            raise IngestError(
+                f"{file_name}: columns {found[name]!r} and {header!r} both give {name} ({feed.column(name).ja})"
+            )
+        else:
+            found[name] = header
+    missing = [c for c in feed.columns if c.required and c.name not in found]
+    if missing:
+        listed = ", ".join(f"{c.name} ({c.ja})" for c in missing)
+        raise IngestError(f"{file_name}: missing required column(s) for feed {feed.name}: {listed}")
+    return found, tuple(ignored)
+
+
+def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
+    found, ignored = _map_headers(raw, feed, file_name)
+    frame = raw.select(
+        pl.int_range(2, raw.height + 2, dtype=pl.Int32).alias("source_row"),
+        *(pl.col(found[c.name]).cast(pl.Utf8).alias(f"raw.{c.name}") if c.name in found
+          else pl.lit(None, dtype=pl.Utf8).alias(f"raw.{c.name}") for c in feed.columns),
+    )
+    # Blank lines (all contract cells empty) are numbered but neither rows nor errors.
+    blank = pl.all_horizontal(_clean(pl.col(f"raw.{c.name}"), normalize=False).is_null() for c in feed.columns)
+    frame = frame.filter(~blank)
+
+    # Each column is converted once per distinct text and joined back: dates, months,
+    # flags and 法人番号 repeat on every monthly row, and the regex work dominates.
+    lookups = pl.collect_all([_lookup(frame.lazy(), col, feed) for col in feed.columns])
+    parsed = frame.lazy()
+    for col, lookup in zip(feed.columns, lookups):
+        parsed = parsed.join(lookup.lazy(), on=f"raw.{col.name}", how="left",
+                             nulls_equal=True, maintain_order="left")
+    parsed = parsed.collect()
+
+    rows = parsed.select(
+        *(pl.col(c.name).cast(POLARS_TYPE[c.kind]) for c in feed.columns), "source_row"
+    )
+    errors = pl.concat(
+        [
+            parsed.lazy()
+            .filter(pl.col(f"why.{c.name}").is_not_null())
+            .select(
+                "source_row",
+                pl.lit(c.name, dtype=pl.Utf8).alias("column"),
+                pl.col(f"why.{c.name}").alias("reason"),
+                pl.col(f"raw.{c.name}").alias("value"),
+            )
+            for c in feed.columns
+        ]
+    ).sort("source_row", maintain_order=True).collect()
+    return ParseResult(rows=rows, errors=errors.cast(ERROR_SCHEMA), ignored_columns=ignored)
+
+
+def _lookup(frame: pl.LazyFrame, col: Column, feed: Feed) -> pl.LazyFrame:
+    """raw text -> (typed value, reason it failed) over the column's distinct texts."""
+    source = f"raw.{col.name}"
+    # Free text stays as written. Ids are width-folded so the same id from two systems
+    # joins; the contract types TEXT ids (loan_id, guarantee_id) like free text, so they
+    # are recognised as keys or by their *_id name.
+    is_id = col.name in feed.key or col.name.endswith("_id")
+    text = _clean(pl.col(source), normalize=col.kind is not Kind.TEXT or is_id)
+    value, reason = _convert(col, text)
+    return frame.select(source).unique().select(
+        source,
+        value.alias(col.name),
+        # A reason only where the sender wrote something we could not read.
+        pl.when(text.is_not_null() & value.is_null()).then(reason).alias(f"why.{col.name}"),
+    )
+
+
+def _clean(text: pl.Expr, *, normalize: bool) -> pl.Expr:
+    """Trim (strip_chars also removes the full-width space U+3000); NFKC folds full-width
+    digits, letters and punctuation to ASCII and half-width katakana to full width, so
+    the same value typed on different systems compares equal. Empty becomes null."""
+    if normalize:
+        text = text.str.normalize("NFKC")
+    text = text.str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+def _convert(col: Column, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, reason it failed) for one column; the reason is used only where the
+    cleaned text is non-empty and the value is null."""
+    kind = col.kind
+    if kind is Kind.JPY:
+        return _integer(text, pl.Int64, "not a whole number of yen (expected digits like 1,234,567, △1,234 or ¥1,234)")
+    if kind is Kind.INT:
+        return _integer(text, pl.Int32, "not a whole number (expected digits like 1,234 or △12)")
+    if kind is Kind.FLOAT:
+        return _float(text)
+    if kind is Kind.DATE:
+        return _date(text)
+    if kind is Kind.MONTH:
+        return _month(text)
+    if kind is Kind.BOOL:
+        value = text.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+        return value, pl.lit("not a yes/no value (expected 1/0, true/false, Y/N, 有/無, ○/× or はい/いいえ)")
+    if kind is Kind.CATEGORY:
+        return _category(col, text)
+    if kind is Kind.CORPORATE_NUMBER:
+        ok = text.str.contains(r"^[0-9]{13}$")
+        return pl.when(ok).then(text), pl.lit("not a 13-digit 法人番号")
+    if kind is Kind.BANK_CODE:
+        ok = text.str.contains(r"^[0-9]{4}$")
+        return pl.when(ok).then(text), pl.lit("not a 4-digit bank code (統一金融機関コード)")
+    # TEXT and LOCAL_ID: any non-empty text is valid.
+    return text, pl.lit("unreadable text")
+
+
+def _integer(text: pl.Expr, dtype: pl.DataType, expected: str) -> tuple[pl.Expr, pl.Expr]:
+    # Thousands separators, 円 and the yen sign go (cp932 files show ¥ as a backslash);
+    # a ".0" tail is what spreadsheets write for whole numbers.
+    bare = text.str.replace_all(r"[,\s円¥\\]", "")
+    parts = bare.str.extract_groups(rf"^(?P<sign>{_SIGN})(?P<digits>[0-9]+)(?:\.0*)?$")
+    digits = parts.struct.field("digits")
+    magnitude = digits.cast(pl.Int64, strict=False)
+    signed = pl.when(parts.struct.field("sign").is_in(_NEGATIVE)).then(-magnitude).otherwise(magnitude)
+    value = signed.cast(dtype, strict=False)
+    reason = pl.when(digits.is_not_null()).then(pl.lit("number too large")).otherwise(pl.lit(expected))
+    return value, reason
+
+
+def _float(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    bare = text.str.replace_all(r"[,\s円¥\\]", "")
+    parts = bare.str.extract_groups(
+        rf"^(?P<sign>{_SIGN})(?P<num>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)$"
+    )
+    magnitude = parts.struct.field("num").cast(pl.Float64, strict=False)
+    value = pl.when(parts.struct.field("sign").is_in(_NEGATIVE)).then(-magnitude).otherwise(magnitude)
+    return value, pl.lit("not a number (expected digits like 1,234.5 or △0.25)")
+
+
+def _calendar(text: pl.Expr, patterns: tuple[tuple[str, bool], ...], *, with_day: bool) -> tuple[pl.Expr, pl.Expr]:
+    """(date or null, whether any pattern matched) for the first matching pattern."""
+    compact = text.str.replace(_TIME_SUFFIX, "").str.replace_all(r"\s", "").str.to_uppercase()
+    years, months, days = [], [], []
+    for regex, has_era in patterns:
+        g = compact.str.extract_groups(regex)
+        year = g.struct.field("y")
+        if has_era:
+            # 元年 is the first year of an era.
+            n = pl.when(year == "元").then(pl.lit(1)).otherwise(year.cast(pl.Int32, strict=False))
+            start = g.struct.field("era").replace_strict(ERA_START, default=None, return_dtype=pl.Int32)
+            year = (start + n - 1).cast(pl.Utf8)
+        years.append(year)
+        months.append(g.struct.field("m"))
+        days.append(g.struct.field("d") if with_day else pl.lit("1"))
+    y, m, d = pl.coalesce(years), pl.coalesce(months), pl.coalesce(days)
+    iso = pl.format("{}-{}-{}", y.str.zfill(4), m.str.zfill(2), d.str.zfill(2))
+    # Parsing the assembled ISO text (not pl.date) turns 2024-02-30 into null, not an error.
+    return iso.str.to_date("%Y-%m-%d", strict=False), y.is_not_null()
+
+
+def _date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    value, matched = _calendar(text, _DATE_PATTERNS, with_day=True)
+    reason = (
+        pl.when(matched)
+        .then(pl.lit(f"not a real calendar date (expected {DATE_FORMATS})"))
+        .otherwise(pl.lit(f"not a date (expected {DATE_FORMATS})"))
+    )
+    return value, reason
+
+
+def _month(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    month, matched = _calendar(text, _MONTH_PATTERNS, with_day=False)
+    date, date_matched = _calendar(text, _DATE_PATTERNS, with_day=True)
+    value = pl.coalesce(month, date.dt.month_start())
+    reason = (
+        pl.when(matched | date_matched)
+        .then(pl.lit(f"not a real calendar month (expected {MONTH_FORMATS})"))
+        .otherwise(pl.lit(f"not a month (expected {MONTH_FORMATS})"))
+    )
+    return value, reason
+
+
+def _category_key(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def _category(col: Column, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    categories = col.categories or {}
+    lookup = {_category_key(code): code for code in categories}
+    lookup |= {_category_key(label): code for code, label in categories.items()}
+    value = text.str.to_lowercase().replace_strict(lookup, default=None, return_dtype=pl.Utf8)
+    options = ", ".join(f"{code}/{label}" for code, label in categories.items())
+    reason = pl.format(f"'{{}}' is not a known {col.name} (expected one of {options})", text)
+    return value, reason
