@@ -107,7 +107,7 @@ def test_xlsx_cells_read_as_text_and_parse(tmp_path: Path):
     pl.DataFrame({
         "保証番号": ["G1", "G2"],
         "顧客番号": ["C1", "C2"],
-        "金融機関コード": ["0116", "0117"],  # text cells keep their leading zero
+        "金融機関コード": [116, 117],  # number cells: the spreadsheet dropped the leading zero
         "対象年月": [date(2024, 3, 1), date(2024, 3, 1)],
         "保証残高": [1234, None],
         "保証状態": ["正常", "延滞"],
@@ -253,6 +253,8 @@ def test_category_code_or_label(text: str, categories: dict[str, str], expected:
     (Kind.CORPORATE_NUMBER, "８０００００００００００１", "8000000000001"),
     (Kind.CORPORATE_NUMBER, " 8000000000001 ", "8000000000001"),
     (Kind.BANK_CODE, "０１１６", "0116"),
+    (Kind.BANK_CODE, "116", "0116"),  # a spreadsheet's number cell lost the leading zero
+    (Kind.BANK_CODE, "5", "0005"),
     (Kind.LOCAL_ID, " Ｃ００１ ", "C001"),
     (Kind.TEXT, "\u3000株式会社ﾃｽﾄ ", "株式会社ﾃｽﾄ"),  # free text is trimmed, not rewritten
     (Kind.TEXT, "   ", None),
@@ -293,7 +295,7 @@ def test_text_ids_are_width_folded_so_they_join_across_feeds():
     (Kind.CORPORATE_NUMBER, "123", "not a 13-digit 法人番号"),
     (Kind.CORPORATE_NUMBER, "800000000000A", "not a 13-digit 法人番号"),
     (Kind.CORPORATE_NUMBER, "8000-0000-0000-1", "not a 13-digit 法人番号"),
-    (Kind.BANK_CODE, "116", "not a 4-digit bank code"),
+    (Kind.BANK_CODE, "11600", "not a 4-digit bank code"),
     (Kind.BANK_CODE, "01a6", "not a 4-digit bank code"),
 ])
 def test_bad_value_is_null_with_row_column_reason_and_raw_text(kind: Kind, text: str, reason: str):
@@ -313,14 +315,14 @@ def test_unknown_category_names_the_value_and_the_choices():
 def test_errors_across_a_real_feed_point_at_row_and_column(tmp_path: Path):
     rows = [
         ROW,
-        ["G2", "C0002", "123", "116", "2024-13", "1.5", "謎", "2024-02-30"],
+        ["G2", "C0002", "123", "1x6", "2024-13", "1.5", "謎", "2024-02-30"],
         ["G3", "C0003", "", "0116", "R6.3", "1,000", "延滞", "R6.4.15"],
     ]
     path = _csv(tmp_path / "g.csv", [JA_HEADER, *rows], "cp932")
     parsed = parse_feed(read_raw(path), GUARANTEES, file_name="g.csv")
     assert parsed.rows.height == 3
     assert parsed.errors.select("source_row", "column", "value").rows() == [
-        (3, "corporate_number", "123"), (3, "lender_bank_code", "116"), (3, "month", "2024-13"),
+        (3, "corporate_number", "123"), (3, "lender_bank_code", "1x6"), (3, "month", "2024-13"),
         (3, "balance_jpy", "1.5"), (3, "status", "謎"), (3, "received_on", "2024-02-30"),
     ]
     assert parsed.errors.schema == pl.Schema(

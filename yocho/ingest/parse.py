@@ -285,8 +285,11 @@ def _convert(col: Column, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         ok = text.str.contains(r"^[0-9]{13}$")
         return pl.when(ok).then(text), pl.lit("not a 13-digit 法人番号")
     if kind is Kind.BANK_CODE:
-        ok = text.str.contains(r"^[0-9]{4}$")
-        return pl.when(ok).then(text), pl.lit("not a 4-digit bank code (統一金融機関コード)")
+        # Spreadsheets store bank codes as numbers and drop the leading zeros (0116 -> 116);
+        # every code is 4 digits, so padding a shorter all-digit value restores it.
+        padded = pl.when(text.str.contains(r"^[0-9]{1,3}$")).then(text.str.zfill(4)).otherwise(text)
+        ok = padded.str.contains(r"^[0-9]{4}$")
+        return pl.when(ok).then(padded), pl.lit("not a 4-digit bank code (統一金融機関コード)")
     # TEXT and LOCAL_ID: any non-empty text is valid.
     return text, pl.lit("unreadable text")
 
