@@ -43,6 +43,16 @@ class GeneratorSettings(BaseModel):
     chunk_size: int = Field(100_000, gt=0)
 
 
+class FeatureSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # Overrides of indicator thresholds, keyed "<indicator id>.<threshold name>",
+    # e.g. {"rep_dpd_30.days": 45}. Defaults and their reasons live in the catalog.
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    # Months of as-of dates the demo and `yocho scan --history` compute.
+    history_months: int = Field(24, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YOCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -56,6 +66,7 @@ class Settings(BaseSettings):
     today: date | None = None
     ingest: IngestSettings = IngestSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    features: FeatureSettings = FeatureSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,97 @@
+"""The catalog of warning signs (予兆管理の着眼点): what an indicator is, and the registry.
+
+Each family module (financials, repayment, accounts, guarantee, qualitative,
+cross_institution) declares its indicators once, as `INDICATORS`, next to the SQL file
+that computes them (features/sql/<family>.sql). Everything else -- the documentation
+page, the panel's columns, the evidence shown to reviewers -- reads this registry.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+
+class Family(StrEnum):
+    FINANCIALS = "financials"
+    REPAYMENT = "repayment"
+    ACCOUNTS = "accounts"
+    GUARANTEE = "guarantee"
+    QUALITATIVE = "qualitative"
+    CROSS_INSTITUTION = "cross_institution"
+
+
+FAMILY_NAMES: dict[Family, tuple[str, str]] = {
+    Family.FINANCIALS: ("財務諸表", "Financial statements"),
+    Family.REPAYMENT: ("返済状況", "Loan repayment"),
+    Family.ACCOUNTS: ("預金口座の動き", "Deposit-account activity"),
+    Family.GUARANTEE: ("保証協会の情報", "Guarantee-association signals"),
+    Family.QUALITATIVE: ("定性情報", "Qualitative observations"),
+    Family.CROSS_INSTITUTION: ("他機関での兆候", "Cross-institution"),
+}
+
+
+class Severity(StrEnum):
+    # critical: on its own enough to open a case; high: strong sign; medium/low: context.
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    default: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    ja: str
+    en: str
+    family: Family
+    feeds: tuple[str, ...]
+    definition: str
+    unit: str
+    severity: Severity
+    thresholds: tuple[Threshold, ...] = ()
+
+    def param(self, threshold: str) -> str:
+        """Name of the SQL parameter carrying one of this indicator's thresholds."""
+        return f"{self.id}__{threshold}"
+
+
+@cache
+def indicators() -> dict[str, Indicator]:
+    """Every indicator, by id, in family order."""
+    found: dict[str, Indicator] = {}
+    for family in Family:
+        module = importlib.import_module(f"features.{family.value}")
+        for indicator in module.INDICATORS:
+            if indicator.family is not family:
+                raise ValueError(f"{indicator.id} is declared in {family} but says {indicator.family}")
+            if indicator.id in found:
+                raise ValueError(f"indicator {indicator.id} declared twice")
+            found[indicator.id] = indicator
+    return found
+
+
+def by_family(family: Family) -> list[Indicator]:
+    return [i for i in indicators().values() if i.family is family]
+
+
+def threshold_values(overrides: dict[str, float] | None = None) -> dict[str, float]:
+    """SQL parameters for every threshold: the default, or an override keyed
+    "<indicator id>.<threshold name>". Unknown override keys are refused, so a typo in a
+    configuration file cannot silently leave a default in force."""
+    overrides = dict(overrides or {})
+    values: dict[str, float] = {}
+    for indicator in indicators().values():
+        for t in indicator.thresholds:
+            values[indicator.param(t.name)] = float(overrides.pop(f"{indicator.id}.{t.name}", t.default))
+    if overrides:
+        raise ValueError(f"unknown indicator thresholds in settings: {', '.join(sorted(overrides))}")
+    return values

@@ -1,0 +1,99 @@
+"""Computing the catalog as of one or many dates, in one pass, inside DuckDB.
+
+Each family's SQL (features/sql/<family>.sql) is one SELECT over the raw tables and the
+point-in-time inputs of `features.pit`, returning one row per (business in `universe`,
+as-of date, indicator of the family):
+
+    business_key VARCHAR, as_of DATE, indicator_id VARCHAR,
+    value DOUBLE,        -- the measured quantity (NULL when unavailable)
+    available BOOLEAN,   -- false when the feeds it needs have no data for the business by then
+    fired BOOLEAN,       -- NULL when unavailable
+    evidence VARCHAR     -- JSON object with the figures behind a fired sign, else NULL
+
+Thresholds reach the SQL as named parameters `$<indicator id>__<threshold name>`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from importlib import resources
+
+import duckdb
+import polars as pl
+
+from features import pit
+from features.catalog import Family, by_family, indicators, threshold_values
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_RESULT_COLUMNS = ["business_key", "as_of", "indicator_id", "value", "available", "fired", "evidence"]
+
+
+def family_sql(family: Family) -> str:
+    return (resources.files("features") / "sql" / f"{family.value}.sql").read_text(encoding="utf-8")
+
+
+def _bind(sql: str, values: dict[str, float]) -> dict[str, float]:
+    """Only the parameters the statement names: DuckDB refuses extra ones."""
+    names = set(_PARAM.findall(sql))
+    missing = names - values.keys()
+    if missing:
+        raise KeyError(f"SQL names thresholds the catalog does not declare: {sorted(missing)}")
+    return {name: values[name] for name in names}
+
+
+def _severities() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "indicator_id": list(indicators()),
+            "family": [i.family.value for i in indicators().values()],
+            "severity": [i.severity.value for i in indicators().values()],
+        }
+    )
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    as_of: list[date],
+    thresholds: dict[str, float] | None = None,
+    families: list[Family] | None = None,
+) -> None:
+    """Fill temp table `indicator_results` (the columns above plus family and severity)
+    for every business known at each date. Nothing is written to the warehouse here."""
+    values = threshold_values(thresholds)
+    pit.prepare(con, as_of)
+    con.register("indicator_catalog", _severities().to_arrow())
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE indicator_results (
+            business_key VARCHAR, as_of DATE, indicator_id VARCHAR, value DOUBLE,
+            available BOOLEAN, fired BOOLEAN, evidence VARCHAR, family VARCHAR, severity VARCHAR)
+        """
+    )
+    universe_rows = con.execute("SELECT count(*) FROM universe").fetchone()[0]
+    for family in families or list(Family):
+        declared = {i.id for i in by_family(family)}
+        if not declared:
+            continue
+        sql = family_sql(family)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE family_result AS {sql}", _bind(sql, values))
+        got = dict(con.execute("SELECT indicator_id, count(*) FROM family_result GROUP BY 1").fetchall())
+        # A family that forgets a business or an indicator would make "not fired" and
+        # "not computed" look alike; refuse rather than under-report.
+        if set(got) != declared or (universe_rows and any(n != universe_rows for n in got.values())):
+            raise RuntimeError(
+                f"{family.value}.sql returned {got}, expected each of {sorted(declared)} "
+                f"once per business and date ({universe_rows} rows)"
+            )
+        con.execute(
+            f"""
+            INSERT INTO indicator_results
+            SELECT {', '.join('r.' + c for c in _RESULT_COLUMNS)}, c.family, c.severity
+            FROM family_result r JOIN indicator_catalog c USING (indicator_id)
+            """
+        )
+    con.execute("DROP TABLE IF EXISTS family_result")
+    con.unregister("indicator_catalog")
+
+
+def results(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return con.execute("SELECT * FROM indicator_results ORDER BY business_key, as_of, indicator_id").pl()

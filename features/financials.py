@@ -1,0 +1,2 @@
+"""Placeholder: indicators of this family are being declared."""
+INDICATORS = ()

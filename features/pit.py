@@ -1,0 +1,61 @@
+"""Point-in-time inputs shared by every family's SQL.
+
+Before the families run, three temporary tables are built on the connection:
+
+- `as_of_dates(as_of DATE)`: the dates to compute, all in one pass.
+- `business_keys(institution_id, local_id, business_key)`: one business across
+  institutions. A business with a 法人番号 is keyed by it (13 digits), so the same
+  company at three banks and the association is one business; a sole proprietor
+  (個人事業主) has no 法人番号 and stays `<institution_id>:<local_id>`. The mapping uses
+  every row ever received: an identity carries no information about the business's
+  health, and a number learnt later should still join the earlier rows.
+- `universe(business_key, as_of)`: the businesses known by each as-of date, i.e. with
+  at least one row of any feed received on or before it.
+
+Family SQL then applies the rule every indicator obeys: as of T only rows with
+received_on <= T are used, and where a row was sent again (a correction, same key,
+later received_on) the latest version received by T wins.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from yocho.contract import FEEDS
+
+
+def _union_of(columns: str) -> str:
+    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {feed.table}" for feed in FEEDS.values())
+
+
+def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
+    dates = pl.DataFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
+    con.register("as_of_input", dates.to_arrow())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT as_of FROM as_of_input")
+    finally:
+        con.unregister("as_of_input")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE business_keys AS
+        SELECT institution_id, local_id,
+               coalesce(max(corporate_number), institution_id || ':' || local_id) AS business_key
+        FROM ({_union_of("institution_id, local_id, corporate_number")})
+        GROUP BY institution_id, local_id
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE universe AS
+        WITH first_seen AS (
+            SELECT k.business_key, min(r.received_on) AS first_received
+            FROM ({_union_of("institution_id, local_id, received_on")}) r
+            JOIN business_keys k USING (institution_id, local_id)
+            GROUP BY k.business_key
+        )
+        SELECT f.business_key, a.as_of
+        FROM first_seen f JOIN as_of_dates a ON f.first_received <= a.as_of
+        """
+    )
