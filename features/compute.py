@@ -56,11 +56,14 @@ def compute(
     as_of: list[date],
     thresholds: dict[str, float] | None = None,
     families: list[Family] | None = None,
+    dates_per_pass: int = 6,
 ) -> None:
     """Fill temp table `indicator_results` (the columns above plus family and severity)
-    for every business known at each date. Nothing is written to the warehouse here."""
+    for every business known at each date. Nothing is written to the warehouse here.
+
+    Dates are computed `dates_per_pass` at a time: each family joins its feeds to every
+    date of a pass, so the pass size bounds memory for a long history."""
     values = threshold_values(thresholds)
-    pit.prepare(con, as_of)
     con.register("indicator_catalog", _severities().to_arrow())
     con.execute(
         """
@@ -69,30 +72,48 @@ def compute(
             available BOOLEAN, fired BOOLEAN, evidence VARCHAR, family VARCHAR, severity VARCHAR)
         """
     )
-    universe_rows = con.execute("SELECT count(*) FROM universe").fetchone()[0]
-    for family in families or list(Family):
-        declared = {i.id for i in by_family(family)}
-        if not declared:
-            continue
-        sql = family_sql(family)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE family_result AS {sql}", _bind(sql, values))
-        got = dict(con.execute("SELECT indicator_id, count(*) FROM family_result GROUP BY 1").fetchall())
-        # A family that forgets a business or an indicator would make "not fired" and
-        # "not computed" look alike; refuse rather than under-report.
-        if set(got) != declared or (universe_rows and any(n != universe_rows for n in got.values())):
-            raise RuntimeError(
-                f"{family.value}.sql returned {got}, expected each of {sorted(declared)} "
-                f"once per business and date ({universe_rows} rows)"
-            )
-        con.execute(
-            f"""
-            INSERT INTO indicator_results
-            SELECT {', '.join('r.' + c for c in _RESULT_COLUMNS)}, c.family, c.severity
-            FROM family_result r JOIN indicator_catalog c USING (indicator_id)
-            """
-        )
+    dates = sorted(set(as_of))
+    for start in range(0, len(dates), dates_per_pass):
+        pit.prepare(con, dates[start:start + dates_per_pass])
+        for family in families or list(Family):
+            _compute_family(con, family, values)
     con.execute("DROP TABLE IF EXISTS family_result")
     con.unregister("indicator_catalog")
+
+
+def _compute_family(con: duckdb.DuckDBPyConnection, family: Family, values: dict[str, float]) -> None:
+    declared = {i.id for i in by_family(family)}
+    if not declared:
+        return
+    universe_rows = con.execute("SELECT count(*) FROM universe").fetchone()[0]
+    sql = family_sql(family)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE family_result AS {sql}", _bind(sql, values))
+    got = {
+        indicator: (rows, distinct)
+        for indicator, rows, distinct in con.execute(
+            """
+            SELECT r.indicator_id, count(*), count(DISTINCT (r.business_key, r.as_of))
+            FROM family_result r SEMI JOIN universe u USING (business_key, as_of)
+            GROUP BY 1
+            """
+        ).fetchall()
+    }
+    # A family that forgets a business or an indicator would make "not fired" and
+    # "not computed" look alike; refuse rather than under-report.
+    extra = con.execute("SELECT count(*) FROM family_result").fetchone()[0] - sum(r for r, _ in got.values())
+    if (set(got) != declared and universe_rows) or extra or any(r != universe_rows or d != universe_rows for r, d in got.values()):
+        raise RuntimeError(
+            f"{family.value}.sql returned (rows, distinct business-dates) {got} and {extra} rows "
+            f"outside the universe; expected each of {sorted(declared)} once per business and date "
+            f"({universe_rows} rows)"
+        )
+    con.execute(
+        f"""
+        INSERT INTO indicator_results
+        SELECT {', '.join('r.' + c for c in _RESULT_COLUMNS)}, c.family, c.severity
+        FROM family_result r JOIN indicator_catalog c USING (indicator_id)
+        """
+    )
 
 
 def results(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -10,7 +10,8 @@ Before the families run, three temporary tables are built on the connection:
   every row ever received: an identity carries no information about the business's
   health, and a number learnt later should still join the earlier rows.
 - `universe(business_key, as_of)`: the businesses known by each as-of date, i.e. with
-  at least one row of any feed received on or before it.
+  at least one row of any feed received on or before it. The outcome events (labels)
+  do not count: a business known only from its default is not one anybody monitored.
 
 Family SQL then applies the rule every indicator obeys: as of T only rows with
 received_on <= T are used, and where a row was sent again (a correction, same key,
@@ -26,17 +27,12 @@ import polars as pl
 from yocho.contract import FEEDS
 
 
-def _union_of(columns: str) -> str:
-    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {feed.table}" for feed in FEEDS.values())
+def _union_of(columns: str, *, labels: bool = True) -> str:
+    feeds = [f for f in FEEDS.values() if labels or f.name != "events"]
+    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {feed.table}" for feed in feeds)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
-    dates = pl.DataFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
-    con.register("as_of_input", dates.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT as_of FROM as_of_input")
-    finally:
-        con.unregister("as_of_input")
+def build_business_keys(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE business_keys AS
@@ -46,12 +42,22 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
         GROUP BY institution_id, local_id
         """
     )
+
+
+def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
+    dates = pl.DataFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
+    con.register("as_of_input", dates.to_arrow())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT as_of FROM as_of_input")
+    finally:
+        con.unregister("as_of_input")
+    build_business_keys(con)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE universe AS
         WITH first_seen AS (
             SELECT k.business_key, min(r.received_on) AS first_received
-            FROM ({_union_of("institution_id, local_id, received_on")}) r
+            FROM ({_union_of("institution_id, local_id, received_on", labels=False)}) r
             JOIN business_keys k USING (institution_id, local_id)
             GROUP BY k.business_key
         )

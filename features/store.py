@@ -6,29 +6,11 @@ import duckdb
 from features.catalog import indicators
 
 
-def store(con: duckdb.DuckDBPyConnection) -> int:
-    """Replace the warehouse's rows for every date in `indicator_results` (one transaction),
-    then rebuild the panel. Returns the rows written."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM indicator_values WHERE as_of IN (SELECT DISTINCT as_of FROM indicator_results)")
-        con.execute(
-            """
-            INSERT INTO indicator_values
-            SELECT business_key, as_of, indicator_id, family, value, available, fired, severity,
-                   evidence, current_timestamp::TIMESTAMP
-            FROM indicator_results
-            """
-        )
-        rebuild_panel(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return con.execute("SELECT count(*) FROM indicator_results").fetchone()[0]
+def panel_columns() -> list[str]:
+    return ["business_key", "as_of", "signs_fired"] + [c for ind in indicators() for c in (ind, f"{ind}__fired")]
 
 
-def panel_select(source: str = "indicator_values") -> str:
+def panel_select(source: str) -> str:
     """The wide panel (business x as_of) for the model: each indicator's value (NULL when
     unavailable) and its fired flag (0/1, NULL when unavailable)."""
     columns = []
@@ -41,5 +23,37 @@ def panel_select(source: str = "indicator_values") -> str:
     )
 
 
-def rebuild_panel(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE feature_panel AS {panel_select()}")
+def _panel_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'feature_panel' "
+        "AND table_schema = 'main' ORDER BY ordinal_position"
+    ).fetchall()
+    return [c for (c,) in found] == panel_columns()
+
+
+def store(con: duckdb.DuckDBPyConnection) -> int:
+    """Replace the warehouse's rows for every date in `indicator_results`, in the long
+    table and in the panel, in one transaction. Returns the rows written."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE stored_dates AS SELECT DISTINCT as_of FROM indicator_results")
+        con.execute("DELETE FROM indicator_values WHERE as_of IN (SELECT as_of FROM stored_dates)")
+        con.execute(
+            """
+            INSERT INTO indicator_values
+            SELECT business_key, as_of, indicator_id, family, value, available, fired, severity,
+                   evidence, current_timestamp::TIMESTAMP
+            FROM indicator_results
+            """
+        )
+        if _panel_is_current(con):
+            con.execute("DELETE FROM feature_panel WHERE as_of IN (SELECT as_of FROM stored_dates)")
+            con.execute(f"INSERT INTO feature_panel {panel_select('indicator_results')}")
+        else:
+            # first scan, or the catalog changed: the panel's columns follow the catalog
+            con.execute(f"CREATE OR REPLACE TABLE feature_panel AS {panel_select('indicator_values')}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute("SELECT count(*) FROM indicator_results").fetchone()[0]

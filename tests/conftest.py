@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -17,3 +18,34 @@ TODAY = date(2026, 11, 24)
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", today=TODAY, duckdb_memory_limit="1GB")
+
+
+@dataclass(frozen=True)
+class Generated:
+    settings: Settings
+    summary: object  # yocho.generator.GenerationSummary
+    outcomes: list  # yocho.ingest.pipeline.FileOutcome per file
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> Generated:
+    """A small generated portfolio, ingested once per session: 1,500 businesses over 30 months."""
+    from yocho.generator import generate
+    from yocho.ingest.landing import discover
+    from yocho.ingest.pipeline import ingest_files
+    from yocho.ingest.validate import known_bank_codes
+    from yocho.settings import GeneratorSettings
+    from yocho.warehouse.db import warehouse
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("generated"),
+        today=TODAY,
+        duckdb_memory_limit="2GB",
+        generator=GeneratorSettings(businesses=1500, months=30, seed=11, chunk_size=700),
+    )
+    summary = generate(settings.generator, settings.data_dir)
+    files, misplaced = discover(settings.landing_dir, known_bank_codes())
+    assert not misplaced
+    with warehouse(settings) as con:
+        outcomes = ingest_files(con, files, settings, known_bank_codes())
+    return Generated(settings, summary, outcomes)

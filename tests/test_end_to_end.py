@@ -8,31 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from yocho.generator import generate
-from yocho.ingest.landing import discover
-from yocho.ingest.pipeline import ingest_files
-from yocho.ingest.validate import known_bank_codes
-from yocho.settings import GeneratorSettings, Settings
+from yocho.settings import Settings
 from yocho.warehouse.db import warehouse
 
 ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory) -> tuple[Settings, object, list]:
-    data_dir = tmp_path_factory.mktemp("e2e")
-    settings = Settings(
-        data_dir=data_dir,
-        today="2026-11-24",
-        duckdb_memory_limit="2GB",
-        generator=GeneratorSettings(businesses=1500, months=18, seed=11, chunk_size=700),
-    )
-    summary = generate(settings.generator, settings.data_dir)
-    files, misplaced = discover(settings.landing_dir, known_bank_codes())
-    assert not misplaced
-    with warehouse(settings) as con:
-        outcomes = ingest_files(con, files, settings, known_bank_codes())
-    return settings, summary, outcomes
+def ingested(generated) -> tuple[Settings, object, list]:
+    return generated.settings, generated.summary, generated.outcomes
 
 
 def test_every_generated_row_is_loaded_or_quarantined(ingested):

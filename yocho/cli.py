@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +16,8 @@ from rich.table import Table
 from yocho.settings import Settings, load_settings
 
 app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True)
-console = Console()
+# Wide enough for the summary tables when output goes to a file or CI log.
+console = Console(width=None if os.isatty(1) else 140)
 
 
 def _settings(data_dir: Optional[Path], **generator: object) -> Settings:
@@ -126,6 +128,62 @@ def summary(data_dir: Optional[Path] = DataDir) -> None:
     _print_summary(_settings(data_dir))
 
 
+@app.command("scan")
+def scan_command(
+    data_dir: Optional[Path] = DataDir,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+    history: int = typer.Option(1, help="Also compute the month-ends before it: this many dates in all."),
+) -> None:
+    """Compute the warning-sign indicators as of a date and print how many businesses fire each."""
+    from features.scan import last_month_end
+
+    settings = _settings(data_dir)
+    _scan(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
+
+
+def _scan(settings: Settings, as_of: date, history: int) -> dict:
+    _quiet_network()
+    from features.scan import month_end, month_ends
+    from flows.scan import scan_flow
+
+    dates = month_ends(as_of, history)[:-1] + [as_of] if history > 1 else [as_of]
+    if as_of != month_end(as_of) and history > 1:
+        console.print(f"history dates are month-ends; the last date is {as_of}")
+    started = time.perf_counter()
+    summary = scan_flow(dates, settings)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"warning signs as of {summary['as_of'][-1]} — {summary['businesses']:,} businesses")
+    for name in ("family", "indicator", "指標", "severity", "fired", "available"):
+        table.add_column(name, justify="right" if name in ("fired", "available") else "left")
+    for c in summary["counts"]:
+        table.add_row(c["family"], c["indicator_id"], c["ja"], c["severity"], f"{c['fired']:,}", f"{c['available']:,}")
+    console.print(table)
+    console.print(
+        f"computed {len(summary['as_of'])} as-of date(s), {summary['rows_written']:,} indicator values in {elapsed:.1f}s"
+    )
+    return summary
+
+
+def _print_sign_rates(settings: Settings) -> None:
+    from features.evaluate import any_sign_rates, sign_rates_before_events
+    from yocho.warehouse.db import warehouse
+
+    with warehouse(settings, read_only=True) as con:
+        families = sign_rates_before_events(con)
+        overall = any_sign_rates(con)
+    table = Table(title="signs 6–12 months before a deterioration event vs businesses without one")
+    for name in ("family", "系統", "before event", "no event", "ratio"):
+        table.add_column(name, justify="left" if name in ("family", "系統") else "right")
+    for r in families.iter_rows(named=True):
+        fmt = lambda v: "" if v is None else f"{v:.1%}"
+        table.add_row(r["family"], r["ja"], fmt(r["rate_before_event"]), fmt(r["rate_no_event"]),
+                      "" if r["ratio"] is None else f"{r['ratio']:.1f}×")
+    console.print(table)
+    for r in overall.iter_rows(named=True):
+        console.print(f"{r['grp']}: {r['rows']:,} business-months, high/critical sign {r['serious_rate']:.1%}, "
+                      f"any sign {r['any_rate']:.1%}, mean signs fired {r['mean_signs']:.2f}")
+
+
 @app.command()
 def demo(
     data_dir: Path = typer.Option(Path("data/demo"), "--data-dir", help="Demo data folder (recreated)."),
@@ -140,7 +198,22 @@ def demo(
     _generate(settings)
     _ingest(settings)
     _print_summary(settings)
+    # Scan the history up to the month after the generated data ends, when its last
+    # monthly deliveries have arrived.
+    from features.scan import month_end
+
+    following = (settings.generator.end_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    _scan(settings, month_end(following), settings.features.history_months)
+    _print_sign_rates(settings)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
+
+
+@app.command("indicators")
+def indicators_command() -> None:
+    """Print the indicator catalog as markdown (docs/indicators.md is this output)."""
+    from features.catalog_doc import render_markdown
+
+    print(render_markdown(), end="")
 
 
 @app.command()

@@ -50,7 +50,7 @@ class FeatureSettings(BaseModel):
     # e.g. {"rep_dpd_30.days": 45}. Defaults and their reasons live in the catalog.
     thresholds: dict[str, float] = Field(default_factory=dict)
     # Months of as-of dates the demo and `yocho scan --history` compute.
-    history_months: int = Field(24, gt=0)
+    history_months: int = Field(12, gt=0)
 
 
 class Settings(BaseSettings):

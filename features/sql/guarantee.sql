@@ -13,7 +13,7 @@ WITH known AS (
 ),
 incidents AS (
     SELECT k.business_key, a.as_of, count(*) AS n,
-           arg_max(i.incident_type, i.occurred_on) AS latest_type, max(i.occurred_on) AS latest_on
+           arg_max(i.incident_type, (i.occurred_on, i.incident_id)) AS latest_type, max(i.occurred_on) AS latest_on
     FROM raw_incidents i
     JOIN business_keys k USING (institution_id, local_id)
     JOIN as_of_dates a
