@@ -16,12 +16,14 @@ import polars as pl
 from features.catalog import FAMILY_NAMES, Family
 from features.pit import build_business_keys
 
-EVENT_WINDOW_SQL = """
+FIRST_EVENT = """
 WITH first_event AS (
     SELECT k.business_key, min(e.occurred_on) AS event_on
     FROM raw_events e JOIN business_keys k USING (institution_id, local_id)
     GROUP BY k.business_key
-),
+)"""
+
+EVENT_WINDOW_SQL = FIRST_EVENT + """,
 rows AS (
     SELECT v.business_key, v.as_of, v.family,
            bool_or(v.fired) AS shows, bool_or(v.available) AS available,
@@ -38,12 +40,7 @@ FROM rows WHERE grp IS NOT NULL
 GROUP BY family, grp
 """
 
-ANY_SIGN_SQL = """
-WITH first_event AS (
-    SELECT k.business_key, min(e.occurred_on) AS event_on
-    FROM raw_events e JOIN business_keys k USING (institution_id, local_id)
-    GROUP BY k.business_key
-),
+ANY_SIGN_SQL = FIRST_EVENT + """,
 per_row AS (
     SELECT v.business_key, v.as_of,
            count(*) FILTER (WHERE v.fired) AS signs,

@@ -9,6 +9,8 @@ Before the families run, three temporary tables are built on the connection:
   (個人事業主) has no 法人番号 and stays `<institution_id>:<local_id>`. The mapping uses
   every row ever received: an identity carries no information about the business's
   health, and a number learnt later should still join the earlier rows.
+- `known_by(business_key, institution_id, first_received)`: when each institution first
+  sent anything about the business (its first row received, outcome events aside).
 - `universe(business_key, as_of)`: the businesses known by each as-of date, i.e. with
   at least one row of any feed received on or before it. The outcome events (labels)
   do not count: a business known only from its default is not one anybody monitored.
@@ -54,12 +56,18 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
     build_business_keys(con)
     con.execute(
         f"""
+        CREATE OR REPLACE TEMP TABLE known_by AS
+        SELECT k.business_key, r.institution_id, min(r.received_on) AS first_received
+        FROM ({_union_of("institution_id, local_id, received_on", labels=False)}) r
+        JOIN business_keys k USING (institution_id, local_id)
+        GROUP BY ALL
+        """
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE universe AS
         WITH first_seen AS (
-            SELECT k.business_key, min(r.received_on) AS first_received
-            FROM ({_union_of("institution_id, local_id, received_on", labels=False)}) r
-            JOIN business_keys k USING (institution_id, local_id)
-            GROUP BY k.business_key
+            SELECT business_key, min(first_received) AS first_received FROM known_by GROUP BY ALL
         )
         SELECT f.business_key, a.as_of
         FROM first_seen f JOIN as_of_dates a ON f.first_received <= a.as_of

@@ -2,20 +2,7 @@
 -- Written from the raw feeds directly. An institution knows the business by T when it sent any
 -- row (any feed but the outcome labels) about it received by T; both indicators need two.
 WITH known AS (
-    SELECT k.business_key, r.institution_id, min(r.received_on) AS first_received
-    FROM (
-        SELECT institution_id, local_id, received_on FROM raw_business
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_guarantees
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_incidents
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_subrogations
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_loans
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_accounts
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_classifications
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_financials
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_observations
-    ) r
-    JOIN business_keys k USING (institution_id, local_id)
-    GROUP BY ALL
+    SELECT business_key, institution_id, first_received FROM known_by  -- features/pit.py
 ),
 knowers AS (
     SELECT kn.business_key, a.as_of, count(*) AS n, list(kn.institution_id ORDER BY kn.institution_id) AS institutions

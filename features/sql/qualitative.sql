@@ -56,20 +56,7 @@ sums AS (
 -- Coverage: an institution that knows the business (any feed but the outcome labels) and
 -- that records observations at all, both by T.
 known_by AS (
-    SELECT k.business_key, r.institution_id, min(r.received_on) AS first_received
-    FROM (
-        SELECT institution_id, local_id, received_on FROM raw_business
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_guarantees
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_incidents
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_subrogations
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_loans
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_accounts
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_classifications
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_financials
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_observations
-    ) r
-    JOIN business_keys k USING (institution_id, local_id)
-    GROUP BY ALL
+    SELECT business_key, institution_id, first_received FROM known_by  -- features/pit.py
 ),
 observers AS (
     SELECT institution_id, min(received_on) AS first_observation FROM raw_observations GROUP BY ALL

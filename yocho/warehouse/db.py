@@ -62,7 +62,12 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
     con = duckdb.connect(
         str(path),
         read_only=read_only,
-        config={"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads},
+        config={
+            "memory_limit": settings.duckdb_memory_limit,
+            "threads": settings.duckdb_threads,
+            # progress bars belong to the CLI's own output, not to every long query in a log
+            "enable_progress_bar": False,
+        },
     )
     if not read_only:
         migrate(con)
