@@ -65,10 +65,10 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
         config={
             "memory_limit": settings.duckdb_memory_limit,
             "threads": settings.duckdb_threads,
-            # progress bars belong to the CLI's own output, not to every long query in a log
-            "enable_progress_bar": False,
         },
     )
+    # Progress bars belong to the CLI's own output, not to every long query in a log.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
     return con
