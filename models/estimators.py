@@ -1,0 +1,71 @@
+"""The two model families, each one scikit-learn pipeline from panel columns to a calibrated
+probability of a deterioration event within 12 months.
+
+- Scorecard: logistic regression on the indicators' states. Each indicator enters as
+  three bins -- fired, not fired, unavailable -- one-hot encoded, so a coefficient reads
+  as "points" for that state, as on a credit scorecard, and a missing feed is a state of
+  its own rather than an imputed value.
+- Boosted: HistGradientBoostingClassifier on the indicators' values and fired flags. It
+  takes missing values natively (a missing feed is learnt, not filled with the batch's
+  statistics), and a fired sign may only raise the risk (monotonic constraint +1); the
+  values' directions differ by indicator and are left free.
+
+Both are calibrated on later folds of the training rows (time-ordered), since a review
+budget and a band are set on probabilities.
+"""
+from __future__ import annotations
+
+from features.catalog import indicators
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import TimeSeriesSplit
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+SEED = 20250301
+UNAVAILABLE = -1
+
+
+def fired_columns() -> list[str]:
+    return [f"{i}__fired" for i in indicators()]
+
+
+def value_columns() -> list[str]:
+    return list(indicators())
+
+
+def scorecard() -> Pipeline:
+    states = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value=UNAVAILABLE, keep_empty_features=True),
+        OneHotEncoder(categories=[[UNAVAILABLE, 0, 1]] * len(fired_columns()), handle_unknown="ignore"),
+    )
+    model = Pipeline([
+        ("bins", ColumnTransformer([("states", states, fired_columns())])),
+        ("logit", LogisticRegression(C=0.5, max_iter=2000)),
+    ])
+    return _calibrated(model, "sigmoid")
+
+
+def boosted() -> Pipeline:
+    columns = value_columns() + fired_columns()
+    constraints = [0] * len(value_columns()) + [1] * len(fired_columns())
+    model = Pipeline([
+        ("select", ColumnTransformer([("panel", "passthrough", columns)])),
+        ("hgb", HistGradientBoostingClassifier(
+            max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=100,
+            l2_regularization=1.0, monotonic_cst=constraints, random_state=SEED,
+        )),
+    ])
+    return _calibrated(model, "isotonic")
+
+
+def _calibrated(model: Pipeline, method: str) -> Pipeline:
+    # Rows are sorted by as-of date before fitting, so each calibration fold is later than
+    # the rows its model was fitted on, as in production.
+    return Pipeline([("calibrated", CalibratedClassifierCV(model, method=method, cv=TimeSeriesSplit(3)))])
+
+
+MODELS = {"scorecard": scorecard, "boosted": boosted}
