@@ -1,0 +1,122 @@
+"""Versioned model artefacts: one skops file and one model card per version, a champion
+pointer, and an append-only log of promotion decisions.
+
+skops instead of pickle: loading a pickle runs whatever code it names; skops loads only
+types it is told to trust, and the list below is the types our pipelines are made of.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import skops.io as sio
+
+# Types inside the project's pipelines that skops does not trust by default.
+TRUSTED_TYPES = frozenset({
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.TimeSeriesSplit",
+})
+
+
+class UntrustedModelError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    version: str
+    model: str  # scorecard | boosted
+    trained_at: str
+    training_from: str  # first and last as-of date of the training rows
+    training_until: str
+    data_fingerprint: str  # hash of the training rows' keys and labels
+    code_version: str
+    packages: dict[str, str]
+    features: list[str]
+    metrics: dict[str, float]  # backtest figures on the held-out period
+    thresholds: dict[str, float] = field(default_factory=dict)  # indicator thresholds in force
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    challenger: str
+    champion: str | None
+    promoted: bool
+    metric: str
+    challenger_value: float
+    champion_value: float | None
+    decided_at: str
+    reason: str
+
+
+class Registry:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def versions(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "card.json").exists())
+
+    def save(self, pipeline: object, card: ModelCard) -> Path:
+        folder = self.root / card.version
+        if folder.exists():
+            raise FileExistsError(f"model version {card.version} already exists in {self.root}")
+        partial = self.root / f".{card.version}.partial"
+        partial.mkdir(parents=True)
+        sio.dump(pipeline, partial / "model.skops")
+        (partial / "card.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(partial, folder)  # a version appears whole or not at all
+        return folder
+
+    def card(self, version: str) -> ModelCard:
+        return ModelCard(**json.loads((self.root / version / "card.json").read_text(encoding="utf-8")))
+
+    def load(self, version: str) -> tuple[object, ModelCard]:
+        path = self.root / version / "model.skops"
+        found = set(sio.get_untrusted_types(file=path))
+        if found - TRUSTED_TYPES:
+            raise UntrustedModelError(
+                f"{path} contains types this project does not trust: {sorted(found - TRUSTED_TYPES)}"
+            )
+        return sio.load(path, trusted=sorted(found)), self.card(version)
+
+    def champion(self) -> str | None:
+        pointer = self.root / "champion.json"
+        return json.loads(pointer.read_text())["version"] if pointer.exists() else None
+
+    def promote_if_not_worse(self, challenger: str, metric: str = "pr_auc", tolerance: float = 0.0) -> Decision:
+        """The challenger replaces the champion unless its backtest `metric` is lower by
+        more than `tolerance`. The decision is appended to decisions.jsonl either way."""
+        current = self.champion()
+        value = self.card(challenger).metrics[metric]
+        best = self.card(current).metrics[metric] if current else None
+        promoted = best is None or value >= best - tolerance
+        reason = (
+            "no champion yet" if best is None
+            else f"{metric} {value:.4f} {'>=' if promoted else '<'} champion's {best:.4f}"
+            + (f" - {tolerance}" if tolerance else "")
+        )
+        decision = Decision(challenger, current, promoted, metric, value, best,
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"), reason)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "decisions.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps(asdict(decision), ensure_ascii=False) + "\n")
+        if promoted:
+            tmp = self.root / "champion.json.partial"
+            tmp.write_text(json.dumps({"version": challenger}))
+            os.replace(tmp, self.root / "champion.json")
+        return decision
+
+    def decisions(self) -> list[Decision]:
+        log = self.root / "decisions.jsonl"
+        if not log.exists():
+            return []
+        return [Decision(**json.loads(line)) for line in log.read_text(encoding="utf-8").splitlines() if line]
