@@ -37,7 +37,8 @@ def value_columns() -> list[str]:
     return list(indicators())
 
 
-def scorecard() -> Pipeline:
+def scorecard(present: set[str] | None = None) -> Pipeline:
+    # every indicator keeps its three bins: "unavailable" is a state the scorecard scores
     states = make_pipeline(
         SimpleImputer(strategy="constant", fill_value=UNAVAILABLE, keep_empty_features=True),
         OneHotEncoder(categories=[[UNAVAILABLE, 0, 1]] * len(fired_columns()), handle_unknown="ignore"),
@@ -49,9 +50,14 @@ def scorecard() -> Pipeline:
     return _calibrated(model, "sigmoid")
 
 
-def boosted() -> Pipeline:
-    columns = value_columns() + fired_columns()
-    constraints = [0] * len(value_columns()) + [1] * len(fired_columns())
+def boosted(present: set[str] | None = None) -> Pipeline:
+    """`present`: the columns with any value in the training rows. A column the training
+    period never saw (a year-over-year sign in the first year of history) carries nothing
+    to learn from, and the binning of HistGradientBoosting refuses an all-missing column."""
+    values = [c for c in value_columns() if present is None or c in present]
+    fired = [c for c in fired_columns() if present is None or c in present]
+    columns = values + fired
+    constraints = [0] * len(values) + [1] * len(fired)
     model = Pipeline([
         ("select", ColumnTransformer([("panel", "passthrough", columns)])),
         ("hgb", HistGradientBoostingClassifier(

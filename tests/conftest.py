@@ -49,3 +49,27 @@ def generated(tmp_path_factory) -> Generated:
     with warehouse(settings) as con:
         outcomes = ingest_files(con, files, settings, known_bank_codes())
     return Generated(settings, summary, outcomes)
+
+
+@pytest.fixture(scope="session")
+def scanned_portfolio(tmp_path_factory) -> Settings:
+    """8,000 businesses over 36 months, ingested and scanned at every month-end from
+    January 2024: long enough for 12-month labels and a backtest. Slow tests only."""
+    from features.scan import month_ends, scan
+    from yocho.generator import generate
+    from yocho.ingest.landing import discover
+    from yocho.ingest.pipeline import ingest_files
+    from yocho.ingest.validate import known_bank_codes
+    from yocho.settings import FeatureSettings, GeneratorSettings
+    from yocho.warehouse.db import warehouse
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("portfolio"), today=TODAY, duckdb_memory_limit="4GB",
+        generator=GeneratorSettings(businesses=8000, months=36, seed=5),
+    )
+    generate(settings.generator, settings.data_dir)
+    files, _ = discover(settings.landing_dir, known_bank_codes())
+    with warehouse(settings) as con:
+        ingest_files(con, files, settings, known_bank_codes())
+        scan(con, month_ends(date(2026, 10, 31), 34), FeatureSettings())
+    return settings

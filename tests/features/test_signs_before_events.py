@@ -2,17 +2,10 @@
 enough for the rates to mean something (slow: opt in with -m slow; CI runs it)."""
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from features.evaluate import any_sign_rates, sign_rates_before_events
-from features.scan import month_ends, scan
-from yocho.generator import generate
-from yocho.ingest.landing import discover
-from yocho.ingest.pipeline import ingest_files
-from yocho.ingest.validate import known_bank_codes
-from yocho.settings import FeatureSettings, GeneratorSettings, Settings
+from yocho.settings import Settings
 from yocho.warehouse.db import warehouse
 
 pytestmark = pytest.mark.slow
@@ -25,16 +18,8 @@ LEADING = ("repayment", "accounts", "guarantee", "cross_institution")
 
 
 @pytest.fixture(scope="module")
-def rates(tmp_path_factory):
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("signs"), today=date(2026, 11, 24), duckdb_memory_limit="4GB",
-        generator=GeneratorSettings(businesses=8000, months=36, seed=5),
-    )
-    generate(settings.generator, settings.data_dir)
-    files, _ = discover(settings.landing_dir, known_bank_codes())
-    with warehouse(settings) as con:
-        ingest_files(con, files, settings, known_bank_codes())
-        scan(con, month_ends(date(2026, 10, 31), 24), FeatureSettings())
+def rates(scanned_portfolio: Settings):
+    with warehouse(scanned_portfolio, read_only=True) as con:
         families = {r["family"]: r for r in sign_rates_before_events(con).iter_rows(named=True)}
         overall = {r["grp"]: r for r in any_sign_rates(con).iter_rows(named=True)}
     return families, overall
