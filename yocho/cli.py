@@ -143,12 +143,11 @@ def scan_command(
 
 def _scan(settings: Settings, as_of: date, history: int) -> dict:
     _quiet_network()
-    from features.scan import month_end, month_ends
+    from features.scan import month_ends
     from flows.scan import scan_flow
 
-    dates = month_ends(as_of, history)[:-1] + [as_of] if history > 1 else [as_of]
-    if as_of != month_end(as_of) and history > 1:
-        console.print(f"history dates are month-ends; the last date is {as_of}")
+    # the month-ends before it, then the date itself (which need not be a month-end)
+    dates = month_ends(as_of, history)[:-1] + [as_of]
     started = time.perf_counter()
     summary = scan_flow(dates, settings)
     elapsed = time.perf_counter() - started
