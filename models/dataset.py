@@ -10,10 +10,12 @@ import polars as pl
 from models.labels import HORIZON_MONTHS, labels
 
 
-def training_frame(con: duckdb.DuckDBPyConnection, until: date | None = None) -> pl.DataFrame:
+def training_frame(con: duckdb.DuckDBPyConnection, until: date | None = None, share: float = 1.0) -> pl.DataFrame:
     """Every panel row whose label is fully observed and whose business is not already in
-    a deterioration event at that date (nothing left to predict there)."""
-    panel = con.execute("SELECT * FROM feature_panel").pl()
+    a deterioration event at that date (nothing left to predict there). With `share` < 1,
+    that share of businesses, chosen by a hash of the key (whole histories, stable)."""
+    sample = "" if share >= 1 else f"WHERE hash(business_key) % 10000 < {int(share * 10000)}"
+    panel = con.execute(f"SELECT * FROM feature_panel {sample}").pl()
     labelled = labels(con, until=until).filter(pl.col("complete") & ~pl.col("already_in_event"))
     return panel.join(labelled.select("business_key", "as_of", "label", "event_on", "event_type"),
                       on=["business_key", "as_of"], how="inner").sort("as_of", "business_key")

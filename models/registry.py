@@ -42,6 +42,16 @@ class ModelCard:
     metrics: dict[str, float]  # backtest figures on the held-out period
     thresholds: dict[str, float] = field(default_factory=dict)  # indicator thresholds in force
     notes: str = ""
+    training_rows: int = 0
+    positives: int = 0
+    businesses: int = 0
+    backtest_from: str = ""  # first as-of date held out for the backtest
+    backtest_train_until: str = ""  # backtest's training rows end before this (label embargo)
+    candidates: dict[str, dict[str, float]] = field(default_factory=dict)  # every candidate's backtest
+    calibration: list[dict] = field(default_factory=list)  # held-out calibration table
+    explanation: str = ""  # how the top factors are computed
+    drift_score_psi: float | None = None
+    drift_top: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,9 @@ class Registry:
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / "card.json").exists())
 
-    def save(self, pipeline: object, card: ModelCard) -> Path:
+    def save(self, pipeline: object, card: ModelCard, documents: dict[str, str] | None = None) -> Path:
+        """Write the version's folder: model.skops, card.json and any `documents` (name ->
+        text, e.g. the card in markdown)."""
         folder = self.root / card.version
         if folder.exists():
             raise FileExistsError(f"model version {card.version} already exists in {self.root}")
@@ -73,6 +85,8 @@ class Registry:
         partial.mkdir(parents=True)
         sio.dump(pipeline, partial / "model.skops")
         (partial / "card.json").write_text(json.dumps(asdict(card), ensure_ascii=False, indent=2), encoding="utf-8")
+        for name, text in (documents or {}).items():
+            (partial / name).write_text(text, encoding="utf-8")
         os.replace(partial, folder)  # a version appears whole or not at all
         return folder
 

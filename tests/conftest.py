@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 TODAY = date(2026, 11, 24)
+# The generated portfolio's history ends in September 2026; its last deliveries arrive in October.
+LAST_SCAN = date(2026, 10, 31)
 
 
 @pytest.fixture
@@ -73,3 +76,31 @@ def scanned_portfolio(tmp_path_factory) -> Settings:
         ingest_files(con, files, settings, known_bank_codes())
         scan(con, month_ends(date(2026, 10, 31), 34), FeatureSettings())
     return settings
+
+
+@dataclass(frozen=True)
+class Trained:
+    settings: Settings
+    run: object  # models.training.TrainingRun
+    scan_dates: list
+
+
+@pytest.fixture(scope="session")
+def trained(generated, tmp_path_factory) -> Trained:
+    """The generated portfolio (1,500 businesses) copied, scanned at every month-end of its
+    history, and trained once: a registry with a champion for the scoring tests."""
+    from features.scan import month_ends, scan
+    from models.registry import Registry
+    from models.training import train
+    from yocho.settings import ModelSettings
+    from yocho.warehouse.db import warehouse
+
+    settings = generated.settings.model_copy(update={
+        "data_dir": tmp_path_factory.mktemp("trained"), "models": ModelSettings(test_months=3),
+    })
+    shutil.copy(generated.settings.warehouse_path, settings.warehouse_path)
+    dates = month_ends(LAST_SCAN, 30)
+    with warehouse(settings) as con:
+        scan(con, dates, settings.features)
+        run = train(con, Registry(settings.models_dir), settings.models, settings.features)
+    return Trained(settings, run, dates)

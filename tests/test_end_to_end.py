@@ -59,12 +59,14 @@ def test_every_planted_defect_is_quarantined_at_its_row(ingested):
 
 def test_demo_command_runs_end_to_end(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "yocho.cli", "demo", "--businesses", "800", "--months", "14",
+        [sys.executable, "-m", "yocho.cli", "demo", "--businesses", "800", "--months", "36",
          "--data-dir", str(tmp_path / "demo")],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "rows loaded per feed" in out and "demo finished" in out
+    assert "backtest on held-out months" in out and "risk bands as of 2026-10-31" in out
+    assert list((tmp_path / "demo" / "models").glob("*/card.md"))
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert (tmp_path / "demo" / "reports" / "validation.html").exists()

@@ -184,12 +184,82 @@ def _print_sign_rates(settings: Settings) -> None:
 
 
 @app.command()
+def train(data_dir: Optional[Path] = DataDir) -> None:
+    """Backtest the candidate models on the scanned history, register the best and decide promotion."""
+    _train(_settings(data_dir))
+
+
+def _train(settings: Settings) -> dict:
+    _quiet_network()
+    from flows.train import train_flow
+
+    started = time.perf_counter()
+    summary = train_flow(settings)
+    elapsed = time.perf_counter() - started
+    table = Table(title="backtest on held-out months")
+    names = list(summary["backtest"])
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for key in ("roc_auc", "pr_auc", "brier", "base_rate", "recall_top_1%", "recall_top_3%", "recall_top_5%",
+                "median_lead_months_top_3%"):
+        table.add_row(key, *[_number(summary["backtest"][n].get(key)) for n in names])
+    console.print(table)
+    console.print(
+        f"registered {summary['version']} ({summary['training_rows']:,} training rows): "
+        f"{'promoted to champion' if summary['promoted'] else 'not promoted'} — {summary['reason']}; "
+        f"score PSI against the latest month {summary['score_psi']:.3f}"
+    )
+    console.print(f"trained in {elapsed:.1f}s; report {summary['report']}; model card {summary['folder']}/card.md")
+    return summary
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if isinstance(value, float) and abs(value) < 1 else f"{value:,.0f}"
+
+
+@app.command("score")
+def score_command(
+    data_dir: Optional[Path] = DataDir,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+    history: int = typer.Option(1, help="Also score the month-ends before it: this many dates in all."),
+) -> None:
+    """Score every business with the champion model as of a date (indicators are computed first if missing)."""
+    from features.scan import last_month_end
+
+    settings = _settings(data_dir)
+    _score(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
+
+
+def _score(settings: Settings, as_of: date, history: int) -> dict:
+    _quiet_network()
+    from features.scan import month_ends
+    from flows.score import score_flow
+
+    dates = month_ends(as_of, history)[:-1] + [as_of]
+    started = time.perf_counter()
+    summary = score_flow(dates, settings)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"risk bands as of {summary['as_of'][-1]} — model {summary['model_version']}")
+    for name in ("band", "区分", "probability from", "businesses", "share", "mean probability"):
+        table.add_column(name, justify="left" if name in ("band", "区分") else "right")
+    for b in summary["bands"]:
+        table.add_row(b["band"], b["ja"], f"{b['lower_bound']:.0%}", f"{b['businesses']:,}", f"{b['share']:.1%}",
+                      "" if b["mean_probability"] is None else f"{b['mean_probability']:.1%}")
+    console.print(table)
+    console.print(f"scored {summary['rows_written']:,} business-dates in {elapsed:.1f}s")
+    return summary
+
+
+@app.command()
 def demo(
     data_dir: Path = typer.Option(Path("data/demo"), "--data-dir", help="Demo data folder (recreated)."),
     businesses: Optional[int] = typer.Option(None, help="Number of businesses (default 20,000)."),
     months: Optional[int] = typer.Option(None, help="Months of history (default 36)."),
 ) -> None:
-    """Generate a portfolio, ingest it and print the summary -- the whole job, end to end."""
+    """Generate a portfolio, ingest it, scan its history, train and score -- the whole job, end to end."""
     settings = _settings(data_dir, businesses=businesses, months=months)
     if settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
@@ -202,8 +272,11 @@ def demo(
     from features.scan import month_end
 
     following = (settings.generator.end_month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    _scan(settings, month_end(following), settings.features.history_months)
+    last = month_end(following)
+    _scan(settings, last, min(settings.features.history_months, settings.generator.months))
     _print_sign_rates(settings)
+    _train(settings)
+    _score(settings, last, 1)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
 
 

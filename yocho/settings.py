@@ -10,7 +10,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,8 +51,41 @@ class FeatureSettings(BaseModel):
     # Overrides of indicator thresholds, keyed "<indicator id>.<threshold name>",
     # e.g. {"rep_dpd_30.days": 45}. Defaults and their reasons live in the catalog.
     thresholds: dict[str, float] = Field(default_factory=dict)
-    # Months of as-of dates the demo and `yocho scan --history` compute.
-    history_months: int = Field(12, gt=0)
+    # Month-ends of history the demo scans: enough for 12-month labels, a held-out
+    # backtest period and the training window before it.
+    history_months: int = Field(36, gt=0)
+
+
+class ModelSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # Model families trained each run; the best on the backtest is the challenger.
+    candidates: tuple[Literal["scorecard", "boosted"], ...] = ("scorecard", "boosted")
+    # The latest as-of months with a fully observed label are held out for the backtest.
+    test_months: int = Field(6, gt=0)
+    # A challenger replaces the champion unless this backtest figure is worse by more
+    # than the tolerance.
+    promotion_metric: Literal["pr_auc", "roc_auc", "recall_top_3%"] = "pr_auc"
+    promotion_tolerance: float = Field(0.0, ge=0)
+    # Above this many labelled rows, training keeps a fixed share of businesses (whole
+    # histories, chosen by a hash of the key) so memory stays bounded at national scale.
+    max_training_rows: int = Field(2_000_000, gt=0)
+    # Risk bands by calibrated 12-month probability: the lower bound of each band.
+    # 2% a year is the portfolio's base rate; "watch" starts at about one and a half
+    # times it, "high" where one case in ten deteriorates.
+    bands: dict[str, float] = Field(
+        default_factory=lambda: {"low": 0.0, "watch": 0.03, "high": 0.10, "very_high": 0.25}
+    )
+    # Factors kept per business in risk_scores.
+    top_factors: int = Field(5, gt=0)
+
+    @field_validator("bands")
+    @classmethod
+    def _bands_ascend_from_zero(cls, bands: dict[str, float]) -> dict[str, float]:
+        bounds = list(bands.values())
+        if not bounds or bounds[0] != 0 or bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
+            raise ValueError("bands: lower bounds must start at 0 and strictly increase")
+        return bands
 
 
 class Settings(BaseSettings):
@@ -67,6 +102,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     generator: GeneratorSettings = GeneratorSettings()
     features: FeatureSettings = FeatureSettings()
+    models: ModelSettings = ModelSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -95,6 +131,10 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def reports_dir(self) -> Path:

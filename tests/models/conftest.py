@@ -32,3 +32,4 @@ def tiny() -> Tiny:
     return tiny
 
 
+

@@ -1,0 +1,52 @@
+"""Training flow: backtest the candidate models, register the best, decide promotion."""
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from models.registry import Registry
+from models.training import TrainingRun, latest_panel, register_best, run_backtests, training_rows
+from yocho.settings import Settings, load_settings
+from yocho.warehouse.db import warehouse
+
+# Frames and fitted pipelines pass between these tasks in memory; hashing them for a
+# cache key would cost more than the work, and a retrained model must never be a cache hit.
+
+
+@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
+def load_rows(settings: Settings):
+    with warehouse(settings) as con:
+        return training_rows(con, settings.models), latest_panel(con)
+
+
+@task(cache_policy=NO_CACHE)
+def backtest_candidates(settings: Settings, frame):
+    return run_backtests(frame, settings.models)
+
+
+@task(cache_policy=NO_CACHE)
+def register(settings: Settings, frame, backtests, latest) -> TrainingRun:
+    return register_best(Registry(settings.models_dir), frame, backtests, latest, settings.models, settings.features)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def write_report(settings: Settings, run: TrainingRun) -> str:
+    path = settings.reports_dir / f"training-{run.card.version}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run.markdown(), encoding="utf-8")
+    return str(path)
+
+
+@flow(name="train")
+def train_flow(settings: Settings | None = None) -> dict:
+    """Monthly: retrain on all labelled history; the champion changes only if not worse."""
+    settings = settings or load_settings()
+    frame, latest = load_rows(settings)
+    backtests = backtest_candidates(settings, frame)
+    run = register(settings, frame, backtests, latest)
+    report = write_report(settings, run)
+    create_markdown_artifact(key="model-training", markdown=run.markdown(), description=run.card.version)
+    create_table_artifact(key="model-backtest", table=[{"model": name, **metrics}
+                                                        for name, metrics in run.card.candidates.items()])
+    return {**run.summary(), "report": report, "folder": str(run.folder)}

@@ -1,0 +1,140 @@
+"""Human-readable records of a training run: the model card and the evaluation report."""
+from __future__ import annotations
+
+from features.catalog import indicators
+from models.registry import ModelCard
+
+METRICS = (
+    ("roc_auc", "ROC AUC", "{:.3f}"),
+    ("pr_auc", "PR AUC", "{:.3f}"),
+    ("brier", "Brier score", "{:.4f}"),
+    ("base_rate", "base rate (held out)", "{:.2%}"),
+    ("recall_top_1%", "recall, top 1% each month", "{:.1%}"),
+    ("recall_top_3%", "recall, top 3% each month", "{:.1%}"),
+    ("recall_top_5%", "recall, top 5% each month", "{:.1%}"),
+    ("median_lead_months_top_3%", "median lead, first top-3% flag to event (months)", "{:.0f}"),
+    ("train_rows", "backtest training rows", "{:,.0f}"),
+    ("test_rows", "held-out rows", "{:,.0f}"),
+)
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def metrics_table(candidates: dict[str, dict[str, float]]) -> list[str]:
+    names = list(candidates)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key, label, pattern in METRICS:
+        lines.append(f"| {label} | " + " | ".join(_fmt(candidates[n].get(key), pattern) for n in names) + " |")
+    return lines
+
+
+def calibration_lines(calibration: list[dict]) -> list[str]:
+    lines = ["| bin | rows | predicted | observed | probability range |", "|---:|---:|---:|---:|---|"]
+    lines += [f"| {c['bin'] + 1} | {c['n']:,} | {c['predicted']:.2%} | {c['observed']:.2%} | "
+              f"{c['p_min']:.2%} – {c['p_max']:.2%} |" for c in calibration]
+    return lines
+
+
+def _feature_name(column: str) -> str:
+    indicator = indicators().get(column.removesuffix("__fired"))
+    suffix = " (fired)" if column.endswith("__fired") else ""
+    return f"{indicator.ja} / {indicator.en}{suffix}" if indicator else column
+
+
+def drift_lines(score_psi: float | None, top: list[dict]) -> list[str]:
+    lines = ["| feature | PSI | reading |", "|---|---:|---|"]
+    if score_psi is not None:
+        lines.append(f"| **risk score** | {score_psi:.3f} | {_level(score_psi)} |")
+    lines += [f"| {d['feature']} — {_feature_name(d['feature'])} | {d['psi']:.3f} | {d['level']} |" for d in top]
+    return lines
+
+
+def _level(psi: float) -> str:
+    from models.drift import level
+
+    return level(psi)
+
+
+def card_markdown(card: ModelCard) -> str:
+    """The model card: what the model is for, what it was trained on, how well it did."""
+    lines = [
+        f"# Model card — {card.version}",
+        "",
+        "**Purpose.** Probability that a borrower has a deterioration event (条件変更, 延滞90日以上, 代位弁済, "
+        "破綻・法的整理, 要管理先以下への格下げ) within 12 months of the as-of date, from the warning-sign "
+        "indicators known by that date. For ranking borrowers for early review and referral to the "
+        "中小企業活性化協議会; not for credit decisions on its own.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| model | {card.model} |",
+        f"| trained at | {card.trained_at} |",
+        f"| training as-of dates | {card.training_from} … {card.training_until} |",
+        f"| training rows / businesses / events | {card.training_rows:,} / {card.businesses:,} / {card.positives:,} |",
+        f"| backtest | trained on as-of dates before {card.backtest_train_until}, "
+        f"held out from {card.backtest_from} (12-month label embargo between) |",
+        f"| data fingerprint | `{card.data_fingerprint}` |",
+        f"| code version | `{card.code_version}` |",
+        f"| packages | {', '.join(f'{k} {v}' for k, v in card.packages.items())} |",
+        f"| features | {len(card.features)} panel columns (value and fired flag of {len(card.features) // 2} indicators) |",
+        "",
+        "## Backtest on held-out months",
+        "",
+        *metrics_table(card.candidates or {card.model: card.metrics}),
+        "",
+        f"The registered model is **{card.model}**, refitted on every labelled as-of date.",
+        "",
+        "## Calibration on held-out months",
+        "",
+        *calibration_lines(card.calibration),
+        "",
+        "## Explanations",
+        "",
+        card.explanation,
+        "",
+        "## Drift: training window against the latest month",
+        "",
+        *drift_lines(card.drift_score_psi, card.drift_top),
+        "",
+        "## Indicator thresholds in force",
+        "",
+        ", ".join(f"`{k}` = {v:g}" for k, v in sorted(card.thresholds.items())),
+        "",
+        "## Limits",
+        "",
+        "- Trained on the institutions' own history as ingested; a portfolio unlike it (other regions, "
+        "industries, feeds) needs its own training run.",
+        "- Missing feeds are a state the model has learnt, not imputed values: a borrower whose deposit "
+        "account is held elsewhere scores from the signs that are available.",
+        "- Financial statements arrive months after the fiscal year ends; their signs lag.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: str | None,
+                      drift_features: list[dict]) -> str:
+    """The evaluation report of one training run, written to a file and as a Prefect artifact."""
+    lines = [
+        f"# Training run {card.version}",
+        "",
+        f"- champion decision: **{'promoted' if promoted else 'not promoted'}** ({reason}); "
+        f"previous champion: {champion or 'none'}",
+        f"- training as-of dates {card.training_from} … {card.training_until}: {card.training_rows:,} rows, "
+        f"{card.businesses:,} businesses, {card.positives:,} with an event within 12 months",
+        f"- backtest: trained before {card.backtest_train_until}, held out from {card.backtest_from}",
+        "",
+        "## Backtest",
+        "",
+        *metrics_table(card.candidates or {card.model: card.metrics}),
+        "",
+        f"## Calibration of {card.model} on held-out months",
+        "",
+        *calibration_lines(card.calibration),
+        "",
+        "## Drift (PSI, training window against the latest month)",
+        "",
+        *drift_lines(card.drift_score_psi, drift_features),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,113 @@
+"""Scoring the portfolio with the champion model: risk_scores as of each date, with the
+band, the business's place in the portfolio and the factors behind its score."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from models.explain import contributions, top_factors
+from models.registry import Registry
+from models.train import predict
+from yocho.settings import ModelSettings
+
+BAND_NAMES = {"low": "低", "watch": "要注意", "high": "高", "very_high": "極めて高い"}
+
+
+class NoChampion(Exception):
+    pass
+
+
+class MissingIndicators(Exception):
+    def __init__(self, dates: list[date]):
+        self.dates = dates
+        super().__init__(f"no indicators computed as of {', '.join(map(str, dates))}: scan those dates first")
+
+
+def band(probability: pl.Expr, bands: dict[str, float]) -> pl.Expr:
+    """The band whose lower bound is the highest one at or below the probability."""
+    expr = pl.lit(next(iter(bands)))
+    for name, lower in list(bands.items())[1:]:
+        expr = pl.when(probability >= lower).then(pl.lit(name)).otherwise(expr)
+    return expr
+
+
+def missing_dates(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> list[date]:
+    present = {d for (d,) in con.execute("SELECT DISTINCT as_of FROM feature_panel WHERE as_of IN ?",
+                                         [list(as_of)]).fetchall()} if _has_panel(con) else set()
+    return sorted(set(as_of) - present)
+
+
+def _has_panel(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'feature_panel' "
+                            "AND table_schema = 'main'").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    model_version: str
+    as_of: list[date]
+    rows_written: int
+    bands: pl.DataFrame  # as of the last date: band, businesses, share, mean probability
+
+
+def score_frame(pipeline: object, rows: pl.DataFrame, version: str, settings: ModelSettings) -> pl.DataFrame:
+    """business_key, as_of, probability, band, signs_fired, model_version, top_factors
+    (list of structs) for panel rows."""
+    contrib, _ = contributions(pipeline, rows)
+    return rows.select("business_key", "as_of", pl.col("signs_fired").cast(pl.Int32)).with_columns(
+        probability=pl.Series(predict(pipeline, rows)),
+        model_version=pl.lit(version),
+        top_factors=top_factors(rows, contrib, settings.top_factors),
+    ).with_columns(band=band(pl.col("probability"), settings.bands))
+
+
+def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date], settings: ModelSettings,
+          version: str | None = None) -> ScoreResult:
+    """Score every business in the panel as of each date with `version` (default: the
+    champion) and replace those dates in risk_scores in one transaction."""
+    version = version or registry.champion()
+    if version is None:
+        raise NoChampion(f"no champion model in {registry.root}: train one first (yocho train)")
+    missing = missing_dates(con, as_of)
+    if missing:
+        raise MissingIndicators(missing)
+    pipeline, _ = registry.load(version)
+    rows = con.execute("SELECT * FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
+                       [list(as_of)]).pl()
+    scored = score_frame(pipeline, rows, version, settings)
+    con.register("scored", scored.to_arrow())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM risk_scores WHERE as_of IN (SELECT DISTINCT as_of FROM scored)")
+        con.execute(
+            """
+            INSERT INTO risk_scores
+            SELECT business_key, as_of, probability, band,
+                   row_number() OVER w AS portfolio_rank,
+                   row_number() OVER w / count(*) OVER (PARTITION BY as_of) AS portfolio_share,
+                   signs_fired, model_version, to_json(top_factors)::VARCHAR, current_timestamp::TIMESTAMP
+            FROM scored
+            WINDOW w AS (PARTITION BY as_of ORDER BY probability DESC, business_key)
+            """
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("scored")
+    return ScoreResult(version, sorted(as_of), scored.height, band_counts(con, max(as_of), settings))
+
+
+def band_counts(con: duckdb.DuckDBPyConnection, as_of: date, settings: ModelSettings) -> pl.DataFrame:
+    counts = con.execute(
+        "SELECT band, count(*) AS businesses, avg(probability) AS mean_probability FROM risk_scores "
+        "WHERE as_of = ? GROUP BY band", [as_of]).pl()
+    order = pl.DataFrame({"band": list(settings.bands), "lower_bound": list(settings.bands.values()),
+                          "ja": [BAND_NAMES.get(b, b) for b in settings.bands]})
+    return order.join(counts, on="band", how="left").with_columns(
+        pl.col("businesses").fill_null(0)
+    ).with_columns(share=pl.col("businesses") / pl.col("businesses").sum())

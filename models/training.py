@@ -1,0 +1,186 @@
+"""One training run: backtest every candidate on the latest labelled months, fit the best
+on all labelled history, measure drift, register it with its card, and decide whether it
+replaces the champion."""
+from __future__ import annotations
+
+import platform
+import subprocess
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from features.catalog import threshold_values
+from models.dataset import training_frame
+from models.drift import feature_drift, score_drift
+from models.estimators import fired_columns, value_columns
+from models.explain import METHOD
+from models.labels import HORIZON_MONTHS
+from models.registry import Decision, ModelCard, Registry
+from models.report import card_markdown, training_markdown
+from models.train import Backtest, backtest, feature_columns, fingerprint, fit, predict
+from yocho.settings import FeatureSettings, ModelSettings
+
+PACKAGES = ("scikit-learn", "numpy", "polars", "duckdb", "skops", "prefect")
+# Scores for the drift figure are computed on at most this many training rows.
+DRIFT_SAMPLE = 200_000
+
+
+class NotEnoughHistory(Exception):
+    pass
+
+
+def _months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, 1)
+
+
+def training_rows(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> pl.DataFrame:
+    """Labelled panel rows; above `max_training_rows`, whole businesses are sampled by a
+    hash of their key, so the same businesses are kept from run to run."""
+    panel_rows = con.execute("SELECT count(*) FROM feature_panel").fetchone()[0]
+    share = min(1.0, settings.max_training_rows / panel_rows) if panel_rows else 1.0
+    frame = training_frame(con, share=share)
+    if frame.is_empty() or frame["label"].n_unique() < 2:
+        raise NotEnoughHistory(
+            f"no usable training rows: labels need {HORIZON_MONTHS} months observed after an as-of date "
+            f"and both outcomes present; scan a longer history (found {frame.height:,} labelled rows)"
+        )
+    return frame
+
+
+def backtest_start(frame: pl.DataFrame, test_months: int) -> date:
+    """The first as-of month of the held-out period: the latest `test_months` labelled months."""
+    last = frame["as_of"].max()
+    return _months_before(last, test_months - 1)
+
+
+def run_backtests(frame: pl.DataFrame, settings: ModelSettings) -> dict[str, Backtest]:
+    test_from = backtest_start(frame, settings.test_months)
+    train_until = _months_before(test_from, HORIZON_MONTHS)
+    train, test = frame.filter(pl.col("as_of") < train_until), frame.filter(pl.col("as_of") >= test_from)
+    for name, part in (("training", train), ("held-out", test)):
+        if part.is_empty() or part["label"].n_unique() < 2:
+            raise NotEnoughHistory(
+                f"the backtest's {name} period ({part.height:,} rows) lacks one of the outcomes: it holds out "
+                f"as-of dates from {test_from} and trains before {train_until} ({HORIZON_MONTHS}-month embargo); "
+                "scan a longer history or lower models.test_months"
+            )
+    return {name: backtest(name, frame, test_from) for name in settings.candidates}
+
+
+def best_candidate(backtests: dict[str, Backtest], metric: str) -> str:
+    # ties go to the first candidate listed (the scorecard by default: the simpler model)
+    return max(backtests, key=lambda name: (backtests[name].metrics[metric], -list(backtests).index(name)))
+
+
+def latest_panel(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return con.execute("SELECT * FROM feature_panel WHERE as_of = (SELECT max(as_of) FROM feature_panel)").pl()
+
+
+@dataclass(frozen=True)
+class Drift:
+    latest_as_of: date
+    features: pl.DataFrame  # feature, kind, psi, level, missing_training, missing_latest
+    score: dict
+
+
+def measure_drift(pipeline: object, training: pl.DataFrame, latest: pl.DataFrame) -> Drift:
+    sample = training.sample(DRIFT_SAMPLE, seed=0) if training.height > DRIFT_SAMPLE else training
+    features = feature_drift(training, latest, value_columns(), fired_columns())
+    score = score_drift(predict(pipeline, sample), predict(pipeline, latest))
+    return Drift(latest["as_of"].max(), features, score)
+
+
+def code_version() -> str:
+    """The git commit the code was run from, or the package version outside a checkout."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return f"yocho {metadata.version('yocho')}"
+
+
+def packages() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    backtests: dict[str, Backtest]
+    card: ModelCard
+    drift: Drift
+    decision: Decision
+    folder: Path
+
+    def markdown(self) -> str:
+        return training_markdown(self.card, self.decision.promoted, self.decision.reason, self.decision.champion,
+                                 self.drift.features.head(20).to_dicts())
+
+    def summary(self) -> dict:
+        return {
+            "version": self.card.version,
+            "model": self.card.model,
+            "promoted": self.decision.promoted,
+            "reason": self.decision.reason,
+            "training_rows": self.card.training_rows,
+            "backtest": self.card.candidates,
+            "score_psi": self.drift.score["psi"],
+        }
+
+
+def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, Backtest], drift_against: pl.DataFrame,
+                  models: ModelSettings, features: FeatureSettings, now: datetime | None = None) -> TrainingRun:
+    """Fit the best candidate on every labelled row (the backtest said how well this recipe
+    does on unseen months; production should learn from the latest of them too), register
+    it and decide promotion."""
+    now = now or datetime.now(timezone.utc)
+    name = best_candidate(backtests, models.promotion_metric)
+    pipeline = fit(name, frame)
+    drift = measure_drift(pipeline, frame, drift_against)
+    chosen = backtests[name]
+    card = ModelCard(
+        version=f"{now:%Y%m%dT%H%M%S}-{name}",
+        model=name,
+        trained_at=now.isoformat(timespec="seconds"),
+        training_from=frame["as_of"].min().isoformat(),
+        training_until=frame["as_of"].max().isoformat(),
+        data_fingerprint=fingerprint(frame),
+        code_version=code_version(),
+        packages=packages(),
+        features=feature_columns(),
+        metrics={k: v for k, v in chosen.metrics.items() if v is not None},
+        thresholds=threshold_values(features.thresholds),
+        training_rows=frame.height,
+        positives=int(frame["label"].sum()),
+        businesses=frame["business_key"].n_unique(),
+        backtest_from=chosen.split.test_from.isoformat(),
+        backtest_train_until=chosen.split.train_until.isoformat(),
+        candidates={n: {k: v for k, v in b.metrics.items() if v is not None} for n, b in backtests.items()},
+        calibration=chosen.calibration.to_dicts(),
+        explanation=METHOD[name],
+        drift_score_psi=drift.score["psi"],
+        drift_top=drift.features.head(10).select("feature", "psi", "level").to_dicts(),
+    )
+    folder = registry.save(pipeline, card, {"card.md": card_markdown(card)})
+    decision = registry.promote_if_not_worse(card.version, models.promotion_metric, models.promotion_tolerance)
+    return TrainingRun(backtests, card, drift, decision, folder)
+
+
+def train(con: duckdb.DuckDBPyConnection, registry: Registry, models: ModelSettings, features: FeatureSettings,
+          now: datetime | None = None) -> TrainingRun:
+    frame = training_rows(con, models)
+    backtests = run_backtests(frame, models)
+    return register_best(registry, frame, backtests, latest_panel(con), models, features, now)

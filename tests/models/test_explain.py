@@ -1,0 +1,196 @@
+"""Explanations add up exactly to the models' own log-odds and find a planted risk driver."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.special import expit
+from sklearn.calibration import _SigmoidCalibration
+from sklearn.isotonic import IsotonicRegression
+
+from features.catalog import indicators
+from models.estimators import MODELS
+from models.explain import METHOD, contributions, top_factors
+from models.train import feature_columns, fit
+
+IDS = list(indicators())
+DRIVER = "rep_dpd_30"
+ABSENT = "fin_sales_decline_yoy"  # no value in the early rows, as a year-over-year sign in year one
+EMPTY_FEED = "obs_litigation"  # entirely null in the rows to explain
+
+
+@pytest.fixture(scope="module")
+def panel() -> pl.DataFrame:
+    """12,000 rows in as-of order; risk rises mostly when rep_dpd_30 fired, a little when
+    acc_failed_debits fired; a third of the account rows are unavailable (NULL)."""
+    rng = np.random.default_rng(11)
+    n = 12000
+    data: dict[str, np.ndarray] = {}
+    for ind in IDS:
+        fired = (rng.random(n) < 0.1).astype(float)
+        data[f"{ind}__fired"] = fired
+        data[ind] = fired * 10 + rng.normal(size=n)
+    unavailable = rng.random(n) < 0.33
+    for name in ("acc_failed_debits", "acc_failed_debits__fired"):
+        data[name] = np.where(unavailable, np.nan, data[name])
+    logit = -4 + 3.0 * data[f"{DRIVER}__fired"] + 1.0 * np.nan_to_num(data["acc_failed_debits__fired"])
+    data["label"] = rng.random(n) < expit(logit)
+    data["business_key"] = np.array([f"B{i:05d}" for i in range(n)])
+    as_of = pl.Series("as_of", [date(2022, 1, 31) + timedelta(days=i // 100) for i in range(n)])
+    return pl.DataFrame(data).with_columns(pl.col(pl.Float64).fill_nan(None), as_of)
+
+
+@pytest.fixture(scope="module")
+def train(panel: pl.DataFrame) -> pl.DataFrame:
+    return panel[:9000]
+
+
+@pytest.fixture(scope="module")
+def rows(panel: pl.DataFrame) -> pl.DataFrame:
+    """Rows to explain: NULLs in the account feed, and one indicator whose feed is missing."""
+    return panel[9000:].with_columns(pl.lit(None).alias(EMPTY_FEED), pl.lit(None).alias(f"{EMPTY_FEED}__fired"))
+
+
+@pytest.fixture(scope="module")
+def models(train: pl.DataFrame) -> dict[str, object]:
+    early = pl.int_range(pl.len()) < int(0.4 * train.height)
+    absent = train.with_columns(
+        pl.when(~early).then(pl.col(ABSENT, f"{ABSENT}__fired"))
+    )
+    return {
+        "scorecard": fit("scorecard", train),
+        "boosted": fit("boosted", train),
+        "boosted_absent": fit("boosted", absent),
+    }
+
+
+def _X(rows: pl.DataFrame):
+    return rows.select(pl.col(feature_columns()).cast(pl.Float64)).to_pandas()
+
+
+def _fold_log_odds(pipeline, rows: pl.DataFrame) -> np.ndarray:
+    """Each fold's log-odds straight from scikit-learn, averaged; checked against the
+    pipeline's probability so the test pins what the explanation must add up to."""
+    X = _X(rows)
+    folds = pipeline.named_steps["calibrated"].calibrated_classifiers_
+    assert len(folds) == 3
+    log_odds, proba = [], []
+    for fold in folds:
+        raw = fold.estimator.decision_function(X)
+        calibrator = fold.calibrators[0]
+        if isinstance(calibrator, _SigmoidCalibration):  # scorecard: calibrated log-odds
+            log_odds.append(-(calibrator.a_ * raw + calibrator.b_))
+            proba.append(expit(log_odds[-1]))
+        else:  # boosted: raw log-odds, then isotonic
+            assert isinstance(calibrator, IsotonicRegression)
+            log_odds.append(raw)
+            proba.append(calibrator.predict(raw))
+    np.testing.assert_allclose(np.mean(proba, axis=0), pipeline.predict_proba(X)[:, 1], atol=1e-12)
+    return np.mean(log_odds, axis=0)
+
+
+@pytest.mark.parametrize("name", ["scorecard", "boosted", "boosted_absent"])
+def test_contributions_add_up_to_the_models_log_odds(models, rows: pl.DataFrame, name: str):
+    contrib, base = contributions(models[name], rows)
+    assert contrib.shape == (rows.height, len(IDS)) and base.shape == (rows.height,)
+    assert np.isfinite(contrib).all() and np.isfinite(base).all()
+    np.testing.assert_allclose(base + contrib.sum(axis=1), _fold_log_odds(models[name], rows), rtol=0, atol=1e-6)
+    # the explanation is not trivially all base: the rows differ, and so do their terms
+    assert np.abs(contrib).sum(axis=1).min() > 0
+
+
+def test_boosted_adds_up_for_values_exactly_on_split_thresholds(models, rows: pl.DataFrame):
+    """Values equal to a threshold go left (x <= threshold), as in sklearn's predictor."""
+    fold = models["boosted"].named_steps["calibrated"].calibrated_classifiers_[0].estimator
+    columns = fold.named_steps["select"].transformers_[0][2]
+    thresholds: dict[str, list[float]] = {}
+    for (predictor,) in fold.named_steps["hgb"]._predictors:
+        split = predictor.nodes[~predictor.nodes["is_leaf"].astype(bool)]
+        for f, t in zip(split["feature_idx"], split["num_threshold"]):
+            if np.isfinite(t):
+                thresholds.setdefault(columns[f], []).append(float(t))
+    rng = np.random.default_rng(0)
+    on_edges = rows.with_columns(
+        pl.Series(c, rng.choice(ts, rows.height)) for c, ts in thresholds.items()
+    )
+    contrib, base = contributions(models["boosted"], on_edges)
+    expected = _fold_log_odds(models["boosted"], on_edges)
+    np.testing.assert_allclose(base + contrib.sum(axis=1), expected, rtol=0, atol=1e-6)
+
+
+def test_boosted_without_a_column_gives_it_nothing(models, rows: pl.DataFrame):
+    fitted_on = models["boosted_absent"].named_steps["calibrated"].calibrated_classifiers_[0].estimator
+    columns = fitted_on.named_steps["select"].transformers_[0][2]
+    assert ABSENT not in columns and f"{ABSENT}__fired" not in columns
+    contrib, _ = contributions(models["boosted_absent"], rows)
+    assert (contrib[:, IDS.index(ABSENT)] == 0).all()
+
+
+def test_scorecard_points_are_per_state_and_zero_when_clean(models, rows: pl.DataFrame):
+    contrib, _ = contributions(models["scorecard"], rows)
+    states = rows.select(pl.col(f"{i}__fired").cast(pl.Float64).fill_null(-1) for i in IDS).to_numpy()
+    for j in range(len(IDS)):
+        assert (contrib[states[:, j] == 0, j] == 0).all()
+        for state in (-1, 1):  # one number of points per state
+            points = contrib[states[:, j] == state, j]
+            assert points.size == 0 or np.ptp(points) < 1e-12
+    # the missing feed is the "unavailable" state, scored the same for every row
+    assert np.ptp(contrib[:, IDS.index(EMPTY_FEED)]) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["scorecard", "boosted"])
+def test_planted_driver_is_the_top_factor_where_it_fired(models, rows: pl.DataFrame, name: str):
+    contrib, _ = contributions(models[name], rows)
+    driver = IDS.index(DRIVER)
+    fired = rows[f"{DRIVER}__fired"].to_numpy() == 1
+    top = contrib.argmax(axis=1)
+    assert fired.sum() > 100 and (top[fired] == driver).all()
+    if name == "scorecard":  # a clean sign scores exactly 0 points
+        assert (contrib[~fired, driver] == 0).all()
+    else:  # a path attribution credits a clean sign with lowering the risk, nearly always
+        assert (contrib[~fired, driver] <= 0).mean() > 0.95
+    first = [f[0]["indicator"] for f in top_factors(rows.filter(fired), contrib[fired], k=1).to_list()]
+    assert first == [IDS[j] for j in top[fired]]
+
+
+def test_top_factors_lists_only_risk_raising_signs_largest_first(models, rows: pl.DataFrame):
+    contrib, _ = contributions(models["scorecard"], rows)
+    factors = top_factors(rows, contrib, k=3)
+    assert factors.len() == rows.height
+    catalog = indicators()
+    for i, (listed, row) in enumerate(zip(factors.to_list(), rows.iter_rows(named=True))):
+        assert len(listed) == min(3, int((contrib[i] > 0).sum()))
+        shown = [f["contribution"] for f in listed]
+        assert all(c > 0 for c in shown) and shown == sorted(shown, reverse=True)
+        if listed:
+            assert shown[0] == contrib[i].max()
+        for f in listed:
+            ind = f["indicator"]
+            assert f["contribution"] == contrib[i, IDS.index(ind)]
+            assert (f["name_ja"], f["name_en"]) == (catalog[ind].ja, catalog[ind].en)
+            assert f["value"] == row[ind]
+            assert f["fired"] == (None if row[f"{ind}__fired"] is None else row[f"{ind}__fired"] == 1)
+
+
+def test_top_factors_on_a_hand_made_matrix():
+    rows = pl.DataFrame({c: [None, 2.0, 0.0] for c in feature_columns()}).with_columns(
+        pl.col(f"{i}__fired").cast(pl.Float64) for i in IDS
+    ).with_columns(pl.lit(1.0).alias(f"{IDS[3]}__fired"), pl.Series(IDS[3], [7.5, None, 1.0]))
+    contrib = np.zeros((3, len(IDS)))
+    contrib[0, [3, 1, 5]] = [0.5, 2.0, -1.0]  # one negative: left out
+    contrib[1, :] = -0.1  # nothing raises the risk
+    contrib[2, :6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]  # more than k
+    listed = top_factors(rows, contrib, k=2).to_list()
+    assert [f["indicator"] for f in listed[0]] == [IDS[1], IDS[3]]
+    assert listed[0][1] == {"indicator": IDS[3], "name_ja": indicators()[IDS[3]].ja,
+                            "name_en": indicators()[IDS[3]].en, "contribution": 0.5, "value": 7.5, "fired": True}
+    assert listed[0][0]["value"] is None and listed[0][0]["fired"] is None
+    assert listed[1] == []
+    assert [f["indicator"] for f in listed[2]] == [IDS[5], IDS[4]]
+    assert listed[2][0]["value"] == 0.0 and listed[2][0]["fired"] is False
+
+
+def test_methods_are_described_for_every_model():
+    assert set(METHOD) == set(MODELS) and all(METHOD.values())
