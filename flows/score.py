@@ -37,8 +37,10 @@ def score_portfolio(settings: Settings, as_of: list[date]) -> dict:
 
 def bands_markdown(summary: dict) -> str:
     lines = [f"Risk bands as of {summary['as_of'][-1]} (model {summary['model_version']})", "",
-             "| band | 区分 | from | businesses | share | mean probability |", "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {b['band']} | {b['ja']} | {b['lower_bound']:.0%} | {b['businesses']:,} | {b['share']:.1%} | "
+             "| band | 区分 | from | businesses | already in an event | share | mean probability |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {b['band']} | {b['ja']} | {b['lower_bound']:.0%} | {b['businesses']:,} | {b['in_event']:,} | "
+              f"{b['share']:.1%} | "
               f"{'' if b['mean_probability'] is None else format(b['mean_probability'], '.1%')} |"
               for b in summary["bands"]]
     return "\n".join(lines)

@@ -38,6 +38,12 @@ def calibration_table(label: np.ndarray, probability: np.ndarray, bins: int = 10
     )
 
 
+def calibration_error(table: pl.DataFrame) -> float:
+    """Expected calibration error: the row-weighted mean gap between predicted and observed
+    rates over the calibration table's bins."""
+    return float((table["n"] * (table["predicted"] - table["observed"]).abs()).sum() / table["n"].sum())
+
+
 def flag_top(scored: pl.DataFrame, budget: float) -> pl.DataFrame:
     """Mark the top `budget` share of businesses by probability within each as-of month:
     what a reviewer with that capacity would look at. Ties at the cut keep the order stable."""

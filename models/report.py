@@ -8,6 +8,7 @@ METRICS = (
     ("roc_auc", "ROC AUC", "{:.3f}"),
     ("pr_auc", "PR AUC", "{:.3f}"),
     ("brier", "Brier score", "{:.4f}"),
+    ("calibration_error", "calibration error (mean gap, predicted vs observed)", "{:.2%}"),
     ("base_rate", "base rate (held out)", "{:.2%}"),
     ("recall_top_1%", "recall, top 1% each month", "{:.1%}"),
     ("recall_top_3%", "recall, top 3% each month", "{:.1%}"),

@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from features.pit import build_business_keys
 from models.explain import contributions, top_factors
 from models.registry import Registry
 from models.train import predict
@@ -50,7 +51,7 @@ class ScoreResult:
     model_version: str
     as_of: list[date]
     rows_written: int
-    bands: pl.DataFrame  # as of the last date: band, businesses, share, mean probability
+    bands: pl.DataFrame  # as of the last date: band, businesses, in_event, share, mean probability
 
 
 def score_frame(pipeline: object, rows: pl.DataFrame, version: str, settings: ModelSettings) -> pl.DataFrame:
@@ -78,6 +79,7 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
     rows = con.execute("SELECT * FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
                        [list(as_of)]).pl()
     scored = score_frame(pipeline, rows, version, settings)
+    build_business_keys(con)
     con.register("scored", scored.to_arrow())
     con.execute("BEGIN TRANSACTION")
     try:
@@ -85,12 +87,21 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
         con.execute(
             """
             INSERT INTO risk_scores
-            SELECT business_key, as_of, probability, band,
+            WITH reported AS (
+                -- events known by each date: occurred and received on or before it
+                SELECT DISTINCT k.business_key, d.as_of
+                FROM raw_events e
+                JOIN business_keys k USING (institution_id, local_id)
+                JOIN (SELECT DISTINCT as_of FROM scored) d
+                  ON e.occurred_on <= d.as_of AND e.received_on <= d.as_of
+            )
+            SELECT s.business_key, s.as_of, probability, band,
                    row_number() OVER w AS portfolio_rank,
-                   row_number() OVER w / count(*) OVER (PARTITION BY as_of) AS portfolio_share,
-                   signs_fired, model_version, to_json(top_factors)::VARCHAR, current_timestamp::TIMESTAMP
-            FROM scored
-            WINDOW w AS (PARTITION BY as_of ORDER BY probability DESC, business_key)
+                   row_number() OVER w / count(*) OVER (PARTITION BY s.as_of) AS portfolio_share,
+                   signs_fired, r.business_key IS NOT NULL AS in_event,
+                   model_version, to_json(top_factors)::VARCHAR, current_timestamp::TIMESTAMP
+            FROM scored s LEFT JOIN reported r USING (business_key, as_of)
+            WINDOW w AS (PARTITION BY s.as_of ORDER BY probability DESC, s.business_key)
             """
         )
         con.execute("COMMIT")
@@ -104,10 +115,10 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
 
 def band_counts(con: duckdb.DuckDBPyConnection, as_of: date, settings: ModelSettings) -> pl.DataFrame:
     counts = con.execute(
-        "SELECT band, count(*) AS businesses, avg(probability) AS mean_probability FROM risk_scores "
-        "WHERE as_of = ? GROUP BY band", [as_of]).pl()
+        "SELECT band, count(*) AS businesses, count(*) FILTER (WHERE in_event) AS in_event, "
+        "avg(probability) AS mean_probability FROM risk_scores WHERE as_of = ? GROUP BY band", [as_of]).pl()
     order = pl.DataFrame({"band": list(settings.bands), "lower_bound": list(settings.bands.values()),
                           "ja": [BAND_NAMES.get(b, b) for b in settings.bands]})
     return order.join(counts, on="band", how="left").with_columns(
-        pl.col("businesses").fill_null(0)
+        pl.col("businesses", "in_event").fill_null(0)
     ).with_columns(share=pl.col("businesses") / pl.col("businesses").sum())

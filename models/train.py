@@ -10,7 +10,7 @@ import polars as pl
 
 from models.dataset import TimeSplit, time_split
 from models.estimators import MODELS, fired_columns, value_columns
-from models.metrics import calibration_table, discrimination, median_lead_months, recall_at_budget
+from models.metrics import calibration_error, calibration_table, discrimination, median_lead_months, recall_at_budget
 
 BUDGETS = (0.01, 0.03, 0.05)
 
@@ -64,5 +64,7 @@ def backtest(model_name: str, frame: pl.DataFrame, test_from: date) -> Backtest:
     for row in recall.iter_rows(named=True):
         metrics[f"recall_top_{row['budget']:.0%}"] = row["recall"]
     metrics["median_lead_months_top_3%"] = median_lead_months(scored, 0.03)
+    calibration = calibration_table(label, probability)
+    metrics["calibration_error"] = calibration_error(calibration)
     metrics["train_rows"], metrics["test_rows"] = split.train.height, split.test.height
-    return Backtest(model_name, split, pipeline, scored, metrics, calibration_table(label, probability), recall)
+    return Backtest(model_name, split, pipeline, scored, metrics, calibration, recall)

@@ -22,6 +22,16 @@ def test_readme_configuration_example_loads_and_names_real_thresholds(tmp_path: 
     assert str(settings.data_dir) == "/srv/yocho" and settings.duckdb_memory_limit == "8GB"
     assert settings.ingest.max_reject_ratio == 0.1
     assert threshold_values(settings.features.thresholds)["rep_dpd_30__min_days"] == 45
+    assert settings.models.test_months == 6 and settings.models.bands["high"] == 0.10
+
+
+def test_bands_must_start_at_zero_and_increase():
+    from yocho.settings import ModelSettings
+
+    with pytest.raises(Exception, match="strictly increase"):
+        ModelSettings(bands={"low": 0.0, "high": 0.1, "watch": 0.05})
+    with pytest.raises(Exception, match="start at 0"):
+        ModelSettings(bands={"watch": 0.03, "high": 0.1})
 
 
 def test_settings_are_frozen_and_refuse_unknown_keys(tmp_path: Path, monkeypatch):

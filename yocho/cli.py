@@ -243,10 +243,11 @@ def _score(settings: Settings, as_of: date, history: int) -> dict:
     summary = score_flow(dates, settings)
     elapsed = time.perf_counter() - started
     table = Table(title=f"risk bands as of {summary['as_of'][-1]} — model {summary['model_version']}")
-    for name in ("band", "区分", "probability from", "businesses", "share", "mean probability"):
+    for name in ("band", "区分", "probability from", "businesses", "already in an event", "share", "mean probability"):
         table.add_column(name, justify="left" if name in ("band", "区分") else "right")
     for b in summary["bands"]:
-        table.add_row(b["band"], b["ja"], f"{b['lower_bound']:.0%}", f"{b['businesses']:,}", f"{b['share']:.1%}",
+        table.add_row(b["band"], b["ja"], f"{b['lower_bound']:.0%}", f"{b['businesses']:,}", f"{b['in_event']:,}",
+                      f"{b['share']:.1%}",
                       "" if b["mean_probability"] is None else f"{b['mean_probability']:.1%}")
     console.print(table)
     console.print(f"scored {summary['rows_written']:,} business-dates in {elapsed:.1f}s")

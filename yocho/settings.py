@@ -88,6 +88,40 @@ class ModelSettings(BaseModel):
         return bands
 
 
+class SignalSettings(BaseModel):
+    """Flag policy, routing and review capacity (signals/, docs/signals.md)."""
+    model_config = ConfigDict(frozen=True)
+
+    # Signs serious enough to open a case on their own, whatever the score.
+    critical_signs: tuple[str, ...] = (
+        "rep_dpd_90", "cga_subrogation_requested", "acc_failed_debits",
+        "acc_tax_stopped", "acc_payroll_stopped", "acc_social_insurance_stopped",
+    )
+    # A score in this band (models.bands) or above opens a case ...
+    flag_band: str = "high"
+    # ... and an open flag is released only after the score has stayed below this band
+    # for release_months consecutive months with no critical sign (hysteresis: no flapping).
+    release_band: str = "watch"
+    release_months: int = Field(3, ge=1)
+    # After a case is dismissed, the business is not flagged again for this long unless a
+    # critical sign fires that was not in the dismissed case's evidence.
+    cooldown_months: int = Field(6, ge=0)
+    # Cases an institution can review in a month; institutions not listed get the default.
+    monthly_capacity: dict[str, int] = Field(default_factory=dict)
+    default_monthly_capacity: int = Field(200, gt=0)
+
+
+class QueueSettings(BaseModel):
+    """The referral queue's transactional store (SQLAlchemy)."""
+    model_config = ConfigDict(frozen=True)
+
+    # SQLAlchemy URL; None means the embedded SQLite file <data_dir>/queue.sqlite.
+    # For several reviewers at once: postgresql+psycopg://user:pass@host/db
+    url: str | None = None
+    # Signs the web app's session cookies and CSRF tokens; set it in production.
+    secret_key: str = "yocho-demo-secret-change-me"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YOCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -103,6 +137,8 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = GeneratorSettings()
     features: FeatureSettings = FeatureSettings()
     models: ModelSettings = ModelSettings()
+    signals: SignalSettings = SignalSettings()
+    queue: QueueSettings = QueueSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -135,6 +171,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue.url or f"sqlite:///{(self.data_dir / 'queue.sqlite').resolve()}"
 
     @property
     def reports_dir(self) -> Path:

@@ -32,3 +32,4 @@ def test_backtest_on_later_dates(frame, model_name: str):
     assert m["recall_top_5%"] > 0.2
     # calibrated on earlier folds: the mean prediction is near the observed rate
     assert abs(result.scored["probability"].mean() - m["base_rate"]) < 0.5 * m["base_rate"]
+    assert m["calibration_error"] < 0.5 * m["base_rate"]

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.catalog import indicators
 from models.estimators import MODELS, fired_columns, value_columns
+from models.metrics import calibration_error, calibration_table
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,13 @@ def test_pipeline_learns_the_signal_and_outputs_probabilities(panel: pl.DataFram
     oracle = roc_auc_score(test["label"].to_numpy(), test["true_risk"].to_numpy())
     assert oracle > 0.65
     assert roc_auc_score(test["label"].to_numpy(), p) > oracle - 0.04
-    # calibrated: the mean prediction is close to the held-out event rate
+    # calibrated on held-out rows: the mean prediction is close to the event rate, and so
+    # is each decile's
     assert abs(p.mean() - test["label"].mean()) < 0.02
+    table = calibration_table(test["label"].to_numpy(), p)
+    assert calibration_error(table) < 0.025
+    top = table.row(-1, named=True)
+    assert abs(top["predicted"] - top["observed"]) < 0.1
 
 
 def test_boosted_fired_flags_only_raise_risk():

@@ -132,3 +132,28 @@ def test_rows_received_after_as_of_change_no_score(trained, tmp_path):
     common = full.join(cut.select("business_key"), on="business_key", how="semi")
     assert common.height >= 0.99 * full.height and common.height == cut.height
     assert_frame_equal(common.sort("business_key"), cut.sort("business_key"), check_exact=False, rel_tol=1e-9)
+
+
+def test_in_event_counts_only_events_reported_by_the_date(trained, tmp_path):
+    settings = trained.settings.model_copy(update={"data_dir": tmp_path})
+    shutil.copy(trained.settings.warehouse_path, settings.warehouse_path)
+    dates = [d for d in trained.scan_dates if d >= date(2025, 1, 1)]
+    with warehouse(settings) as con:
+        score(con, Registry(trained.settings.models_dir), dates, settings.models)
+        flags = con.execute("SELECT business_key, as_of, in_event FROM risk_scores").pl()
+        events = con.execute(
+            "SELECT coalesce(corporate_number, institution_id || ':' || local_id) AS business_key, "
+            "occurred_on, received_on FROM raw_events").pl()
+    # the same rule written independently: an event occurred and was received by the date
+    expected = (
+        flags.select("business_key", "as_of").join(events, on="business_key", how="left")
+        .group_by("business_key", "as_of")
+        .agg(expected=((pl.col("occurred_on") <= pl.col("as_of")) & (pl.col("received_on") <= pl.col("as_of")))
+             .fill_null(False).any())
+    )
+    both = flags.join(expected, on=["business_key", "as_of"])
+    assert both.height == flags.height
+    assert both.filter(pl.col("in_event") != pl.col("expected")).is_empty()
+    # and the rule matters: some events were known only a month after they occurred
+    late = events.filter(pl.col("received_on").dt.month_end() > pl.col("occurred_on").dt.month_end())
+    assert late.height > 10 and both["in_event"].sum() > 100

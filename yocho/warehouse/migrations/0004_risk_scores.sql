@@ -9,6 +9,8 @@ CREATE TABLE risk_scores (
     portfolio_rank INTEGER NOT NULL, -- 1 = highest probability among the businesses scored that date
     portfolio_share DOUBLE NOT NULL, -- portfolio_rank / businesses scored: 0.03 = within the top 3%
     signs_fired INTEGER NOT NULL,
+    in_event BOOLEAN NOT NULL,       -- a deterioration event already occurred and was reported by as_of:
+                                     -- past early warning; the score then says little the event does not
     model_version VARCHAR NOT NULL,
     top_factors VARCHAR NOT NULL,    -- JSON list: indicator, names, value, fired, contribution
     scored_at TIMESTAMP NOT NULL,
