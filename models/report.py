@@ -73,7 +73,8 @@ def card_markdown(card: ModelCard) -> str:
         f"| model | {card.model} |",
         f"| trained at | {card.trained_at} |",
         f"| training as-of dates | {card.training_from} … {card.training_until} |",
-        f"| training rows / businesses / events | {card.training_rows:,} / {card.businesses:,} / {card.positives:,} |",
+        f"| training rows / businesses / rows followed by an event | {card.training_rows:,} / {card.businesses:,} / "
+        f"{card.positives:,} |",
         f"| backtest | trained on as-of dates before {card.backtest_train_until}, "
         f"held out from {card.backtest_from} (12-month label embargo between) |",
         f"| data fingerprint | `{card.data_fingerprint}` |",
@@ -123,7 +124,8 @@ def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: st
         f"- champion decision: **{'promoted' if promoted else 'not promoted'}** ({reason}); "
         f"previous champion: {champion or 'none'}",
         f"- training as-of dates {card.training_from} … {card.training_until}: {card.training_rows:,} rows, "
-        f"{card.businesses:,} businesses, {card.positives:,} with an event within 12 months",
+        f"{card.businesses:,} businesses; {card.positives:,} rows ({card.positives / max(card.training_rows, 1):.1%}) "
+        "followed by an event within 12 months",
         f"- backtest: trained before {card.backtest_train_until}, held out from {card.backtest_from}",
         "",
         "## Backtest",

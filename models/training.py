@@ -151,8 +151,10 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
     pipeline = fit(name, frame)
     drift = measure_drift(pipeline, frame, drift_against)
     chosen = backtests[name]
+    version, taken = f"{now:%Y%m%dT%H%M%S}-{name}", set(registry.versions())
+    version = next(v for v in [version] + [f"{version}-{i}" for i in range(2, 100)] if v not in taken)
     card = ModelCard(
-        version=f"{now:%Y%m%dT%H%M%S}-{name}",
+        version=version,
         model=name,
         trained_at=now.isoformat(timespec="seconds"),
         training_from=frame["as_of"].min().isoformat(),
