@@ -68,5 +68,7 @@ def test_demo_command_runs_end_to_end(tmp_path: Path):
     assert "rows loaded per feed" in out and "demo finished" in out
     assert "backtest on held-out months" in out and "risk bands as of 2026-10-31" in out
     assert list((tmp_path / "demo" / "models").glob("*/card.md"))
+    assert "flagged as of 2026-10-31" in out and "referral queue:" in out
+    assert "demo-council.intake" in out and (tmp_path / "demo" / "queue.sqlite").exists()
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert (tmp_path / "demo" / "reports" / "validation.html").exists()

@@ -47,7 +47,7 @@ def test_deployments_are_declared_with_tokyo_schedules():
 
     spec = yaml.safe_load((Path(__file__).parents[1] / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}
-    assert {"nightly-ingest", "nightly-scan", "nightly-score", "monthly-training"} <= deployments.keys()
+    assert {"nightly-ingest", "nightly-scan", "nightly-score", "nightly-flags", "monthly-training"} <= deployments.keys()
     for d in deployments.values():
         module, _, function = d["entrypoint"].partition(":")
         assert hasattr(__import__(module.replace("/", ".").removesuffix(".py"), fromlist=[function]), function)
@@ -73,6 +73,7 @@ def _artifact(key: str) -> dict:
 def test_training_and_scoring_flows_register_report_and_score(prefect_server, trained, tmp_path):
     import shutil
 
+    from flows.flags import flags_flow
     from flows.score import score_flow
     from flows.train import train_flow
     from yocho.settings import ModelSettings
@@ -96,3 +97,7 @@ def test_training_and_scoring_flows_register_report_and_score(prefect_server, tr
     assert scored["scanned_first"] == ["2026-11-30"] and scored["model_version"] == summary["version"]
     assert sum(b["businesses"] for b in scored["bands"]) == scored["rows_written"] // 2
     assert "要注意" in _artifact("risk-bands")["data"]
+
+    flagged = flags_flow(date(2026, 10, 31), settings)
+    assert flagged["flagged"] > 0 and flagged["applied"]["opened"] == flagged["flagged"]
+    assert "事業再生" in _artifact("queue-flags")["data"]

@@ -254,6 +254,71 @@ def _score(settings: Settings, as_of: date, history: int) -> dict:
     return summary
 
 
+# Month-ends the demo scores: enough history for the flag policy's release rule.
+SCORED_MONTHS = 6
+
+
+def _demo_users(settings: Settings) -> None:
+    from signals.queue import QueueStore, seed_demo_users
+    from yocho.generator.institutions import institutions
+
+    with QueueStore.from_settings(settings) as store:
+        users = seed_demo_users(store, [(i.id, i.name) for i in institutions(settings.generator.banks)])
+    table = Table(title="demo logins for the review web app")
+    for name in ("user", "password", "role", "institution"):
+        table.add_column(name)
+    for u in users:
+        table.add_row(u.username, u.password, u.role.value, u.institution_id or "")
+    console.print(table)
+    console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} "
+                  "then open http://127.0.0.1:8000/ and log in with one of the users above")
+
+
+@app.command("flags")
+def flags_command(
+    data_dir: Optional[Path] = DataDir,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+) -> None:
+    """Flag businesses as of a date and bring them into the referral queue (needs scores for that date)."""
+    from features.scan import last_month_end
+
+    settings = _settings(data_dir)
+    _flags(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()))
+
+
+def _flags(settings: Settings, as_of: date) -> dict:
+    _quiet_network()
+    from flows.flags import flags_flow
+
+    started = time.perf_counter()
+    summary = flags_flow(as_of, settings)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"flagged as of {summary['as_of']}: {summary['flagged']:,} businesses, by recommended phase")
+    for name in ("phase", "支援フェーズ", "businesses", "critical sign", "score", "both", "already in an event"):
+        table.add_column(name, justify="left" if name in ("phase", "支援フェーズ") else "right")
+    for p in summary["by_phase"]:
+        table.add_row(p["phase"], p["ja"], *[f"{p[k]:,}" for k in ("businesses", "critical_sign", "score", "both",
+                                                                     "in_event")])
+    console.print(table)
+    a = summary["applied"]
+    console.print(f"referral queue: {a['opened']:,} opened, {a['updated']:,} updated, "
+                  f"{a['suppressed_by_cooldown']:,} held back by the cool-down; "
+                  f"{summary['within_capacity']:,} within their institution's monthly capacity ({elapsed:.1f}s)")
+    return summary
+
+
+@app.command()
+def serve(
+    data_dir: Optional[Path] = DataDir,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Run the review web app over the referral queue (settings.queue_url)."""
+    from webapp.app import serve as run_server
+
+    run_server(_settings(data_dir), host=host, port=port)
+
+
 @app.command()
 def demo(
     data_dir: Path = typer.Option(Path("data/demo"), "--data-dir", help="Demo data folder (recreated)."),
@@ -277,7 +342,10 @@ def demo(
     _scan(settings, last, min(settings.features.history_months, settings.generator.months))
     _print_sign_rates(settings)
     _train(settings)
-    _score(settings, last, 1)
+    # the flag policy's hysteresis looks back over the months before the date
+    _score(settings, last, SCORED_MONTHS)
+    _flags(settings, last)
+    _demo_users(settings)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
 
 

@@ -1,0 +1,51 @@
+"""The evidence snapshot kept with every flagged case: what a reviewer needs to see why the
+business was flagged, frozen as of the date (docs/signals.md, "Evidence snapshot").
+
+One JSON document per business (UTF-8, Japanese kept as is), built for every flagged
+business at once by signals/sql/evidence.sql:
+
+- `business_key`, `as_of`, `model_version`, `probability`, `band`, `portfolio_share`;
+- `signs`: every warning sign fired as of the date (critical first), each with
+  `indicator_id`, `name_ja`, `name_en`, `family`, `severity`, `value` and the indicator's own
+  `evidence` (the figures behind it, as stored in indicator_values);
+- `top_factors`: the model's risk-raising factors (risk_scores.top_factors);
+- `series`: the last SERIES_MONTHS months up to the date, rows received by the date, as
+  lists of {month, value}: `loan_balance_jpy` (all loans, all banks), `max_days_past_due`,
+  `deposit_balance_jpy` (month-end, all accounts), `inflow_jpy`, `failed_debits`, and `score`
+  (the probability at each scored month-end);
+- `sign_history`: per scanned month-end in the same window, {month, signs} with the ids of
+  the signs fired then, so a chart can mark when each sign appeared.
+"""
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+
+import duckdb
+import polars as pl
+
+from features.catalog import indicators
+
+# Months of history in a snapshot's series: two years shows a seasonal business's last
+# season against the one before.
+SERIES_MONTHS = 24
+
+
+def catalog_frame() -> pl.DataFrame:
+    return pl.DataFrame({
+        "indicator_id": list(indicators()),
+        "name_ja": [i.ja for i in indicators().values()],
+        "name_en": [i.en for i in indicators().values()],
+    })
+
+
+def snapshots(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """business_key, evidence (JSON text) for every business in the registered frame
+    `sig_flagged`, using the key mapping `sig_keys`; both are prepared by
+    signals.flags.flags_as_of, which is the way to call this."""
+    sql = (resources.files("signals") / "sql" / "evidence.sql").read_text(encoding="utf-8")
+    con.register("sig_catalog", catalog_frame().to_arrow())
+    try:
+        return con.execute(sql, {"as_of": as_of, "series_months": SERIES_MONTHS}).pl()
+    finally:
+        con.unregister("sig_catalog")

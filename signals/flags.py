@@ -1,0 +1,175 @@
+"""Flags: the businesses that belong in the referral queue as of a date, each with its
+trigger, recommended support phase, priority within its lead institution and evidence.
+
+`flags_as_of(con, as_of, settings)` is the one entry point. It reads only the warehouse
+(risk_scores, indicator_values and the raw feeds, rows received by `as_of` and months up to
+`as_of`), keeps no state of its own and gives the same answer every time it is run for the
+same date: the queue store (which adds dismissals and cool-down) consumes its frame.
+
+The steps, each columnar over all businesses (docs/signals.md):
+
+1. the flag policy with its hysteresis over the scanned history (sql/history.sql);
+2. the institutions that know each flagged business, with their exposure (sql/institutions.sql),
+   and the lead institution (signals/priority.py);
+3. the routing facts (sql/routing_facts.sql) and the recommended phase (signals/routing.py);
+4. the priority and the capacity cut (signals/priority.py);
+5. the evidence snapshot (sql/evidence.sql, signals/evidence.py).
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import date
+from importlib import resources
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from features.catalog import indicators
+from signals import evidence, priority, routing
+from yocho.contract import FEEDS
+from yocho.settings import Settings
+
+# How recent a loan or guarantee month must be to count toward an institution's exposure
+# when choosing the lead institution: the same three months the repayment indicators treat
+# as current (rep_dpd_*.recent_months); older months describe credit that has since moved on.
+EXPOSURE_RECENT_MONTHS = 3
+# A legal filing (破産等申立) reported as an incident counts for routing for this long after
+# it occurred: proceedings and their aftermath run well over a year.
+LEGAL_PROCEEDINGS_MONTHS = 24
+
+SCHEMA: dict[str, pl.DataType] = {
+    "business_key": pl.Utf8,
+    "as_of": pl.Date,
+    "institutions": pl.List(pl.Struct({"institution_id": pl.Utf8, "local_id": pl.Utf8})),
+    "trigger": pl.Utf8,
+    "critical_signs": pl.List(pl.Utf8),
+    "probability": pl.Float64,
+    "band": pl.Utf8,
+    "portfolio_share": pl.Float64,
+    "in_event": pl.Boolean,
+    "phase": pl.Utf8,
+    "phase_reason_ja": pl.Utf8,
+    "phase_reason_en": pl.Utf8,
+    "priority": pl.Float64,
+    "priority_rank": pl.Int64,
+    "lead_institution_id": pl.Utf8,
+    "within_capacity": pl.Boolean,
+    "first_sign_on": pl.Date,
+    "evidence": pl.Utf8,
+}
+
+TRIGGERS = ("critical_sign", "score", "both")
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class MissingScores(Exception):
+    def __init__(self, as_of: date):
+        self.as_of = as_of
+        super().__init__(f"no risk scores as of {as_of}: score that date first (yocho score --as-of {as_of})")
+
+
+def sql_text(name: str) -> str:
+    return (resources.files("signals") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, object]) -> pl.DataFrame | None:
+    """Run signals/sql/<name>.sql with the parameters it names (DuckDB refuses extra ones)."""
+    sql = sql_text(name)
+    names = set(_PARAM.findall(sql))
+    missing = names - params.keys()
+    if missing:
+        raise KeyError(f"{name}.sql needs parameters {sorted(missing)}")
+    result = con.execute(sql, {n: params[n] for n in names})
+    return result.pl() if result.description else None
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def _band_ranks(settings: Settings) -> dict[str, int]:
+    ranks = {band: i for i, band in enumerate(settings.models.bands)}
+    sig = settings.signals
+    for name, band in (("flag_band", sig.flag_band), ("release_band", sig.release_band)):
+        if band not in ranks:
+            raise ValueError(f"signals.{name} {band!r} is not one of models.bands {list(ranks)}")
+    if ranks[sig.release_band] > ranks[sig.flag_band]:
+        raise ValueError("signals.release_band must not be above signals.flag_band: a flag could then never "
+                         "be released")
+    unknown = set(sig.critical_signs) - indicators().keys()
+    if unknown:
+        raise ValueError(f"signals.critical_signs names indicators the catalog does not declare: {sorted(unknown)}")
+    return ranks
+
+
+@contextmanager
+def _prepared(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[None]:
+    """Registered inputs and temp tables the SQL files read, removed afterwards."""
+    ranks = _band_ranks(settings)
+    critical = settings.signals.critical_signs
+    con.register("sig_bands", pl.DataFrame({"band": list(ranks), "rank": list(ranks.values())}).to_arrow())
+    con.register("sig_critical", pl.DataFrame({"indicator_id": list(critical),
+                                               "pos": list(range(len(critical)))}).to_arrow())
+    union = "\nUNION ALL\n".join(
+        f"SELECT '{feed.name}' AS feed, institution_id, local_id, corporate_number, received_on FROM {feed.table}"
+        for feed in FEEDS.values())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW sig_raw_rows AS {union}")
+    try:
+        run_sql(con, "keys", {})
+        yield
+    finally:
+        for name in ("sig_bands", "sig_critical", "sig_flagged"):
+            try:
+                con.unregister(name)
+            except Exception:  # pragma: no cover - not registered
+                pass
+        con.execute("DROP TABLE IF EXISTS sig_keys")
+        con.execute("DROP VIEW IF EXISTS sig_raw_rows")
+
+
+def _institutions(known: pl.DataFrame) -> pl.DataFrame:
+    """business_key, institutions (list of {institution_id, local_id}), lead_institution_id."""
+    lists = (
+        known.explode("local_ids")
+        .sort("business_key", "institution_id", "local_ids")
+        .group_by("business_key", maintain_order=True)
+        .agg(institutions=pl.struct(pl.col("institution_id"), pl.col("local_ids").alias("local_id")))
+    )
+    return lists.join(priority.lead_institutions(known), on="business_key", how="left")
+
+
+def flags_as_of(con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings) -> pl.DataFrame:
+    """One row per business that belongs in the referral queue as of `as_of` (columns: SCHEMA).
+
+    Needs risk_scores for `as_of` (MissingScores otherwise) and indicator_values for it; the
+    earlier scanned months present in the warehouse are the history the hysteresis reads."""
+    if not con.execute("SELECT count(*) FROM risk_scores WHERE as_of = ?", [as_of]).fetchone()[0]:
+        raise MissingScores(as_of)
+    sig = settings.signals
+    with _prepared(con, settings):
+        ranks = _band_ranks(settings)
+        flagged = run_sql(con, "history", {
+            "as_of": as_of, "flag_rank": ranks[sig.flag_band], "release_rank": ranks[sig.release_band],
+            "release_months": sig.release_months,
+        })
+        if flagged.is_empty():
+            return empty()
+        con.register("sig_flagged", flagged.select("business_key").to_arrow())
+        known = run_sql(con, "institutions", {"as_of": as_of, "recent_months": EXPOSURE_RECENT_MONTHS})
+        facts = run_sql(con, "routing_facts", {"as_of": as_of, "legal_months": LEGAL_PROCEEDINGS_MONTHS})
+        snapshots = evidence.snapshots(con, as_of)
+    cases = (
+        flagged.join(_institutions(known), on="business_key", how="left")
+        .join(facts, on="business_key", how="left")
+        .pipe(routing.route)
+        .pipe(priority.prioritise, sig)
+        .join(snapshots, on="business_key", how="left")
+        .with_columns(pl.col("institutions").fill_null(pl.lit([], dtype=SCHEMA["institutions"])))
+    )
+    return (
+        cases.select([pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()])
+        .sort(["lead_institution_id", "priority_rank"], nulls_last=True)
+    )

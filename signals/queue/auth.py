@@ -1,0 +1,282 @@
+"""Users of the queue: password hashing, accounts (admin only) and demo users.
+
+Passwords are hashed with the standard library's scrypt (`hashlib.scrypt`), a random 16-byte
+salt per hash, and compared in constant time (`hmac.compare_digest`). Default cost
+N=2^14, r=8, p=5: one of OWASP's equivalent scrypt settings (16 MiB of memory, about
+0.15 s per hash on one core). The parameters are stored in the hash itself
+(`scrypt$N$r$p$salt$hash`, base64), so they can be raised later: `authenticate` rehashes a
+password stored with weaker parameters on the next successful login.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
+from signals.queue.schema import institutions, users
+from signals.queue.store import Institution, QueueStore, User, _user, institution_kind
+
+
+@dataclass(frozen=True)
+class ScryptParams:
+    n: int = 2 ** 14  # CPU/memory cost (a power of two)
+    r: int = 8  # block size
+    p: int = 5  # parallelism
+    dklen: int = 32  # bytes of derived key
+    salt_bytes: int = 16
+
+    @property
+    def maxmem(self) -> int:
+        # scrypt needs about 128·r·N bytes (+ 128·r·p); leave headroom above hashlib's 32 MiB default.
+        return 2 * 128 * self.r * (self.n + self.p) + (1 << 20)
+
+
+DEFAULT_SCRYPT = ScryptParams()
+MIN_PASSWORD_LENGTH = 10
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+_ROLE_KIND = {Role.BANK_REVIEWER: "bank", Role.CGA_ANALYST: "cga", Role.COUNCIL_INTAKE: "council"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str, params: ScryptParams = DEFAULT_SCRYPT) -> str:
+    """`scrypt$N$r$p$<salt>$<key>` with a fresh random salt: the same password never hashes
+    the same twice."""
+    salt = secrets.token_bytes(params.salt_bytes)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=params.n, r=params.r, p=params.p,
+                         maxmem=params.maxmem, dklen=params.dklen)
+    return f"scrypt${params.n}${params.r}${params.p}${_b64(salt)}${_b64(key)}"
+
+
+def _parse(encoded: str) -> tuple[ScryptParams, bytes, bytes] | None:
+    try:
+        scheme, n, r, p, salt, key = encoded.split("$")
+        if scheme != "scrypt":
+            return None
+        salt_bytes, key_bytes = base64.b64decode(salt), base64.b64decode(key)
+        return ScryptParams(int(n), int(r), int(p), len(key_bytes), len(salt_bytes)), salt_bytes, key_bytes
+    except ValueError:
+        return None
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    parsed = _parse(encoded)
+    if parsed is None:
+        return False
+    params, salt, key = parsed
+    candidate = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=params.n, r=params.r, p=params.p,
+                               maxmem=params.maxmem, dklen=params.dklen)
+    return hmac.compare_digest(candidate, key)
+
+
+def needs_rehash(encoded: str, params: ScryptParams = DEFAULT_SCRYPT) -> bool:
+    parsed = _parse(encoded)
+    if parsed is None:
+        return True
+    stored = parsed[0]
+    return (stored.n, stored.r, stored.p, stored.dklen) < (params.n, params.r, params.p, params.dklen) or (
+        stored.n * stored.r * stored.p < params.n * params.r * params.p)
+
+
+_dummy_hashes: dict[ScryptParams, str] = {}
+
+
+def authenticate(store: QueueStore, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None. An unknown user costs the
+    same hash as a known one, so timing does not reveal which usernames exist."""
+    username = (username or "").strip()
+    with store._write() as conn:
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            params = store.password_params
+            dummy = _dummy_hashes.setdefault(params, hash_password("not a password", params))
+            verify_password(password, dummy)
+            return None
+        if not verify_password(password, row.password_hash) or not row.active:
+            return None
+        if needs_rehash(row.password_hash, store.password_params):
+            conn.execute(update(users).where(users.c.id == row.id)
+                         .values(password_hash=hash_password(password, store.password_params)))
+        return _user(row)
+
+
+def load_user(store: QueueStore, user_id: int) -> User | None:
+    """The active user with this id (for a web session), or None."""
+    with store._read() as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True))).first()
+        return _user(row) if row is not None else None
+
+
+def _require_admin(store: QueueStore, conn: Connection, admin: User) -> User:
+    actor = store._actor(conn, admin)
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("only an administrator manages users")
+    return actor
+
+
+def _check_new_user(username: str, password: str, role: Role, institution_id: str | None) -> None:
+    if not _USERNAME.match(username):
+        raise InvalidInput("username: letters, digits and . _ @ - only, up to 128 characters")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    wanted_kind = _ROLE_KIND.get(role)
+    if wanted_kind is None and institution_id is not None:
+        raise InvalidInput("an administrator belongs to no institution")
+    if wanted_kind is not None:
+        if not institution_id:
+            raise InvalidInput(f"role {role.value} needs an institution")
+        if institution_kind(institution_id) != wanted_kind:
+            raise InvalidInput(f"role {role.value} belongs to a {wanted_kind}, not {institution_id}")
+
+
+def _insert_user(store: QueueStore, conn: Connection, username: str, password: str, role: Role,
+                 institution_id: str | None, display_name: str) -> User:
+    if institution_id is not None and conn.execute(
+            select(institutions.c.id).where(institutions.c.id == institution_id)).first() is None:
+        raise InvalidInput(f"unknown institution {institution_id}")
+    try:
+        with conn.begin_nested():
+            user_id = conn.execute(insert(users).values(
+                username=username, password_hash=hash_password(password, store.password_params),
+                role=role.value, institution_id=institution_id, display_name=display_name,
+                active=True, created_at=store.now(),
+            ).returning(users.c.id)).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"username {username} is taken") from None
+    return User(user_id, username, role, institution_id, display_name, True)
+
+
+def create_user(
+    store: QueueStore,
+    admin: User,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    institution_id: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create an account (admin only). Reviewers belong to a bank, analysts to a CGA, intake
+    to a council; administrators to no institution."""
+    role = Role(role)
+    username = username.strip()
+    _check_new_user(username, password, role, institution_id)
+    with store._write() as conn:
+        _require_admin(store, conn, admin)
+        return _insert_user(store, conn, username, password, role, institution_id, display_name or username)
+
+
+def bootstrap_admin(store: QueueStore, username: str, password: str, display_name: str = "管理者") -> User:
+    """The first administrator of an empty store; refused once an active admin exists."""
+    username = username.strip()
+    _check_new_user(username, password, Role.ADMIN, None)
+    with store._write() as conn:
+        admins = conn.execute(select(func.count()).select_from(users).where(
+            users.c.role == Role.ADMIN.value, users.c.active.is_(True))).scalar_one()
+        if admins:
+            raise Forbidden("an administrator exists already; ask them to create accounts")
+        return _insert_user(store, conn, username, password, Role.ADMIN, None, display_name)
+
+
+def disable_user(store: QueueStore, admin: User, username: str) -> User:
+    """Disable an account (admin only); it can no longer log in or act. Its audit rows stay.
+    The last active administrator cannot be disabled."""
+    with store._write() as conn:
+        _require_admin(store, conn, admin)
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            raise InvalidInput(f"no user {username}")
+        if row.role == Role.ADMIN.value and row.active:
+            others = conn.execute(select(func.count()).select_from(users).where(
+                users.c.role == Role.ADMIN.value, users.c.active.is_(True), users.c.id != row.id)).scalar_one()
+            if not others:
+                raise Forbidden("the last active administrator cannot be disabled")
+        conn.execute(update(users).where(users.c.id == row.id).values(active=False, disabled_at=store.now()))
+        return User(row.id, row.username, Role(row.role), row.institution_id, row.display_name, False)
+
+
+def change_password(store: QueueStore, user: User, old_password: str, new_password: str) -> None:
+    """A user changes their own password (the old one is checked)."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    with store._write() as conn:
+        actor = store._actor(conn, user)
+        stored = conn.execute(select(users.c.password_hash).where(users.c.id == actor.id)).scalar_one()
+        if not verify_password(old_password, stored):
+            raise Forbidden("the current password is wrong")
+        conn.execute(update(users).where(users.c.id == actor.id)
+                     .values(password_hash=hash_password(new_password, store.password_params)))
+
+
+def list_users(store: QueueStore, admin: User) -> list[User]:
+    with store._read() as conn:
+        _require_admin(store, conn, admin)
+        return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+
+# ---------------------------------------------------------------------------- demo users
+
+COUNCIL_ID = "council"
+COUNCIL_NAME = "中小企業活性化協議会"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: Role
+    institution_id: str | None
+    display_name: str
+
+
+def demo_password(username: str) -> str:
+    """Demo passwords are public by design: `demo-<username>`. Never use them in production."""
+    return f"demo-{username}"
+
+
+def seed_demo_users(store: QueueStore, institutions_: Iterable[str | Institution | tuple[str, str]]) -> list[DemoUser]:
+    """One reviewer per bank (`reviewer.<bank id>`), one analyst per CGA (`analyst.<cga id>`),
+    one council intake user (`council.intake`) and one administrator (`admin`), each with the
+    password `demo-<username>`. Idempotent: users that exist are left as they are."""
+    items = [i if isinstance(i, Institution) else
+             Institution(i[0], institution_kind(i[0]), i[1]) if isinstance(i, tuple) else
+             Institution(i, institution_kind(i), i) for i in institutions_]
+    items = [i for i in items if i.kind != "council"]
+    store.ensure_institutions([*items, Institution(COUNCIL_ID, "council", COUNCIL_NAME)])
+    wanted: list[DemoUser] = [DemoUser("admin", demo_password("admin"), Role.ADMIN, None, "管理者（デモ）")]
+    for inst in sorted(items, key=lambda i: i.id):
+        if inst.kind == "bank":
+            name = f"reviewer.{inst.id}"
+            wanted.append(DemoUser(name, demo_password(name), Role.BANK_REVIEWER, inst.id, f"{inst.name} 審査担当"))
+        elif inst.kind == "cga":
+            name = f"analyst.{inst.id}"
+            wanted.append(DemoUser(name, demo_password(name), Role.CGA_ANALYST, inst.id, f"{inst.name} 分析担当"))
+    wanted.append(DemoUser("council.intake", demo_password("council.intake"), Role.COUNCIL_INTAKE, COUNCIL_ID,
+                           f"{COUNCIL_NAME} 受付担当"))
+    with store._read() as conn:
+        existing = set(conn.execute(select(users.c.username)).scalars())
+        has_admin = conn.execute(select(func.count()).select_from(users).where(
+            users.c.role == Role.ADMIN.value, users.c.active.is_(True))).scalar_one() > 0
+    admin_demo = wanted[0]
+    if "admin" not in existing and not has_admin:
+        bootstrap_admin(store, admin_demo.username, admin_demo.password, admin_demo.display_name)
+    elif "admin" not in existing:
+        raise Forbidden("the store has another administrator; seed demo users only into a demo store")
+    admin = authenticate(store, admin_demo.username, admin_demo.password)
+    if admin is None:
+        raise Forbidden("the demo admin's password was changed; seed demo users only into a demo store")
+    for demo in wanted[1:]:
+        if demo.username not in existing:
+            create_user(store, admin, username=demo.username, password=demo.password, role=demo.role,
+                        institution_id=demo.institution_id, display_name=demo.display_name)
+    return wanted

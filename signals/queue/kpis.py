@@ -1,0 +1,94 @@
+"""Referral KPIs, counted the way the council's own reports count them.
+
+- by route: 金融機関 (referred by a bank reviewer), 信用保証協会 (by a CGA analyst), 士業 and
+  その他 (registered by hand by council intake: `QueueStore.register_manual_referral`);
+- by support phase at referral (収益力改善 / 経営改善 / 事業再生 / 再チャレンジ, 未設定);
+- by Japanese fiscal-year quarter of the referral date (the fiscal year runs April–March:
+  2026-05-10 is FY2026 Q1, 2027-02-01 is FY2026 Q4);
+- by outcome (紹介済 pending, 受付, 不受理);
+- the median days from the first warning sign (first_sign_on) to the referral.
+
+Scoped like every read: council intake and admin count every referral; a bank or CGA user
+counts the referrals among its own cases.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from signals.phases import PHASES
+from signals.queue.lifecycle import COUNCIL_STATES, ROUTE_JA, STATE_JA, Route, State
+from signals.queue.store import CaseDetail, CaseQuery, QueueStore, User
+
+UNSET_PHASE = "未設定"
+
+
+def fiscal_quarter(day: date) -> tuple[int, int]:
+    """(fiscal year, quarter) of a date; the fiscal year starting in April of year Y is FY Y."""
+    year = day.year if day.month >= 4 else day.year - 1
+    return year, (day.month - 4) % 12 // 3 + 1
+
+
+def fiscal_quarter_label(day: date) -> str:
+    year, quarter = fiscal_quarter(day)
+    return f"FY{year} Q{quarter}"
+
+
+def fiscal_quarter_label_ja(day: date) -> str:
+    year, quarter = fiscal_quarter(day)
+    return f"{year}年度第{quarter}四半期"
+
+
+@dataclass(frozen=True)
+class ReferralKpis:
+    total: int
+    by_route: dict[str, int]  # 金融機関, 信用保証協会, 士業, その他 (all four, zeros included)
+    by_phase: dict[str, int]  # phase in Japanese, in the order of signals.phases, then 未設定
+    by_quarter: dict[str, int]  # "FY2026 Q1", chronological
+    by_outcome: dict[str, int]  # 協議会へ紹介済 / 受付（事前相談） / 不受理
+    median_days_first_sign_to_referral: float | None  # over referrals with a first sign date
+    by_route_quarter: dict[tuple[str, str], int]  # (quarter, route) -> referrals
+
+
+def referral_kpis(store: QueueStore, user: User, *, since: date | None = None,
+                  until: date | None = None) -> ReferralKpis:
+    """KPIs over the referrals the user can see, with referral dates in [since, until]."""
+    referrals = [c for c in store.all_cases(user, CaseQuery(states=tuple(sorted(COUNCIL_STATES)),
+                                                            sort="referred_on", descending=False))
+                 if c.referred_on is not None
+                 and (since is None or c.referred_on >= since) and (until is None or c.referred_on <= until)]
+    by_route = {label: 0 for label in ROUTE_JA.values()}
+    by_phase = {phase.ja: 0 for phase in PHASES.values()} | {UNSET_PHASE: 0}
+    by_outcome = {STATE_JA[s]: 0 for s in (State.REFERRED, State.ACCEPTED, State.DECLINED)}
+    quarters: Counter[tuple[int, int]] = Counter()
+    route_quarter: Counter[tuple[str, str]] = Counter()
+    days: list[int] = []
+    for case in referrals:
+        assert case.referred_on is not None
+        route = ROUTE_JA[case.route or Route.OTHER]
+        by_route[route] += 1
+        by_phase[PHASES[case.referral_phase].ja if case.referral_phase in PHASES else UNSET_PHASE] += 1
+        by_outcome[STATE_JA[case.state]] += 1
+        quarters[fiscal_quarter(case.referred_on)] += 1
+        route_quarter[(fiscal_quarter_label(case.referred_on), route)] += 1
+        if case.first_sign_on is not None:
+            days.append((case.referred_on - case.first_sign_on).days)
+    return ReferralKpis(
+        total=len(referrals),
+        by_route=by_route,
+        by_phase=by_phase,
+        by_quarter={f"FY{y} Q{q}": n for (y, q), n in sorted(quarters.items())},
+        by_outcome=by_outcome,
+        median_days_first_sign_to_referral=float(statistics.median(days)) if days else None,
+        by_route_quarter=dict(sorted(route_quarter.items())),
+    )
+
+
+def register_manual_referral(store: QueueStore, user: User, business_key: str, route: Route | str,
+                             note: str | None, *, phase: str | None = None,
+                             consent_on: date | None = None) -> CaseDetail:
+    """Council intake registers a 士業 / その他 referral by hand (see
+    `QueueStore.register_manual_referral`, which this calls)."""
+    return store.register_manual_referral(user, business_key, route, note, phase=phase, consent_on=consent_on)

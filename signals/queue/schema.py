@@ -1,0 +1,244 @@
+"""Tables of the referral queue (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Versioning: `schema_version` holds one row per applied schema version. `migrate(engine)`
+creates a fresh database from the current metadata (plus the append-only triggers) and stamps
+it `SCHEMA_VERSION`; an older database gets the upgrade steps in `MIGRATIONS` it lacks. A
+database newer than the code is refused rather than used. To change the schema: change the
+tables, bump `SCHEMA_VERSION` and add the upgrade step for existing databases.
+
+Append-only tables: `evidence_snapshots` and `transitions` (the audit log). No code path
+updates or deletes their rows, and the database refuses it too: triggers on both backends
+abort any UPDATE or DELETE (and, on PostgreSQL, TRUNCATE).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    insert,
+    select,
+    text,
+)
+
+from signals.queue.lifecycle import OPEN_STATES, Role, Route, State
+
+metadata = MetaData()
+
+
+def _in(values: object) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))  # type: ignore[attr-defined]
+
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+institutions = Table(
+    "institutions", metadata,
+    Column("id", String(64), primary_key=True),  # bank_0116, cga_13, council
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    CheckConstraint("kind IN ('bank', 'cga', 'council')", name="ck_institutions_kind"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
+    Column("display_name", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(f"role IN ({_in(Role)})", name="ck_users_role"),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("business_key", String(128), nullable=False),  # 法人番号 or inst:local_id
+    Column("state", String(32), nullable=False),
+    # Optimistic concurrency: every state change is UPDATE ... WHERE version = :read_version.
+    Column("version", Integer, nullable=False, default=1),
+    # Latest flag values (updated by each night's flags, never by reviewers).
+    Column("trigger", String(16), nullable=True),  # critical_sign | score | both; NULL for manual
+    Column("critical_signs", JSON, nullable=False, default=list),
+    Column("probability", Float, nullable=True),
+    Column("band", String(32), nullable=True),
+    Column("portfolio_share", Float, nullable=True),
+    Column("in_event", Boolean, nullable=True),
+    Column("phase", String(32), nullable=True),  # recommended support phase (signals.phases)
+    Column("phase_reason_ja", Text, nullable=True),
+    Column("phase_reason_en", Text, nullable=True),
+    Column("priority", Float, nullable=True),
+    Column("priority_rank", Integer, nullable=True),
+    Column("lead_institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
+    Column("within_capacity", Boolean, nullable=True),
+    Column("first_sign_on", Date, nullable=True),
+    Column("flagged_on", Date, nullable=True),  # as_of of the night that opened the case
+    Column("last_as_of", Date, nullable=True),  # as_of of the latest evidence
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Snooze and closing.
+    Column("snooze_until", Date, nullable=True),
+    Column("snooze_reason", Text, nullable=True),
+    Column("closed_on", Date, nullable=True),  # dismissed / accepted / declined on
+    Column("close_reason", Text, nullable=True),
+    # Consent (本人同意) and referral.
+    Column("consent_on", Date, nullable=True),
+    Column("consent_note", Text, nullable=True),
+    Column("consent_recorded_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("route", String(16), nullable=True),
+    Column("referred_on", Date, nullable=True),
+    Column("referred_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("referring_institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
+    Column("referral_phase", String(32), nullable=True),  # the phase at referral, for KPIs
+    Column("decided_by", Integer, ForeignKey("users.id"), nullable=True),
+    CheckConstraint(f"state IN ({_in(State)})", name="ck_cases_state"),
+    CheckConstraint(f"route IS NULL OR route IN ({_in(Route)})", name="ck_cases_route"),
+    CheckConstraint("version >= 1", name="ck_cases_version"),
+)
+# One open case per business: a partial unique index, rendered for both backends.
+_open = cases.c.state.in_(sorted(s.value for s in OPEN_STATES))
+Index("uq_cases_open_business", cases.c.business_key, unique=True,
+      sqlite_where=_open, postgresql_where=_open)
+Index("ix_cases_business_key", cases.c.business_key)
+Index("ix_cases_state", cases.c.state)
+
+case_institutions = Table(
+    "case_institutions", metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("institution_id", String(64), ForeignKey("institutions.id"), primary_key=True),
+    Column("local_id", String(128), primary_key=True),
+    Column("added_on", Date, nullable=False),  # as_of that brought it in
+)
+Index("ix_case_institutions_institution", case_institutions.c.institution_id, case_institutions.c.case_id)
+
+evidence_snapshots = Table(
+    "evidence_snapshots", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("critical_signs", JSON, nullable=False),
+    Column("probability", Float, nullable=True),
+    Column("band", String(32), nullable=True),
+    Column("phase", String(32), nullable=True),
+    Column("evidence", Text, nullable=False),  # the flags' JSON, stored verbatim
+    CheckConstraint("kind IN ('initial', 'update')", name="ck_evidence_kind"),
+    UniqueConstraint("case_id", "as_of", name="uq_evidence_case_as_of"),
+)
+
+transitions = Table(
+    "transitions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_user_id", Integer, ForeignKey("users.id"), nullable=True),  # NULL: nightly job
+    Column("actor", String(128), nullable=False),  # username, or "system"
+    Column("actor_role", String(32), nullable=True),
+    Column("from_state", String(32), nullable=True),  # NULL when the case was created
+    Column("to_state", String(32), nullable=False),
+    Column("note", Text, nullable=True),
+)
+Index("ix_transitions_case", transitions.c.case_id, transitions.c.id)
+
+APPEND_ONLY = ("evidence_snapshots", "transitions")
+
+
+def _append_only_ddl(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(
+            "CREATE OR REPLACE FUNCTION yocho_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION USING ERRCODE = 'restrict_violation', "
+            "MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused'; END $$"
+        ))
+        for table in APPEND_ONLY:
+            conn.execute(text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION yocho_append_only()"
+            ))
+            conn.execute(text(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION yocho_append_only()"
+            ))
+    elif conn.dialect.name == "sqlite":
+        for table in APPEND_ONLY:
+            for op in ("UPDATE", "DELETE"):
+                conn.execute(text(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END"
+                ))
+
+
+def _create(conn: Connection) -> None:
+    metadata.create_all(conn)
+    _append_only_ddl(conn)
+
+
+SCHEMA_VERSION = 1
+# Upgrades of an existing database: version -> (description, step), for versions 2 and up.
+# A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
+MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {}
+_DESCRIPTION = ("institutions, users, cases, case_institutions, evidence_snapshots, transitions; "
+                "append-only triggers")
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    return conn.execute(select(schema_version.c.version).order_by(schema_version.c.version.desc())
+                        .limit(1)).scalar_one_or_none() or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Create or upgrade the schema to SCHEMA_VERSION in one transaction; returns the version.
+    Safe to call at every start, also from several processes at once on PostgreSQL (an
+    advisory lock serialises them)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7301735)"))
+        version = current_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"queue database is at schema version {version}; this code knows {SCHEMA_VERSION}")
+        now = datetime.now(timezone.utc)
+        if version == 0:
+            _create(conn)
+            conn.execute(insert(schema_version).values(
+                version=SCHEMA_VERSION, applied_at=now, description=_DESCRIPTION))
+            return SCHEMA_VERSION
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            description, step = MIGRATIONS[number]
+            step(conn)
+            conn.execute(insert(schema_version).values(version=number, applied_at=now, description=description))
+    return SCHEMA_VERSION

@@ -1,0 +1,103 @@
+-- The evidence snapshot of every flagged business as of $as_of, built in one pass: one JSON
+-- document per business (docs/signals.md, "Evidence snapshot"). Only rows received by $as_of
+-- and months up to $as_of are read; series cover the last $series_months months.
+-- Inputs: sig_keys, sig_flagged(business_key), sig_catalog(indicator_id, name_ja, name_en).
+WITH loan_months AS (
+    -- latest version received by $as_of of each loan-month in the window
+    SELECT k.business_key, l.month, l.balance_jpy, l.days_past_due
+    FROM raw_loans l
+    JOIN sig_keys k USING (institution_id, local_id)
+    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
+    WHERE l.received_on <= $as_of AND l.month <= $as_of
+      AND l.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
+    QUALIFY row_number() OVER (
+        PARTITION BY l.institution_id, l.loan_id, l.month ORDER BY l.received_on DESC, l.source_row DESC) = 1
+),
+loans AS (
+    SELECT business_key,
+           list({'month': month, 'value': balance} ORDER BY month) AS loan_balance,
+           list({'month': month, 'value': dpd} ORDER BY month) AS dpd
+    FROM (SELECT business_key, month, sum(balance_jpy) AS balance, max(days_past_due) AS dpd
+          FROM loan_months GROUP BY ALL)
+    GROUP BY ALL
+),
+account_months AS (
+    SELECT k.business_key, a.month, a.month_end_balance_jpy, a.inflow_jpy, a.failed_debits
+    FROM raw_accounts a
+    JOIN sig_keys k USING (institution_id, local_id)
+    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
+    WHERE a.received_on <= $as_of AND a.month <= $as_of
+      AND a.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
+    QUALIFY row_number() OVER (
+        PARTITION BY a.institution_id, a.local_id, a.month ORDER BY a.received_on DESC, a.source_row DESC) = 1
+),
+accounts AS (
+    SELECT business_key,
+           list({'month': month, 'value': balance} ORDER BY month) AS deposit_balance,
+           list({'month': month, 'value': inflow} ORDER BY month) AS inflow,
+           list({'month': month, 'value': failed} ORDER BY month) AS failed_debits
+    FROM (SELECT business_key, month, sum(month_end_balance_jpy) AS balance, sum(inflow_jpy) AS inflow,
+                 sum(failed_debits) AS failed
+          FROM account_months GROUP BY ALL)
+    GROUP BY ALL
+),
+scores AS (
+    SELECT r.business_key, list({'month': r.as_of, 'value': r.probability} ORDER BY r.as_of) AS score
+    FROM risk_scores r
+    SEMI JOIN sig_flagged f ON f.business_key = r.business_key
+    WHERE r.as_of <= $as_of AND r.as_of >= date_trunc('month', $as_of) - to_months($series_months - 1)
+    GROUP BY ALL
+),
+sign_history AS (
+    SELECT business_key, list({'month': as_of, 'signs': signs} ORDER BY as_of) AS sign_history
+    FROM (
+        SELECT v.business_key, v.as_of,
+               coalesce(list(v.indicator_id ORDER BY v.indicator_id) FILTER (WHERE v.fired), []::VARCHAR[]) AS signs
+        FROM indicator_values v
+        SEMI JOIN sig_flagged f ON f.business_key = v.business_key
+        WHERE v.as_of <= $as_of AND v.as_of >= date_trunc('month', $as_of) - to_months($series_months - 1)
+        GROUP BY ALL
+    )
+    GROUP BY ALL
+),
+signs AS (
+    SELECT v.business_key,
+           list({'indicator_id': v.indicator_id, 'name_ja': c.name_ja, 'name_en': c.name_en,
+                 'family': v.family, 'severity': v.severity, 'value': v.value,
+                 'evidence': v.evidence::JSON}
+                ORDER BY CASE v.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                         v.indicator_id) AS signs
+    FROM indicator_values v
+    SEMI JOIN sig_flagged f ON f.business_key = v.business_key
+    LEFT JOIN sig_catalog c ON c.indicator_id = v.indicator_id
+    WHERE v.as_of = $as_of AND v.fired
+    GROUP BY ALL
+)
+SELECT f.business_key,
+       to_json({
+           'business_key': f.business_key,
+           'as_of': $as_of::DATE,
+           'model_version': r.model_version,
+           'probability': r.probability,
+           'band': r.band,
+           'portfolio_share': r.portfolio_share,
+           'signs': coalesce(s.signs, []),
+           'top_factors': r.top_factors::JSON,
+           'series': {
+               'loan_balance_jpy': coalesce(l.loan_balance, []),
+               'max_days_past_due': coalesce(l.dpd, []),
+               'deposit_balance_jpy': coalesce(a.deposit_balance, []),
+               'inflow_jpy': coalesce(a.inflow, []),
+               'failed_debits': coalesce(a.failed_debits, []),
+               'score': coalesce(sc.score, [])
+           },
+           'sign_history': coalesce(h.sign_history, [])
+       })::VARCHAR AS evidence
+FROM sig_flagged f
+JOIN risk_scores r ON r.business_key = f.business_key AND r.as_of = $as_of
+LEFT JOIN signs s ON s.business_key = f.business_key
+LEFT JOIN loans l ON l.business_key = f.business_key
+LEFT JOIN accounts a ON a.business_key = f.business_key
+LEFT JOIN scores sc ON sc.business_key = f.business_key
+LEFT JOIN sign_history h ON h.business_key = f.business_key
+ORDER BY f.business_key

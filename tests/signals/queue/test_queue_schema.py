@@ -1,0 +1,77 @@
+"""Schema creation, versioning, and what the database itself refuses."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from signals.queue import QueueStore
+from signals.queue.schema import SCHEMA_VERSION, SchemaTooNew, cases, evidence_snapshots, schema_version, transitions
+from yocho.settings import Settings
+
+
+def test_schema_is_created_versioned_and_reopened(store, queue_url, clock, make_flags):
+    with store.engine.connect() as conn:
+        versions = conn.execute(select(schema_version.c.version)).scalars().all()
+    assert versions == [SCHEMA_VERSION]
+    store.apply_flags(make_flags("7000012050002"), make_flags.as_of, 6)
+    # A second process opening the same database migrates nothing and sees the data.
+    with QueueStore(queue_url, clock=clock) as again, again.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema_version)).scalar_one() == 1
+        assert conn.execute(select(cases.c.business_key)).scalars().all() == ["7000012050002"]
+
+
+def test_a_database_newer_than_the_code_is_refused(store, queue_url):
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1, description="future",
+                                                   applied_at=datetime.now(timezone.utc)))
+    with pytest.raises(SchemaTooNew):
+        QueueStore(queue_url)
+
+
+def test_evidence_snapshots_are_immutable_in_the_database(store, make_flags):
+    store.apply_flags(make_flags("7000012050002"), make_flags.as_of, 6)
+    with store.engine.connect() as conn:
+        before = conn.execute(select(evidence_snapshots)).all()
+    assert len(before) == 1
+    for statement in (update(evidence_snapshots).values(evidence="{}"),
+                      update(evidence_snapshots).values(kind="update"),
+                      delete(evidence_snapshots)):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(statement)
+    if store.backend == "postgresql":
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text("TRUNCATE evidence_snapshots"))
+    with store.engine.connect() as conn:
+        assert conn.execute(select(evidence_snapshots)).all() == before
+
+
+def test_the_audit_log_is_append_only_in_the_database(store, make_flags):
+    store.apply_flags(make_flags("7000012050002"), make_flags.as_of, 6)
+    for statement in (update(transitions).values(note="rewritten"), delete(transitions)):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(statement)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(transitions.c.note)).scalars().all() == ["flagged as of 2026-10-31 (score)"]
+
+
+def test_one_open_case_per_business_is_enforced_by_the_database(store, make_flags):
+    store.apply_flags(make_flags("7000012050002"), make_flags.as_of, 6)
+    now = datetime.now(timezone.utc)
+    row = dict(business_key="7000012050002", version=1, critical_signs=[], created_at=now, updated_at=now)
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(cases).values(state="under_review", **row))
+    with store.engine.begin() as conn:  # closed cases of the same business are history, not duplicates
+        conn.execute(insert(cases).values(state="dismissed", **row))
+        conn.execute(insert(cases).values(state="declined", **row))
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(cases).values(state="no_such_state", **row))
+
+
+def test_the_default_store_is_the_sqlite_file_in_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    with QueueStore.from_settings(settings) as queue:
+        assert queue.backend == "sqlite"
+    assert (tmp_path / "data" / "queue.sqlite").exists()

@@ -1,0 +1,425 @@
+"""Every label of the web app in Japanese (first) and English.
+
+`MESSAGES` maps a key to (ja, en); `translate(lang, key)` picks one. The language of a
+request comes from `?lang=ja|en` (remembered in a cookie), else the cookie, else Japanese.
+Labels of the data layer's values (states, roles, routes, bands, phases, indicators) come
+from the data layer itself for Japanese (STATE_JA, PHASES, the indicator catalog) and are
+paired here with English.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from signals.phases import PHASES
+from signals.queue.lifecycle import ROLE_JA, ROUTE_JA, STATE_JA, Role, Route, State
+
+LANGS = ("ja", "en")
+DEFAULT_LANG = "ja"
+LANG_COOKIE = "yocho_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # chrome
+    "app_name": ("予兆 — 早期警戒レビュー", "Yocho — early-warning review"),
+    "app_short": ("予兆", "Yocho"),
+    "app_tagline": ("早期警戒レビュー", "Early-warning review"),
+    "nav_worklist": ("ワークリスト", "Worklist"),
+    "nav_council": ("協議会受付", "Council intake"),
+    "nav_referrals": ("協議会紹介", "Referrals"),
+    "nav_kpis": ("KPI", "KPIs"),
+    "nav_exports": ("エクスポート", "Exports"),
+    "logout": ("ログアウト", "Log out"),
+    "language": ("言語", "Language"),
+    "skip_to_content": ("本文へ移動", "Skip to content"),
+    "signed_in_as": ("ログイン中", "Signed in as"),
+    # login
+    "login_title": ("ログイン", "Log in"),
+    "login_lead": ("金融機関・信用保証協会・中小企業活性化協議会の担当者用です。",
+                   "For reviewers at banks, credit guarantee associations and the SME Revitalization Council."),
+    "username": ("ユーザー名", "Username"),
+    "password": ("パスワード", "Password"),
+    "login_button": ("ログイン", "Log in"),
+    "login_failed": ("ユーザー名またはパスワードが正しくありません。", "Wrong username or password."),
+    "logged_out": ("ログアウトしました。", "You have logged out."),
+    "login_required": ("ログインしてください。", "Please log in."),
+    # errors
+    "error_title": ("エラー", "Error"),
+    "not_found_title": ("見つかりません", "Not found"),
+    "not_found_text": ("この案件は存在しないか、閲覧権限がありません。",
+                       "This case does not exist, or you may not see it."),
+    "page_not_found_text": ("ページが見つかりません。", "There is no such page."),
+    "forbidden_title": ("権限がありません", "Not allowed"),
+    "forbidden_text": ("この操作を行う権限がありません。", "You may not do this."),
+    "csrf_failed": ("フォームの有効期限が切れたか、不正な送信です。ページを再読み込みしてやり直してください。",
+                    "The form expired or was not sent from this site. Reload the page and try again."),
+    "bad_request_title": ("入力エラー", "Invalid input"),
+    "back_to_worklist": ("ワークリストへ戻る", "Back to the worklist"),
+    "conflict": ("他の担当者がこの案件を更新しました。最新の内容を確認してからやり直してください。",
+                 "Someone else changed this case. Check the latest version and try again."),
+    "illegal_transition": ("この状態からはその操作はできません。", "That move is not possible from this state."),
+    "invalid_input": ("入力内容を確認してください。", "Please check your input."),
+    "transition_done": ("状態を「{state}」に変更しました。", "The case is now “{state}”."),
+    # worklist
+    "worklist_title": ("ワークリスト", "Worklist"),
+    "council_worklist_title": ("協議会への紹介案件", "Referrals to the council"),
+    "filters": ("絞り込み", "Filters"),
+    "state": ("状態", "State"),
+    "phase": ("推奨支援フェーズ", "Recommended phase"),
+    "band": ("リスク区分", "Risk band"),
+    "institution": ("取引機関", "Institution"),
+    "search": ("検索", "Search"),
+    "search_placeholder": ("法人番号・管理番号", "Corporate or account number"),
+    "apply": ("絞り込む", "Apply"),
+    "clear": ("解除", "Clear"),
+    "all": ("すべて", "All"),
+    "open_states": ("未完了（既定）", "Open (default)"),
+    "open_short": ("未完了", "Open"),
+    "any": ("指定なし", "Any"),
+    "page_size": ("表示件数", "Per page"),
+    "results": ("{total}件中 {first}–{last}件", "{first}–{last} of {total}"),
+    "no_results": ("該当する案件はありません。", "No cases match."),
+    "prev": ("前へ", "Previous"),
+    "next": ("次へ", "Next"),
+    "page_of": ("{page} / {pages}ページ", "Page {page} of {pages}"),
+    "col_priority": ("優先順位", "Priority"),
+    "col_case": ("案件", "Case"),
+    "col_business": ("事業者", "Business"),
+    "col_probability": ("発生確率", "Probability"),
+    "col_band": ("区分", "Band"),
+    "col_phase": ("支援フェーズ", "Phase"),
+    "col_state": ("状態", "State"),
+    "col_first_sign": ("最初の予兆", "First sign"),
+    "col_flagged": ("検知日", "Flagged"),
+    "col_updated": ("更新", "Updated"),
+    "col_signs": ("重大予兆", "Critical signs"),
+    "col_institutions": ("取引機関", "Institutions"),
+    "col_referred": ("紹介日", "Referred"),
+    "col_consent": ("同意取得日", "Consent"),
+    "col_route": ("紹介経路", "Route"),
+    "col_referrer": ("紹介元", "Referred by"),
+    "col_actions": ("操作", "Actions"),
+    "sort_by": ("{column}で並べ替え", "Sort by {column}"),
+    "download_xlsx": ("Excel (.xlsx)", "Excel (.xlsx)"),
+    "download_csv": ("CSV (UTF-8)", "CSV (UTF-8)"),
+    "download": ("ダウンロード", "Download"),
+    "export_this_list": ("この一覧をダウンロード", "Download this list"),
+    # case page
+    "case_title": ("案件 #{id}", "Case #{id}"),
+    "business_key": ("事業者キー（法人番号等）", "Business key (corporate number etc.)"),
+    "version": ("版", "Version"),
+    "summary": ("概要", "Summary"),
+    "probability_12m": ("発生確率（12か月）", "12-month probability"),
+    "priority": ("優先度", "Priority"),
+    "priority_rank": ("優先順位", "Priority rank"),
+    "trigger": ("検知の契機", "Trigger"),
+    "first_sign_on": ("最初の予兆日", "First sign on"),
+    "flagged_on": ("検知日", "Flagged on"),
+    "last_as_of": ("最新データ基準日", "Latest data as of"),
+    "lead_institution": ("主担当機関", "Lead institution"),
+    "institutions": ("取引機関（管理番号）", "Institutions (account numbers)"),
+    "local_id_hidden": ("他機関の管理番号は非表示", "other institution's number hidden"),
+    "portfolio_share": ("ポートフォリオ上位", "Top of portfolio"),
+    "in_event": ("既に事故・延滞等あり", "Already in an event"),
+    "within_capacity": ("今月の審査枠内", "Within this month's capacity"),
+    "yes": ("はい", "yes"),
+    "no": ("いいえ", "no"),
+    "snooze_until": ("保留期限", "Snoozed until"),
+    "snooze_reason": ("保留理由", "Snooze reason"),
+    "consent_on": ("本人同意の取得日", "Owner's consent on"),
+    "consent_note": ("同意に関するメモ", "Consent note"),
+    "referred_on": ("紹介日", "Referred on"),
+    "route": ("紹介経路", "Route"),
+    "referring_institution": ("紹介元機関", "Referring institution"),
+    "closed_on": ("完了日", "Closed on"),
+    "close_reason": ("完了理由", "Reason"),
+    "recommended_phase": ("推奨支援フェーズ", "Recommended support phase"),
+    "phase_reason": ("判定理由", "Reason"),
+    "phase_unset": ("未設定", "Not set"),
+    "evidence": ("根拠（エビデンス）", "Evidence"),
+    "evidence_as_of": ("{date}時点のスナップショット（{kind}）", "Snapshot as of {date} ({kind})"),
+    "snapshot_initial": ("初回", "initial"),
+    "snapshot_update": ("更新", "update"),
+    "snapshots": ("スナップショット履歴", "Snapshot history"),
+    "no_evidence": ("エビデンスはありません（手動登録の案件）。", "No evidence (a case registered by hand)."),
+    "signs_fired": ("発生した予兆", "Signs fired"),
+    "no_signs": ("この時点で発生した予兆はありません。", "No signs fired at this date."),
+    "indicator": ("指標", "Indicator"),
+    "family": ("分類", "Family"),
+    "severity": ("重要度", "Severity"),
+    "value": ("値", "Value"),
+    "details": ("詳細", "Details"),
+    "score": ("スコア", "Score"),
+    "model_version": ("モデル版", "Model version"),
+    "top_factors": ("主な要因", "Top factors"),
+    "contribution": ("寄与度", "Contribution"),
+    "fired": ("発生", "Fired"),
+    "charts": ("主要な月次推移（24か月）", "Key monthly series (24 months)"),
+    "chart_marker_note": ("赤い印は予兆が発生した月です。", "Red markers show months in which signs fired."),
+    "chart_loan_balance": ("借入残高", "Loan balance"),
+    "chart_dpd": ("最長延滞日数", "Days past due (max)"),
+    "chart_deposit_balance": ("預金残高（月末）", "Deposit balance (month end)"),
+    "chart_score": ("スコア（12か月発生確率）", "Score (12-month probability)"),
+    "chart_no_data": ("データなし", "No data"),
+    "chart_signs_in": ("{month} の予兆: {signs}", "Signs in {month}: {signs}"),
+    "history": ("対応履歴（監査ログ）", "History (audit log)"),
+    "at": ("日時", "When"),
+    "actor": ("担当者", "By"),
+    "from_to": ("変更", "Change"),
+    "note": ("メモ", "Note"),
+    "system_actor": ("夜間処理", "nightly job"),
+    "created": ("作成", "created"),
+    "actions": ("操作", "Actions"),
+    "no_actions": ("あなたが行える操作はありません。", "There is nothing you can do with this case now."),
+    "note_optional": ("メモ（任意）", "Note (optional)"),
+    "reason_required": ("理由（必須）", "Reason (required)"),
+    "consent_date": ("本人同意の取得日（必須）", "Date of the owner's consent (required)"),
+    "consent_hint": ("事業者本人から協議会への情報提供について同意を得た日", "The day the owner agreed to the referral"),
+    "snooze_date": ("保留期限（必須）", "Snooze until (required)"),
+    "confirm": ("実行", "Confirm"),
+    # transitions (button labels)
+    "do_under_review": ("検討を開始する", "Start review"),
+    "do_consent_obtained": ("本人同意を記録する", "Record the owner's consent"),
+    "do_referred": ("協議会へ紹介する", "Refer to the council"),
+    "do_accepted": ("受け付ける（事前相談）", "Accept (pre-consultation)"),
+    "do_declined": ("受け付けない", "Decline"),
+    "do_dismissed": ("対象外とする", "Dismiss"),
+    "do_snoozed": ("保留する", "Snooze"),
+    # council
+    "council_title": ("協議会受付", "Council intake"),
+    "council_lead": ("本人同意を得て紹介された案件です。内容を確認し、受付または不受理を記録してください。",
+                     "Cases referred with the owner's consent. Review each and record acceptance or decline."),
+    "accept": ("受付", "Accept"),
+    "decline": ("不受理", "Decline"),
+    "decline_reason": ("不受理の理由", "Reason for declining"),
+    "manual_referral": ("士業・その他からの紹介を登録", "Register a referral from a professional or other route"),
+    "manual_referral_lead": ("金融機関・保証協会以外（士業など）から持ち込まれた相談を登録します。",
+                             "Record a referral that came from outside the banks and guarantee associations."),
+    "register": ("登録", "Register"),
+    "manual_registered": ("紹介を登録しました（案件 #{id}）。", "Referral registered (case #{id})."),
+    # KPIs
+    "kpis_title": ("紹介KPI", "Referral KPIs"),
+    "kpis_lead": ("協議会への紹介を、協議会の報告と同じ区分で集計します。",
+                  "Referrals to the council, counted the way the council reports them."),
+    "kpi_total": ("紹介件数", "Referrals"),
+    "kpi_median_days": ("最初の予兆から紹介までの日数（中央値）", "Median days from first sign to referral"),
+    "kpi_days": ("{days}日", "{days} days"),
+    "kpi_by_route": ("紹介経路別", "By route"),
+    "kpi_by_phase": ("支援フェーズ別（紹介時）", "By support phase (at referral)"),
+    "kpi_by_quarter": ("年度四半期別（4月始まり）", "By fiscal-year quarter (April start)"),
+    "kpi_by_outcome": ("結果別", "By outcome"),
+    "kpi_route_quarter": ("四半期 × 紹介経路", "Quarter × route"),
+    "count": ("件数", "Count"),
+    "share": ("構成比", "Share"),
+    "quarter": ("四半期", "Quarter"),
+    "total": ("合計", "Total"),
+    "since": ("紹介日（から）", "Referred from"),
+    "until": ("紹介日（まで）", "Referred until"),
+    "none_yet": ("まだありません。", "None yet."),
+    # exports
+    "exports_title": ("エクスポート", "Exports"),
+    "exports_lead": ("あなたの権限で閲覧できる案件だけが出力されます。CSVはExcelでそのまま開けるUTF-8（BOM付き）です。",
+                     "Only cases you may see are exported. The CSV is UTF-8 with a BOM, which Excel opens directly."),
+    "export_worklist": ("ワークリスト（未完了の案件、優先順）", "Worklist (open cases, by priority)"),
+    "export_council": ("協議会紹介一覧（紹介済・受付・不受理）", "Council referral list (referred, accepted, declined)"),
+    # misc
+    "none": ("—", "—"),
+}
+
+# Value labels not owned by the data layer in English.
+STATE_EN: dict[State, str] = {
+    State.NEW: "New",
+    State.UNDER_REVIEW: "Under review",
+    State.CONSENT_OBTAINED: "Consent obtained",
+    State.REFERRED: "Referred to council",
+    State.ACCEPTED: "Accepted (pre-consultation)",
+    State.DECLINED: "Declined",
+    State.DISMISSED: "Dismissed",
+    State.SNOOZED: "Snoozed",
+}
+ROLE_EN: dict[Role, str] = {
+    Role.BANK_REVIEWER: "Bank reviewer",
+    Role.CGA_ANALYST: "Guarantee association analyst",
+    Role.COUNCIL_INTAKE: "Council intake",
+    Role.ADMIN: "Administrator",
+}
+ROUTE_EN: dict[Route, str] = {
+    Route.BANK: "Bank",
+    Route.CGA: "Credit guarantee association",
+    Route.PROFESSIONAL: "Professional (士業)",
+    Route.OTHER: "Other",
+}
+# Short state names for tabs and tight columns.
+STATE_SHORT: dict[State, tuple[str, str]] = {
+    State.REFERRED: ("紹介済", "Referred"),
+    State.ACCEPTED: ("受付", "Accepted"),
+    State.CONSENT_OBTAINED: ("同意取得済", "Consent"),
+}
+BANDS: dict[str, tuple[str, str]] = {
+    "low": ("低", "Low"),
+    "watch": ("要注意", "Watch"),
+    "high": ("高", "High"),
+    "very_high": ("極めて高い", "Very high"),
+}
+TRIGGERS: dict[str, tuple[str, str]] = {
+    "critical_sign": ("重大予兆", "Critical sign"),
+    "score": ("スコア", "Score"),
+    "both": ("重大予兆＋スコア", "Critical sign + score"),
+}
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "critical": ("重大", "Critical"),
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+}
+FAMILIES: dict[str, tuple[str, str]] = {
+    "financials": ("財務", "Financials"),
+    "repayment": ("返済", "Repayment"),
+    "accounts": ("口座", "Accounts"),
+    "guarantee": ("保証", "Guarantee"),
+    "qualitative": ("定性", "Qualitative"),
+    "cross_institution": ("複数機関", "Cross-institution"),
+}
+KPI_OUTCOMES_EN = {STATE_JA[s]: STATE_EN[s] for s in (State.REFERRED, State.ACCEPTED, State.DECLINED)}
+KPI_ROUTES_EN = {ROUTE_JA[r]: ROUTE_EN[r] for r in Route}
+KPI_PHASES_EN = {p.ja: p.en for p in PHASES.values()} | {"未設定": "Not set"}
+
+
+def normalize_lang(value: str | None) -> str | None:
+    value = (value or "").strip().lower()[:2]
+    return value if value in LANGS else None
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    ja, en = MESSAGES[key]
+    text = en if lang == "en" else ja
+    return text.format(**values) if values else text
+
+
+def _pick(lang: str, pair: tuple[str, str] | None, fallback: str) -> str:
+    if pair is None:
+        return fallback
+    return pair[1] if lang == "en" else pair[0]
+
+
+def state_label(lang: str, state: State | str) -> str:
+    state = State(state)
+    return STATE_EN[state] if lang == "en" else STATE_JA[state]
+
+
+def state_short_label(lang: str, state: State | str) -> str:
+    state = State(state)
+    return _pick(lang, STATE_SHORT.get(state), state_label(lang, state))
+
+
+def role_label(lang: str, role: Role | str | None) -> str:
+    if role is None:
+        return ""
+    role = Role(role)
+    return ROLE_EN[role] if lang == "en" else ROLE_JA[role]
+
+
+def route_label(lang: str, route: Route | str | None) -> str:
+    if route is None:
+        return translate(lang, "none")
+    route = Route(route)
+    return ROUTE_EN[route] if lang == "en" else ROUTE_JA[route]
+
+
+def band_label(lang: str, band: str | None) -> str:
+    if not band:
+        return translate(lang, "none")
+    return _pick(lang, BANDS.get(band), band)
+
+
+def trigger_label(lang: str, trigger: str | None) -> str:
+    if not trigger:
+        return translate(lang, "none")
+    return _pick(lang, TRIGGERS.get(trigger), trigger)
+
+
+def severity_label(lang: str, severity: str | None) -> str:
+    return _pick(lang, SEVERITIES.get(severity or ""), severity or "")
+
+
+def family_label(lang: str, family: str | None) -> str:
+    return _pick(lang, FAMILIES.get(family or ""), family or "")
+
+
+def phase_label(lang: str, phase: str | None) -> str:
+    if not phase or phase not in PHASES:
+        return translate(lang, "phase_unset") if not phase else phase
+    return PHASES[phase].en if lang == "en" else PHASES[phase].ja
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, tuple[str, str]]:
+    try:
+        from features.catalog import indicators
+    except ImportError:  # the app can run without the feature package
+        return {}
+    return {i.id: (i.ja, i.en) for i in indicators().values()}
+
+
+def indicator_label(lang: str, indicator_id: str, name_ja: str | None = None, name_en: str | None = None) -> str:
+    """An indicator's name: from the evidence if it carries one, else from the catalog, else its id."""
+    ja, en = _catalog().get(indicator_id, (None, None))
+    ja, en = name_ja or ja, name_en or en
+    name = en if lang == "en" else ja
+    return name or ja or en or indicator_id
+
+
+_QUARTER = re.compile(r"^FY(\d{4}) Q([1-4])$")
+
+
+def kpi_label(lang: str, japanese: str) -> str:
+    """A KPI key in the language: the data layer keys its KPIs by Japanese labels, and its
+    quarters as "FY2026 Q1" (2026年度第1四半期 in Japanese)."""
+    quarter = _QUARTER.match(japanese)
+    if quarter:
+        return japanese if lang == "en" else f"{quarter.group(1)}年度第{quarter.group(2)}四半期"
+    if lang != "en":
+        return japanese
+    return KPI_ROUTES_EN.get(japanese) or KPI_PHASES_EN.get(japanese) or KPI_OUTCOMES_EN.get(japanese) or japanese
+
+
+class Translator:
+    """Bound to one request's language; templates call it as `t("key", name=value)`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str, **values: object) -> str:
+        return translate(self.lang, key, **values)
+
+    def state(self, state: State | str) -> str:
+        return state_label(self.lang, state)
+
+    def state_short(self, state: State | str) -> str:
+        return state_short_label(self.lang, state)
+
+    def role(self, role: Role | str | None) -> str:
+        return role_label(self.lang, role)
+
+    def route(self, route: Route | str | None) -> str:
+        return route_label(self.lang, route)
+
+    def band(self, band: str | None) -> str:
+        return band_label(self.lang, band)
+
+    def trigger(self, trigger: str | None) -> str:
+        return trigger_label(self.lang, trigger)
+
+    def severity(self, severity: str | None) -> str:
+        return severity_label(self.lang, severity)
+
+    def family(self, family: str | None) -> str:
+        return family_label(self.lang, family)
+
+    def phase(self, phase: str | None) -> str:
+        return phase_label(self.lang, phase)
+
+    def indicator(self, indicator_id: str, name_ja: str | None = None, name_en: str | None = None) -> str:
+        return indicator_label(self.lang, indicator_id, name_ja, name_en)
+
+    def kpi(self, japanese: str) -> str:
+        return kpi_label(self.lang, japanese)
