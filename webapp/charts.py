@@ -181,13 +181,17 @@ def line_chart(
         if month in values and month not in markers:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(values[month]):.1f}" r="2.2" fill="{s.line}">'
                          f'<title>{month[0]}-{month[1]:02d}: {escape(value_format(values[month]))}</title></circle>')
-    # sign markers on top, on the line (or on the axis when the month has no value)
+    # sign markers on top, on the line; a month with signs but no value for this series
+    # gets a hollow marker below the axis, so it cannot be read as a value of zero
     for i, month in enumerate(months):
         if month in markers:
-            my = y(values[month]) if month in values else s.top + plot_h
-            value_text = f" — {value_format(values[month])}" if month in values else ""
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{my:.1f}" r="4.5" fill="{s.marker}" stroke="#fff" '
-                         f'stroke-width="1.5" class="chart-marker"><title>{escape(markers[month])}'
+            if month in values:
+                my, fill, stroke = y(values[month]), s.marker, "#fff"
+                value_text = f" — {value_format(values[month])}"
+            else:
+                my, fill, stroke, value_text = s.top + plot_h + 5, "#fff", s.marker, ""
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{my:.1f}" r="{4.5 if month in values else 3}" fill="{fill}" '
+                         f'stroke="{stroke}" stroke-width="1.5" class="chart-marker"><title>{escape(markers[month])}'
                          f'{escape(value_text)}</title></circle>')
     parts.append("</svg>")
     return Markup("".join(parts))

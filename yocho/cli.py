@@ -270,8 +270,6 @@ def _demo_users(settings: Settings) -> None:
     for u in users:
         table.add_row(u.username, u.password, u.role.value, u.institution_id or "")
     console.print(table)
-    console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} "
-                  "then open http://127.0.0.1:8000/ and log in with one of the users above")
 
 
 @app.command("flags")
@@ -344,9 +342,11 @@ def demo(
     _train(settings)
     # the flag policy's hysteresis looks back over the months before the date
     _score(settings, last, SCORED_MONTHS)
+    _demo_users(settings)  # first, so the queue knows the institutions by name
     _flags(settings, last)
-    _demo_users(settings)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
+    console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} , then open "
+                  "http://127.0.0.1:8000/ and log in with one of the demo users above")
 
 
 @app.command("indicators")
