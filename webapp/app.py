@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signals.phases import PHASES
 from signals.queue import exports as queue_exports
-from signals.queue.auth import authenticate, load_user
+from signals.queue.auth import MIN_PASSWORD_LENGTH, authenticate, create_user, disable_user, list_users, load_user
 from signals.queue.kpis import referral_kpis
 from signals.queue.lifecycle import (
     COUNCIL_STATES,
@@ -439,6 +439,8 @@ def create_app(settings: Any, *, store: QueueStore | None = None) -> FastAPI:
         return user
 
     def home_for(user: User) -> str:
+        if user.role is Role.ADMIN:
+            return "/admin/users"
         return "/council" if user.role is Role.COUNCIL_INTAKE else "/cases"
 
     def institution_names(user: User) -> dict[str, str]:
@@ -669,6 +671,70 @@ def create_app(settings: Any, *, store: QueueStore | None = None) -> FastAPI:
 
     for stem, ext in exporters:
         app.add_api_route(f"/exports/{stem}.{ext}", make_export(stem, ext), methods=["GET"])
+
+    # -- user administration (admin only) ---------------------------------------------
+
+    def admin_user(request: Request) -> User:
+        """The logged-in administrator; anyone else gets the 404 of a page that is not there."""
+        user = current_user(request)
+        if user.role is not Role.ADMIN:
+            raise StarletteHTTPException(404)
+        return user
+
+    def users_page(request: Request, admin: User, *, status_code: int = 200, error: str | None = None,
+                   form: dict[str, str] | None = None) -> HTMLResponse:
+        accounts = list_users(queue, admin)
+        active_admins = sum(1 for u in accounts if u.active and u.role is Role.ADMIN)
+        return render(request, "admin_users.html", status_code=status_code, nav="admin", accounts=accounts,
+                      active_admins=active_admins, institutions=queue.list_institutions(admin),
+                      names=institution_names(admin), roles=list(Role), min_password=MIN_PASSWORD_LENGTH,
+                      error=error, form=form or {})
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    def admin_users(request: Request, admin: User = Depends(admin_user)) -> Response:
+        return users_page(request, admin)
+
+    @app.post("/admin/users", response_class=HTMLResponse)
+    def admin_create_user(request: Request, admin: User = Depends(admin_user), username: str = Form(""),
+                          display_name: str = Form(""), role: str = Form(""), institution_id: str = Form(""),
+                          password: str = Form(""), password_confirm: str = Form("")) -> Response:
+        t = Translator(lang_of(request))
+        username, display_name = username.strip()[:128], display_name.strip()[:128]
+        form = {"username": username, "display_name": display_name, "role": role[:32],
+                "institution_id": institution_id[:64]}
+        error = None
+        if role not in {r.value for r in Role}:
+            error = t("invalid_input")
+        elif len(password) < MIN_PASSWORD_LENGTH:
+            error = t("password_too_short", n=MIN_PASSWORD_LENGTH)
+        elif password != password_confirm:
+            error = t("password_mismatch")
+        else:
+            try:
+                created = create_user(queue, admin, username=username, password=password[:1024], role=role,
+                                      institution_id=institution_id or None, display_name=display_name or None)
+            except Conflict:
+                error = t("username_taken", username=username)
+            except InvalidInput as exc:
+                error = f"{t('invalid_input')} ({exc})"
+            else:
+                log.info("%s created user %s (%s)", admin.username, created.username, created.role.value)
+                flash(request, "ok", t("user_created", username=created.username))
+                return RedirectResponse("/admin/users", status_code=303)
+        return users_page(request, admin, status_code=400, error=error, form=form)
+
+    @app.post("/admin/users/{username}/disable", response_class=HTMLResponse)
+    def admin_disable_user(request: Request, username: str, admin: User = Depends(admin_user)) -> Response:
+        t = Translator(lang_of(request))
+        try:
+            disabled = disable_user(queue, admin, username[:128])
+        except Forbidden as exc:
+            return users_page(request, admin, status_code=400, error=f"{t('disable_refused')} ({exc})")
+        except InvalidInput as exc:
+            return users_page(request, admin, status_code=400, error=f"{t('invalid_input')} ({exc})")
+        log.info("%s disabled user %s", admin.username, disabled.username)
+        flash(request, "ok", t("user_disabled", username=disabled.username))
+        return RedirectResponse("/admin/users", status_code=303)
 
     return app
 

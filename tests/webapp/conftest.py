@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from signals.flags import SCHEMA
 from signals.queue import QueueStore, ScryptParams, State, User, authenticate, seed_demo_users
 from webapp import create_app
 from yocho.settings import QueueSettings, Settings
@@ -73,26 +74,8 @@ class Clock:
         self.now = datetime(day.year, day.month, day.day, 1, 0, tzinfo=timezone.utc)  # 10:00 JST
 
 
-FLAGS_SCHEMA: dict[str, Any] = {
-    "business_key": pl.String,
-    "as_of": pl.Date,
-    "institutions": pl.List(pl.Struct({"institution_id": pl.String, "local_id": pl.String})),
-    "trigger": pl.String,
-    "critical_signs": pl.List(pl.String),
-    "probability": pl.Float64,
-    "band": pl.String,
-    "portfolio_share": pl.Float64,
-    "in_event": pl.Boolean,
-    "phase": pl.String,
-    "phase_reason_ja": pl.String,
-    "phase_reason_en": pl.String,
-    "priority": pl.Float64,
-    "priority_rank": pl.Int64,
-    "lead_institution_id": pl.String,
-    "within_capacity": pl.Boolean,
-    "first_sign_on": pl.Date,
-    "evidence": pl.String,
-}
+# the frame signals.flags.flags_as_of produces, which apply_flags consumes
+FLAGS_SCHEMA = SCHEMA
 
 # indicator id -> (name_ja, name_en, family, severity)
 SIGNS = {

@@ -240,3 +240,22 @@ def test_export_download(live_server: LiveServer, open_browser: Any, tmp_path: P
     body = text.decode("utf-8-sig")
     assert body.splitlines()[0].startswith("案件番号,")
     assert "7000020000002" not in body  # bank B's referral is not in bank A's export
+
+
+def test_admin_creates_a_user(live_server: LiveServer, open_browser: Any) -> None:
+    page = open_browser("admin")
+    login(page, live_server, "admin")
+    assert page.url == live_server.url("/admin/users")  # an admin's home
+    assert page.locator("nav.mainnav a[aria-current=page]").inner_text() == "ユーザー管理"
+    form = page.locator("[data-testid=create-user]")
+    form.locator("input[name=username]").fill("reviewer.bank_0005.2")
+    form.locator("input[name=display_name]").fill("みずなみ銀行 審査担当（2）")
+    form.locator("select[name=role]").select_option("bank_reviewer")
+    form.locator("select[name=institution_id]").select_option("bank_0005")
+    form.locator("input[name=password]").fill("initial-password-2")
+    form.locator("input[name=password_confirm]").fill("initial-password-2")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(live_server.url("/admin/users"))
+    assert "ユーザー reviewer.bank_0005.2 を作成しました" in page.inner_text(".flash-ok")
+    assert "みずなみ銀行 審査担当（2）" in page.inner_text("[data-testid=users]")
+    shot(page, "13-admin-users")

@@ -33,6 +33,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from signals.flags import SCHEMA
 from signals.queue import QueueStore, ScryptParams, authenticate, seed_demo_users
 
 AS_OF = date(2026, 10, 31)
@@ -41,26 +42,8 @@ FAST_SCRYPT = ScryptParams(n=2 ** 8, r=8, p=1)
 
 BANK_A, BANK_B, CGA, CGA_OTHER = "bank_0116", "bank_0005", "cga_13", "cga_27"
 
-FLAGS_SCHEMA: dict[str, Any] = {
-    "business_key": pl.String,
-    "as_of": pl.Date,
-    "institutions": pl.List(pl.Struct({"institution_id": pl.String, "local_id": pl.String})),
-    "trigger": pl.String,
-    "critical_signs": pl.List(pl.String),
-    "probability": pl.Float64,
-    "band": pl.String,
-    "portfolio_share": pl.Float64,
-    "in_event": pl.Boolean,
-    "phase": pl.String,
-    "phase_reason_ja": pl.String,
-    "phase_reason_en": pl.String,
-    "priority": pl.Float64,
-    "priority_rank": pl.Int64,
-    "lead_institution_id": pl.String,
-    "within_capacity": pl.Boolean,
-    "first_sign_on": pl.Date,
-    "evidence": pl.String,
-}
+# the frame signals.flags.flags_as_of produces, which apply_flags consumes
+FLAGS_SCHEMA = SCHEMA
 
 
 # ---------------------------------------------------------------------------- PostgreSQL server
