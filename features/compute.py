@@ -57,12 +57,16 @@ def compute(
     thresholds: dict[str, float] | None = None,
     families: list[Family] | None = None,
     dates_per_pass: int = 6,
+    shard: tuple[int, int] | None = None,
 ) -> None:
     """Fill temp table `indicator_results` (the columns above plus family and severity)
     for every business known at each date. Nothing is written to the warehouse here.
 
     Dates are computed `dates_per_pass` at a time: each family joins its feeds to every
-    date of a pass, so the pass size bounds memory for a long history."""
+    date of a pass, so the pass size bounds memory for a long history.
+
+    `shard=(index, count)` computes only the businesses of that shard (`features.pit`,
+    `features.partition`); None computes every business."""
     values = threshold_values(thresholds)
     con.register("indicator_catalog", _severities().to_arrow())
     con.execute(
@@ -74,7 +78,7 @@ def compute(
     )
     dates = sorted(set(as_of))
     for start in range(0, len(dates), dates_per_pass):
-        pit.prepare(con, dates[start:start + dates_per_pass])
+        pit.prepare(con, dates[start:start + dates_per_pass], shard)
         for family in families or list(Family):
             _compute_family(con, family, values)
     con.execute("DROP TABLE IF EXISTS family_result")

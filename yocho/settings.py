@@ -139,6 +139,7 @@ class Settings(BaseSettings):
     models: ModelSettings = ModelSettings()
     signals: SignalSettings = SignalSettings()
     queue: QueueSettings = QueueSettings()
+    scale_out: "ScaleOutSettings" = Field(default_factory=lambda: ScaleOutSettings())
 
     @classmethod
     def settings_customise_sources(
@@ -182,6 +183,22 @@ class Settings(BaseSettings):
 
     def effective_today(self) -> date:
         return self.today or date.today()
+
+
+class ScaleOutSettings(BaseModel):
+    """Scale-out of the scan on Dask (docs/scale-out.md)."""
+    model_config = ConfigDict(frozen=True)
+
+    # Shards the scan is split into (by a hash of business_key); 1 = the single-machine path.
+    shards: int = Field(1, ge=1)
+    # Dask scheduler, e.g. "tcp://scheduler:8786"; None starts a LocalCluster for the run.
+    dask_address: str | None = None
+    # The LocalCluster's workers (processes) and their memory limit, when dask_address is None.
+    local_workers: int = Field(2, ge=1)
+    local_worker_memory: str = "4GB"
+
+
+Settings.model_rebuild()
 
 
 def load_settings(**overrides: object) -> Settings:

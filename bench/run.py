@@ -1,0 +1,287 @@
+"""`python -m bench`: generate a portfolio, run every step of the nightly job on it, and
+measure each step (see docs/benchmarks.md for what each figure means)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import date, timedelta
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+from bench.memory import PeakMemory
+
+# The generated history ends with this month (yocho.settings.GeneratorSettings.end_month);
+# its last deliveries arrive the month after, which is the last as-of date scanned.
+RAW_TABLES = ("raw_business", "raw_loans", "raw_accounts", "raw_guarantees", "raw_classifications",
+              "raw_financials", "raw_incidents", "raw_subrogations", "raw_observations", "raw_events")
+# months the flag policy looks back over (scores must exist for them): yocho.cli.SCORED_MONTHS
+SCORED_MONTHS = 6
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - started
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("duckdb", "polars", "pandas", "numpy", "scikit-learn", "pyarrow"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu_model": cpu, "cpu_count": os.cpu_count(), "cpus_usable": usable,
+        "ram_bytes": psutil.virtual_memory().total, "os": platform.platform(),
+        "python": platform.python_version(), "versions": versions,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _settings(data_dir: Path, businesses: int, months: int, seed: int, memory_limit: str | None,
+              test_months: int):
+    from yocho.settings import load_settings
+
+    base = load_settings()
+    update: dict = {
+        "data_dir": data_dir,
+        "generator": base.generator.model_copy(update={"businesses": businesses, "months": months, "seed": seed}),
+        "models": base.models.model_copy(update={"test_months": test_months}),
+        "today": date(2026, 11, 24),
+    }
+    if memory_limit:
+        update["duckdb_memory_limit"] = memory_limit
+    return base.model_copy(update=update)
+
+
+def _last_scan(settings) -> date:
+    from features.scan import month_end
+
+    end = settings.generator.end_month
+    following = (end.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return month_end(following)
+
+
+def _rows_received(con, since: date, until: date) -> int:
+    total = 0
+    for table in RAW_TABLES:
+        try:
+            total += con.execute(f"SELECT count(*) FROM {table} WHERE received_on > ? AND received_on <= ?",
+                                 [since, until]).fetchone()[0]
+        except Exception:  # a table without received_on
+            pass
+    return total
+
+
+def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_limit: str | None = None,
+        peer_dates: int = 12, test_months: int = 3, keep: bool = False) -> dict:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from features.catalog import Family, threshold_values
+    from features.compute import compute
+    from features.scan import month_ends, scan
+    from models.registry import Registry
+    from models.score import score
+    from models.training import train
+    from signals.queue import QueueStore
+    from signals.refresh import refresh_queue
+    from yocho.generator import generate
+    from yocho.ingest.landing import discover
+    from yocho.ingest.pipeline import ingest_files
+    from yocho.ingest.validate import known_bank_codes
+    from yocho.warehouse.db import warehouse
+
+    from bench import pandas_peer
+
+    work = data_dir / "bench" / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    settings = _settings(work, businesses, months, seed, memory_limit, test_months)
+    t = Timer()
+    out: dict = {"scale": {"businesses": businesses, "months": months, "seed": seed}, "machine": machine()}
+
+    with PeakMemory() as mem:
+        with t("generate"):
+            gen = generate(settings.generator, settings.data_dir)
+        files, misplaced = discover(settings.landing_dir, known_bank_codes())
+        last = _last_scan(settings)
+        dates = month_ends(last, months)
+        with warehouse(settings) as con:
+            out["duckdb"] = {
+                "memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
+                "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+                "memory_limit_setting": settings.duckdb_memory_limit,
+            }
+            # ingest: the pipeline itself, no Prefect flow around it
+            with t("ingest"):
+                outcomes = ingest_files(con, files, settings, known_bank_codes())
+            rows_ingested = sum(o.rows_total for o in outcomes)
+            rows_last_month = _rows_received(con, dates[-2], last)
+
+            # indicators over the whole history, then one night (the last month-end again)
+            with t("scan_full_history"):
+                full = scan(con, dates, settings.features)
+            with t("train"):
+                run_ = train(con, Registry(settings.models_dir), settings.models, settings.features)
+            with t("scan_incremental"):
+                scan(con, [last], settings.features)
+            registry = Registry(settings.models_dir)
+            score(con, registry, dates[-SCORED_MONTHS:-1], settings.models)  # the policy's look-back, untimed
+            with t("score"):
+                scored = score(con, registry, [last], settings.models)
+            with QueueStore.from_settings(settings) as store, t("flags"):
+                flags = refresh_queue(con, store, last, settings)
+
+            # side by side: the same indicators in pandas and in Yocho's family SQL
+            compared = dates[-min(peer_dates, len(dates)):]
+            thresholds = threshold_values(settings.features.thresholds)
+            peer_input = pandas_peer.load(con, compared, thresholds)  # untimed: reading the raw tables
+            with t("peer_pandas"):
+                peer = pandas_peer.compute(peer_input)
+            with t("peer_yocho"):
+                compute(con, compared, settings.features.thresholds,
+                        families=[Family(f) for f in pandas_peer.FAMILIES])
+            yocho_values = con.execute(
+                "SELECT business_key, as_of, indicator_id, value, available, fired FROM indicator_results "
+                "WHERE indicator_id IN ?", [list(pandas_peer.INDICATORS)]).df()
+            agreement = pandas_peer.compare(peer, yocho_values)
+
+    s = t.seconds
+    rows_per_s = rows_ingested / s["ingest"] if s["ingest"] else None
+    ingest_month_est = rows_last_month / rows_per_s if rows_per_s else None
+    out.update({
+        "generated": {"files": len(files), "misplaced_files": len(misplaced), "rows_per_feed": gen.rows_per_feed,
+                      "generate_seconds": s["generate"]},
+        "ingest": {"files": len(outcomes), "rows": rows_ingested, "seconds": s["ingest"], "rows_per_second": rows_per_s,
+                   "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+                   "files_rejected": sum(o.status == "rejected" for o in outcomes)},
+        "indicators": {
+            "full_history": {"dates": len(dates), "seconds": s["scan_full_history"], "rows_written": full.rows_written,
+                             "businesses": full.businesses},
+            "incremental_night": {"dates": 1, "as_of": last.isoformat(), "seconds": s["scan_incremental"]},
+        },
+        "training": {"seconds": s["train"], "version": run_.summary().get("version") if hasattr(run_, "summary") else None},
+        "scoring": {"as_of": last.isoformat(), "seconds": s["score"], "rows": scored.rows_written
+                    if hasattr(scored, "rows_written") else None},
+        "flags": {"as_of": last.isoformat(), "seconds": s["flags"], "flagged": flags["flagged"],
+                  "opened": flags["applied"]["opened"]},
+        "nightly": {
+            "rows_received_last_month": rows_last_month,
+            "ingest_one_month_seconds_estimated": ingest_month_est,
+            "indicators_seconds": s["scan_incremental"], "score_seconds": s["score"], "flags_seconds": s["flags"],
+            "total_seconds": (ingest_month_est or 0) + s["scan_incremental"] + s["score"] + s["flags"],
+            "note": "ingest of one month is estimated: rows received in the last month / measured ingest rows/s",
+        },
+        "peer": {
+            "indicators": list(pandas_peer.INDICATORS), "families_yocho": list(pandas_peer.FAMILIES),
+            "dates": len(compared), "pandas_seconds": s["peer_pandas"], "yocho_seconds": s["peer_yocho"],
+            "ratio": s["peer_pandas"] / s["peer_yocho"] if s["peer_yocho"] else None,
+            "agreement": agreement,
+        },
+        "memory": mem.result(),
+    })
+    (data_dir / "bench").mkdir(parents=True, exist_ok=True)
+    (data_dir / "bench" / "results.json").write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+    (data_dir / "bench" / "results.md").write_text(markdown_row(out) + "\n", encoding="utf-8")
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+MARKDOWN_HEADER = ("| scale | ingest rows/s | indicators, full history | indicators, one night | train | score | "
+                   "flags | nightly scan | peak RSS | DuckDB limit | pandas / Yocho | agree |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+
+def markdown_row(r: dict) -> str:
+    p = r["peer"]
+    agree = "yes" if p["agreement"]["mismatches"] == 0 else f"{p['agreement']['mismatches']} mismatches"
+    return (f"| {r['scale']['businesses']:,} × {r['scale']['months']} | {r['ingest']['rows_per_second']:,.0f} | "
+            f"{r['indicators']['full_history']['seconds']:.1f} s | {r['indicators']['incremental_night']['seconds']:.1f} s | "
+            f"{r['training']['seconds']:.1f} s | {r['scoring']['seconds']:.1f} s | {r['flags']['seconds']:.1f} s | "
+            f"{r['nightly']['total_seconds']:.1f} s | {_gib(r['memory']['peak_rss_bytes'])} | "
+            f"{r['duckdb']['memory_limit']} | {p['ratio']:.1f}× | {agree} |")
+
+
+def table(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        f"machine: {m['cpu_model']} — {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {_gib(m['ram_bytes'])} RAM, "
+        f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+        + f"; load average {m['load_average']}",
+        f"scale: {r['scale']['businesses']:,} businesses × {r['scale']['months']} months; "
+        f"DuckDB memory_limit {r['duckdb']['memory_limit']}, threads {r['duckdb']['threads']}",
+        "",
+        f"{'measurement':<44}{'value':>22}",
+        f"{'ingest (pipeline, all files)':<44}{r['ingest']['rows_per_second']:>18,.0f} r/s"
+        f"   ({r['ingest']['rows']:,} rows, {r['ingest']['seconds']:.2f} s)",
+        f"{'indicators, full history':<44}{r['indicators']['full_history']['seconds']:>20.2f} s"
+        f"   ({r['indicators']['full_history']['dates']} month-ends, {r['indicators']['full_history']['rows_written']:,} values)",
+        f"{'indicators, incremental night':<44}{r['indicators']['incremental_night']['seconds']:>20.2f} s",
+        f"{'training (once)':<44}{r['training']['seconds']:>20.2f} s",
+        f"{'scoring, last month-end':<44}{r['scoring']['seconds']:>20.2f} s",
+        f"{'flags into the queue':<44}{r['flags']['seconds']:>20.2f} s   ({r['flags']['flagged']:,} flagged)",
+        f"{'ingest one month (estimated)':<44}{r['nightly']['ingest_one_month_seconds_estimated']:>20.2f} s"
+        f"   ({r['nightly']['rows_received_last_month']:,} rows)",
+        f"{'whole nightly scan':<44}{r['nightly']['total_seconds']:>20.2f} s",
+        f"{'peak RSS (process + children)':<44}{_gib(r['memory']['peak_rss_bytes']):>22}",
+        f"{'pandas peer':<44}{r['peer']['pandas_seconds']:>20.2f} s   ({r['peer']['dates']} month-ends)",
+        f"{'Yocho, same families':<44}{r['peer']['yocho_seconds']:>20.2f} s",
+        f"{'ratio pandas / Yocho':<44}{r['peer']['ratio']:>21.1f}×",
+        f"{'peer agreement':<44}{r['peer']['agreement']['mismatches']:>12,} mismatches in "
+        f"{r['peer']['agreement']['rows_compared']:,} values",
+        "",
+        MARKDOWN_HEADER,
+        markdown_row(r),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--businesses", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where the portfolio and results go (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: the settings')")
+    parser.add_argument("--peer-dates", type=int, default=12, help="month-ends the pandas peer is compared on")
+    parser.add_argument("--test-months", type=int, default=3, help="months held out by the training backtest")
+    parser.add_argument("--keep", action="store_true", help="keep the generated portfolio and warehouse")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="yocho-bench-"))
+    result = run(args.businesses, args.months, data_dir, seed=args.seed, memory_limit=args.memory_limit,
+                 peer_dates=args.peer_dates, test_months=args.test_months, keep=args.keep)
+    print(table(result))
+    print(f"\nresults: {data_dir / 'bench' / 'results.json'}")
+    return 0 if result["peer"]["agreement"]["mismatches"] == 0 else 1
