@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from features.catalog import indicators
+from models.drift import level
 from models.registry import ModelCard
 
 METRICS = (
@@ -47,15 +48,9 @@ def _feature_name(column: str) -> str:
 def drift_lines(score_psi: float | None, top: list[dict]) -> list[str]:
     lines = ["| feature | PSI | reading |", "|---|---:|---|"]
     if score_psi is not None:
-        lines.append(f"| **risk score** | {score_psi:.3f} | {_level(score_psi)} |")
+        lines.append(f"| **risk score** | {score_psi:.3f} | {level(score_psi)} |")
     lines += [f"| {d['feature']} — {_feature_name(d['feature'])} | {d['psi']:.3f} | {d['level']} |" for d in top]
     return lines
-
-
-def _level(psi: float) -> str:
-    from models.drift import level
-
-    return level(psi)
 
 
 def card_markdown(card: ModelCard) -> str:

@@ -1,34 +1,20 @@
 """Both model pipelines learn a known signal from panel-shaped rows and give probabilities."""
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from features.catalog import indicators
 from models.estimators import MODELS, fired_columns, value_columns
 from models.metrics import calibration_error, calibration_table
+from tests.models.synthetic import synthetic_panel
 
 
 @pytest.fixture(scope="module")
 def panel() -> pl.DataFrame:
     """12,000 rows; risk rises when rep_dpd_30 or acc_failed_debits fired; a third of the
     account rows are unavailable (NULL), as for a business without an account feed."""
-    rng = np.random.default_rng(7)
-    n = 12000
-    data: dict[str, np.ndarray] = {}
-    for ind in indicators():
-        fired = (rng.random(n) < 0.1).astype(float)
-        data[f"{ind}__fired"] = fired
-        data[ind] = fired * 10 + rng.normal(size=n)
-    unavailable = rng.random(n) < 0.33
-    for name in ("acc_failed_debits", "acc_failed_debits__fired"):
-        data[name] = np.where(unavailable, np.nan, data[name])
-    logit = -4 + 2.5 * data["rep_dpd_30__fired"] + 2.0 * np.nan_to_num(data["acc_failed_debits__fired"])
-    data["label"] = rng.random(n) < 1 / (1 + np.exp(-logit))
-    data["true_risk"] = logit
-    return pl.DataFrame(data).with_columns(pl.col(pl.Float64).fill_nan(None))
+    return synthetic_panel(seed=7, dpd_weight=2.5, debits_weight=2.0)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

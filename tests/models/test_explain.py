@@ -1,7 +1,6 @@
 """Explanations add up exactly to the models' own log-odds and find a planted risk driver."""
 from __future__ import annotations
 
-from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -14,6 +13,7 @@ from features.catalog import indicators
 from models.estimators import MODELS
 from models.explain import METHOD, contributions, top_factors
 from models.train import feature_columns, fit
+from tests.models.synthetic import synthetic_panel
 
 IDS = list(indicators())
 DRIVER = "rep_dpd_30"
@@ -25,21 +25,7 @@ EMPTY_FEED = "obs_litigation"  # entirely null in the rows to explain
 def panel() -> pl.DataFrame:
     """12,000 rows in as-of order; risk rises mostly when rep_dpd_30 fired, a little when
     acc_failed_debits fired; a third of the account rows are unavailable (NULL)."""
-    rng = np.random.default_rng(11)
-    n = 12000
-    data: dict[str, np.ndarray] = {}
-    for ind in IDS:
-        fired = (rng.random(n) < 0.1).astype(float)
-        data[f"{ind}__fired"] = fired
-        data[ind] = fired * 10 + rng.normal(size=n)
-    unavailable = rng.random(n) < 0.33
-    for name in ("acc_failed_debits", "acc_failed_debits__fired"):
-        data[name] = np.where(unavailable, np.nan, data[name])
-    logit = -4 + 3.0 * data[f"{DRIVER}__fired"] + 1.0 * np.nan_to_num(data["acc_failed_debits__fired"])
-    data["label"] = rng.random(n) < expit(logit)
-    data["business_key"] = np.array([f"B{i:05d}" for i in range(n)])
-    as_of = pl.Series("as_of", [date(2022, 1, 31) + timedelta(days=i // 100) for i in range(n)])
-    return pl.DataFrame(data).with_columns(pl.col(pl.Float64).fill_nan(None), as_of)
+    return synthetic_panel(seed=11, dpd_weight=3.0, debits_weight=1.0)
 
 
 @pytest.fixture(scope="module")
