@@ -36,6 +36,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.1):
         self.interval = interval
         self.peak_bytes = 0
+        self.window_peak_bytes = 0  # since the last reset_window(): one step's peak
         self.samples = 0
         self._stop = threading.Event()
         self._proc = psutil.Process()
@@ -47,8 +48,13 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        self.peak_bytes = max(self.peak_bytes, _rss_tree(self._proc))
+        rss = _rss_tree(self._proc)
+        self.peak_bytes = max(self.peak_bytes, rss)
+        self.window_peak_bytes = max(self.window_peak_bytes, rss)
         self.samples += 1
+
+    def reset_window(self) -> None:
+        self.window_peak_bytes = _rss_tree(self._proc)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()

@@ -42,19 +42,24 @@ def load(con: duckdb.DuckDBPyConnection, as_of: list[date], thresholds: dict[str
     from features import pit
 
     pit.prepare(con, as_of)
+    # Only the months some compared date's window reaches: what any reader would push down
+    # to the read, and what keeps the frames in memory at national scale.
+    first = pd.Timestamp(min(as_of))
     loans = con.execute(
         """
         SELECT k.business_key, l.institution_id, l.loan_id, l.month, l.received_on,
                l.days_past_due, l.restructured
         FROM raw_loans l JOIN business_keys k USING (institution_id, local_id)
-        """
+        WHERE l.month > ?
+        """, [_months_back(first, _loan_window(thresholds)).date()]
     ).df()
     accounts = con.execute(
         """
         SELECT k.business_key, r.institution_id, r.local_id, r.month, r.received_on, r.source_row,
                r.average_balance_jpy, r.failed_debits
         FROM raw_accounts r JOIN business_keys k USING (institution_id, local_id)
-        """
+        WHERE r.month > ?
+        """, [_months_back(first, _account_window(thresholds)).date()]
     ).df()
     universe = con.execute("SELECT business_key, as_of FROM universe").df()
     for frame, cols in ((loans, ("month", "received_on")), (accounts, ("month", "received_on")), (universe, ("as_of",))):

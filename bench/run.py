@@ -27,16 +27,25 @@ SCORED_MONTHS = 6
 
 
 class Timer:
+    """Wall-clock seconds of each step, and (given the run's PeakMemory) the step's peak RSS."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.peak_bytes: dict[str, int] = {}
+        self.memory: PeakMemory | None = None
 
     @contextmanager
     def __call__(self, name: str):
+        if self.memory:
+            self.memory.reset_window()
         started = time.perf_counter()
         try:
             yield
         finally:
             self.seconds[name] = time.perf_counter() - started
+            if self.memory:
+                self.memory.sample()
+                self.peak_bytes[name] = self.memory.window_peak_bytes
 
 
 def machine() -> dict:
@@ -100,7 +109,12 @@ def _rows_received(con, since: date, until: date) -> int:
 
 
 def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_limit: str | None = None,
-        peer_dates: int = 12, test_months: int = 3, keep: bool = False) -> dict:
+        peer_dates: int = 12, test_months: int = 3, keep: bool = False, reuse_portfolio: bool = False,
+        model_from: Path | None = None) -> dict:
+    """One benchmark run. `reuse_portfolio` ingests a portfolio already generated into
+    <data_dir>/bench/work (by `--generate-only`) instead of generating it. `model_from` (the
+    models folder of an earlier run at any scale) skips the full-history scan and the training:
+    only the month-ends the flag policy looks back over are scanned, and scored with that model."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from features.catalog import Family, threshold_values
@@ -120,15 +134,21 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     from bench import pandas_peer
 
     work = data_dir / "bench" / "work"
-    if work.exists():
+    reuse = reuse_portfolio and (work / "landing").is_dir()
+    if work.exists() and not reuse:
         shutil.rmtree(work)
     settings = _settings(work, businesses, months, seed, memory_limit, test_months)
     t = Timer()
-    out: dict = {"scale": {"businesses": businesses, "months": months, "seed": seed}, "machine": machine()}
+    out: dict = {"scale": {"businesses": businesses, "months": months, "seed": seed}, "machine": machine(),
+                 "options": {"reused_portfolio": reuse, "model_from": str(model_from) if model_from else None}}
 
     with PeakMemory() as mem:
-        with t("generate"):
-            gen = generate(settings.generator, settings.data_dir)
+        t.memory = mem
+        if reuse:
+            gen = None
+        else:
+            with t("generate"):
+                gen = generate(settings.generator, settings.data_dir)
         files, misplaced = discover(settings.landing_dir, known_bank_codes())
         last = _last_scan(settings)
         dates = month_ends(last, months)
@@ -144,11 +164,17 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
             rows_ingested = sum(o.rows_total for o in outcomes)
             rows_last_month = _rows_received(con, dates[-2], last)
 
-            # indicators over the whole history, then one night (the last month-end again)
-            with t("scan_full_history"):
-                full = scan(con, dates, settings.features)
-            with t("train"):
-                run_ = train(con, Registry(settings.models_dir), settings.models, settings.features)
+            if model_from is None:
+                # indicators over the whole history, then the model trained on it
+                with t("scan_full_history"):
+                    full = scan(con, dates, settings.features)
+                with t("train"):
+                    run_ = train(con, Registry(settings.models_dir), settings.models, settings.features)
+            else:
+                full = run_ = None
+                shutil.copytree(model_from, settings.models_dir, dirs_exist_ok=True)
+                scan(con, dates[-SCORED_MONTHS:-1], settings.features)  # the policy's look-back, untimed
+            # one night: the last month-end again (recomputed and replaced)
             with t("scan_incremental"):
                 scan(con, [last], settings.features)
             registry = Registry(settings.models_dir)
@@ -164,6 +190,7 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
             peer_input = pandas_peer.load(con, compared, thresholds)  # untimed: reading the raw tables
             with t("peer_pandas"):
                 peer = pandas_peer.compute(peer_input)
+            del peer_input
             with t("peer_yocho"):
                 compute(con, compared, settings.features.thresholds,
                         families=[Family(f) for f in pandas_peer.FAMILIES])
@@ -175,27 +202,30 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     s = t.seconds
     rows_per_s = rows_ingested / s["ingest"] if s["ingest"] else None
     ingest_month_est = rows_last_month / rows_per_s if rows_per_s else None
+    nightly_steps = ("scan_incremental", "score", "flags")
     out.update({
-        "generated": {"files": len(files), "misplaced_files": len(misplaced), "rows_per_feed": gen.rows_per_feed,
-                      "generate_seconds": s["generate"]},
+        "generated": {"files": len(files), "misplaced_files": len(misplaced),
+                      "rows_per_feed": gen.rows_per_feed if gen else None,
+                      "generate_seconds": s.get("generate")},
         "ingest": {"files": len(outcomes), "rows": rows_ingested, "seconds": s["ingest"], "rows_per_second": rows_per_s,
                    "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
                    "files_rejected": sum(o.status == "rejected" for o in outcomes)},
         "indicators": {
-            "full_history": {"dates": len(dates), "seconds": s["scan_full_history"], "rows_written": full.rows_written,
-                             "businesses": full.businesses},
+            "full_history": None if full is None else {
+                "dates": len(dates), "seconds": s["scan_full_history"], "rows_written": full.rows_written,
+                "businesses": full.businesses},
             "incremental_night": {"dates": 1, "as_of": last.isoformat(), "seconds": s["scan_incremental"]},
         },
-        "training": {"seconds": s["train"], "version": run_.summary().get("version") if hasattr(run_, "summary") else None},
-        "scoring": {"as_of": last.isoformat(), "seconds": s["score"], "rows": scored.rows_written
-                    if hasattr(scored, "rows_written") else None},
+        "training": None if run_ is None else {"seconds": s["train"], "version": run_.summary().get("version")},
+        "scoring": {"as_of": last.isoformat(), "seconds": s["score"], "rows": scored.rows_written},
         "flags": {"as_of": last.isoformat(), "seconds": s["flags"], "flagged": flags["flagged"],
                   "opened": flags["applied"]["opened"]},
         "nightly": {
             "rows_received_last_month": rows_last_month,
             "ingest_one_month_seconds_estimated": ingest_month_est,
             "indicators_seconds": s["scan_incremental"], "score_seconds": s["score"], "flags_seconds": s["flags"],
-            "total_seconds": (ingest_month_est or 0) + s["scan_incremental"] + s["score"] + s["flags"],
+            "total_seconds": (ingest_month_est or 0) + sum(s[k] for k in nightly_steps),
+            "peak_rss_bytes": max(t.peak_bytes[k] for k in nightly_steps),
             "note": "ingest of one month is estimated: rows received in the last month / measured ingest rows/s",
         },
         "peer": {
@@ -204,7 +234,7 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
             "ratio": s["peer_pandas"] / s["peer_yocho"] if s["peer_yocho"] else None,
             "agreement": agreement,
         },
-        "memory": mem.result(),
+        "memory": {**mem.result(), "peak_rss_bytes_by_step": t.peak_bytes},
     })
     (data_dir / "bench").mkdir(parents=True, exist_ok=True)
     (data_dir / "bench" / "results.json").write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
@@ -214,27 +244,46 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     return out
 
 
+def generate_only(businesses: int, months: int, data_dir: Path, seed: int = 7) -> float:
+    from yocho.generator import generate
+
+    work = data_dir / "bench" / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    settings = _settings(work, businesses, months, seed, None, 3)
+    started = time.perf_counter()
+    generate(settings.generator, settings.data_dir)
+    return time.perf_counter() - started
+
+
 def _gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
 MARKDOWN_HEADER = ("| scale | ingest rows/s | indicators, full history | indicators, one night | train | score | "
-                   "flags | nightly scan | peak RSS | DuckDB limit | pandas / Yocho | agree |\n"
-                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+                   "flags | nightly scan | peak RSS, night | peak RSS, run | DuckDB limit | pandas / Yocho | agree |\n"
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+
+def _seconds(part: dict | None) -> str:
+    return "not run" if part is None else f"{part['seconds']:.1f} s"
 
 
 def markdown_row(r: dict) -> str:
     p = r["peer"]
     agree = "yes" if p["agreement"]["mismatches"] == 0 else f"{p['agreement']['mismatches']} mismatches"
     return (f"| {r['scale']['businesses']:,} × {r['scale']['months']} | {r['ingest']['rows_per_second']:,.0f} | "
-            f"{r['indicators']['full_history']['seconds']:.1f} s | {r['indicators']['incremental_night']['seconds']:.1f} s | "
-            f"{r['training']['seconds']:.1f} s | {r['scoring']['seconds']:.1f} s | {r['flags']['seconds']:.1f} s | "
-            f"{r['nightly']['total_seconds']:.1f} s | {_gib(r['memory']['peak_rss_bytes'])} | "
+            f"{_seconds(r['indicators']['full_history'])} | {r['indicators']['incremental_night']['seconds']:.1f} s | "
+            f"{_seconds(r['training'])} | {r['scoring']['seconds']:.1f} s | {r['flags']['seconds']:.1f} s | "
+            f"{r['nightly']['total_seconds']:.1f} s | {_gib(r['nightly']['peak_rss_bytes'])} | "
+            f"{_gib(r['memory']['peak_rss_bytes'])} | "
             f"{r['duckdb']['memory_limit']} | {p['ratio']:.1f}× | {agree} |")
 
 
 def table(r: dict) -> str:
     m = r["machine"]
+    full = r["indicators"]["full_history"]
+    by_step = r["memory"]["peak_rss_bytes_by_step"]
     lines = [
         f"machine: {m['cpu_model']} — {m['cpu_count']} CPUs ({m['cpus_usable']} usable), {_gib(m['ram_bytes'])} RAM, "
         f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
@@ -245,16 +294,19 @@ def table(r: dict) -> str:
         f"{'measurement':<44}{'value':>22}",
         f"{'ingest (pipeline, all files)':<44}{r['ingest']['rows_per_second']:>18,.0f} r/s"
         f"   ({r['ingest']['rows']:,} rows, {r['ingest']['seconds']:.2f} s)",
-        f"{'indicators, full history':<44}{r['indicators']['full_history']['seconds']:>20.2f} s"
-        f"   ({r['indicators']['full_history']['dates']} month-ends, {r['indicators']['full_history']['rows_written']:,} values)",
+        f"{'indicators, full history':<44}" + (f"{full['seconds']:>20.2f} s   ({full['dates']} month-ends, "
+                                              f"{full['rows_written']:,} values)" if full else f"{'not run':>22}"),
         f"{'indicators, incremental night':<44}{r['indicators']['incremental_night']['seconds']:>20.2f} s",
-        f"{'training (once)':<44}{r['training']['seconds']:>20.2f} s",
+        f"{'training (once)':<44}" + (f"{r['training']['seconds']:>20.2f} s" if r["training"]
+                                      else f"{'not run':>22}   (model from {r['options']['model_from']})"),
         f"{'scoring, last month-end':<44}{r['scoring']['seconds']:>20.2f} s",
         f"{'flags into the queue':<44}{r['flags']['seconds']:>20.2f} s   ({r['flags']['flagged']:,} flagged)",
         f"{'ingest one month (estimated)':<44}{r['nightly']['ingest_one_month_seconds_estimated']:>20.2f} s"
         f"   ({r['nightly']['rows_received_last_month']:,} rows)",
         f"{'whole nightly scan':<44}{r['nightly']['total_seconds']:>20.2f} s",
-        f"{'peak RSS (process + children)':<44}{_gib(r['memory']['peak_rss_bytes']):>22}",
+        f"{'peak RSS, nightly steps':<44}{_gib(r['nightly']['peak_rss_bytes']):>22}",
+        f"{'peak RSS, whole run (process + children)':<44}{_gib(r['memory']['peak_rss_bytes']):>22}",
+        "   by step: " + ", ".join(f"{k} {_gib(v)}" for k, v in by_step.items()),
         f"{'pandas peer':<44}{r['peer']['pandas_seconds']:>20.2f} s   ({r['peer']['dates']} month-ends)",
         f"{'Yocho, same families':<44}{r['peer']['yocho_seconds']:>20.2f} s",
         f"{'ratio pandas / Yocho':<44}{r['peer']['ratio']:>21.1f}×",
@@ -278,10 +330,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-dates", type=int, default=12, help="month-ends the pandas peer is compared on")
     parser.add_argument("--test-months", type=int, default=3, help="months held out by the training backtest")
     parser.add_argument("--keep", action="store_true", help="keep the generated portfolio and warehouse")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only generate the portfolio into <data-dir>/bench/work (for a later --reuse-portfolio)")
+    parser.add_argument("--reuse-portfolio", action="store_true",
+                        help="ingest the portfolio already generated in <data-dir>/bench/work instead of generating")
+    parser.add_argument("--model-from", type=Path, default=None,
+                        help="the models folder of an earlier run (kept with --keep): skips the full-history "
+                             "scan and the training, scores with that champion")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="yocho-bench-"))
+    if args.generate_only:
+        seconds = generate_only(args.businesses, args.months, data_dir, args.seed)
+        print(f"generated {args.businesses:,} businesses × {args.months} months in {seconds:.0f} s "
+              f"into {data_dir / 'bench' / 'work'}")
+        return 0
     result = run(args.businesses, args.months, data_dir, seed=args.seed, memory_limit=args.memory_limit,
-                 peer_dates=args.peer_dates, test_months=args.test_months, keep=args.keep)
+                 peer_dates=args.peer_dates, test_months=args.test_months, keep=args.keep,
+                 reuse_portfolio=args.reuse_portfolio, model_from=args.model_from)
     print(table(result))
     print(f"\nresults: {data_dir / 'bench' / 'results.json'}")
     return 0 if result["peer"]["agreement"]["mismatches"] == 0 else 1

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from bench.pandas_peer import INDICATORS
-from bench.run import markdown_row, run, table
+from bench.run import generate_only, markdown_row, run, table
 
 
 # a whole generate-ingest-scan-train-score run, even if tiny: with the slow tests
@@ -20,7 +20,7 @@ def _positive(value: object) -> bool:
 
 
 def test_bench_measures_everything_and_the_peer_agrees(tmp_path):
-    result = run(300, 30, tmp_path, seed=7, memory_limit="1GB", peer_dates=3)
+    result = run(300, 30, tmp_path, seed=7, memory_limit="1GB", peer_dates=3, keep=True)
 
     saved = json.loads((tmp_path / "bench" / "results.json").read_text(encoding="utf-8"))
     assert saved["scale"] == {"businesses": 300, "months": 30, "seed": 7}
@@ -47,5 +47,22 @@ def test_bench_measures_everything_and_the_peer_agrees(tmp_path):
     assert all(c["available"] > 0 for c in agreement["peer_counts"].values())
 
     assert (tmp_path / "bench" / "results.md").read_text(encoding="utf-8").startswith("| 300 × 30 |")
-    assert "ratio pandas / Yocho" in table(result) and markdown_row(result).count("|") == 13
-    assert not (tmp_path / "bench" / "work").exists()  # the portfolio is removed without --keep
+    assert "ratio pandas / Yocho" in table(result) and markdown_row(result).count("|") == 14
+    steps = saved["memory"]["peak_rss_bytes_by_step"]
+    assert set(steps) >= {"generate", "ingest", "scan_full_history", "train", "scan_incremental", "score", "flags"}
+    assert 0 < saved["nightly"]["peak_rss_bytes"] <= saved["memory"]["peak_rss_bytes"]
+
+    # a large-scale run: the portfolio generated beforehand, the model of the earlier run
+    other = tmp_path / "other"
+    generate_only(300, 30, other, seed=7)
+    assert any((other / "bench" / "work" / "landing").rglob("*.csv"))
+    again = run(300, 30, other, seed=7, memory_limit="1GB", peer_dates=1, reuse_portfolio=True,
+                model_from=tmp_path / "bench" / "work" / "models")
+    assert again["options"]["reused_portfolio"] and again["generated"]["generate_seconds"] is None
+    assert again["indicators"]["full_history"] is None and again["training"] is None
+    assert again["ingest"]["rows"] == saved["ingest"]["rows"]  # the same portfolio, seed for seed
+    # the flag policy's hysteresis sees only the month-ends scanned (6 here), so flags may differ a little
+    assert again["scoring"]["rows"] == saved["scoring"]["rows"] and again["flags"]["flagged"] > 0
+    assert again["peer"]["agreement"]["mismatches"] == 0
+    assert "not run" in markdown_row(again) and "not run" in table(again)
+    assert not (other / "bench" / "work").exists()  # the portfolio is removed without --keep
