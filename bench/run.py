@@ -110,11 +110,12 @@ def _rows_received(con, since: date, until: date) -> int:
 
 def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_limit: str | None = None,
         peer_dates: int = 12, test_months: int = 3, keep: bool = False, reuse_portfolio: bool = False,
-        model_from: Path | None = None) -> dict:
+        model_from: Path | None = None, look_back: int = SCORED_MONTHS - 1) -> dict:
     """One benchmark run. `reuse_portfolio` ingests a portfolio already generated into
     <data_dir>/bench/work (by `--generate-only`) instead of generating it. `model_from` (the
     models folder of an earlier run at any scale) skips the full-history scan and the training:
-    only the month-ends the flag policy looks back over are scanned, and scored with that model."""
+    only the month-ends the flag policy looks back over are scanned, and scored with that model.
+    `look_back` is how many month-ends before the last are scored (untimed) for the flag policy."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from features.catalog import Family, threshold_values
@@ -140,7 +141,8 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     settings = _settings(work, businesses, months, seed, memory_limit, test_months)
     t = Timer()
     out: dict = {"scale": {"businesses": businesses, "months": months, "seed": seed}, "machine": machine(),
-                 "options": {"reused_portfolio": reuse, "model_from": str(model_from) if model_from else None}}
+                 "options": {"reused_portfolio": reuse, "model_from": str(model_from) if model_from else None,
+                             "look_back": look_back}}
 
     with PeakMemory() as mem:
         t.memory = mem
@@ -173,12 +175,14 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
             else:
                 full = run_ = None
                 shutil.copytree(model_from, settings.models_dir, dirs_exist_ok=True)
-                scan(con, dates[-SCORED_MONTHS:-1], settings.features)  # the policy's look-back, untimed
+                if look_back:
+                    scan(con, dates[-1 - look_back:-1], settings.features)  # the policy's look-back, untimed
             # one night: the last month-end again (recomputed and replaced)
             with t("scan_incremental"):
                 scan(con, [last], settings.features)
             registry = Registry(settings.models_dir)
-            score(con, registry, dates[-SCORED_MONTHS:-1], settings.models)  # the policy's look-back, untimed
+            if look_back:
+                score(con, registry, dates[-1 - look_back:-1], settings.models)  # the policy's look-back, untimed
             with t("score"):
                 scored = score(con, registry, [last], settings.models)
             with QueueStore.from_settings(settings) as store, t("flags"):
@@ -337,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-from", type=Path, default=None,
                         help="the models folder of an earlier run (kept with --keep): skips the full-history "
                              "scan and the training, scores with that champion")
+    parser.add_argument("--look-back", type=int, default=SCORED_MONTHS - 1,
+                        help="month-ends before the last scored (untimed) for the flag policy's look-back")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="yocho-bench-"))
     if args.generate_only:
@@ -346,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run(args.businesses, args.months, data_dir, seed=args.seed, memory_limit=args.memory_limit,
                  peer_dates=args.peer_dates, test_months=args.test_months, keep=args.keep,
-                 reuse_portfolio=args.reuse_portfolio, model_from=args.model_from)
+                 reuse_portfolio=args.reuse_portfolio, model_from=args.model_from, look_back=args.look_back)
     print(table(result))
     print(f"\nresults: {data_dir / 'bench' / 'results.json'}")
     return 0 if result["peer"]["agreement"]["mismatches"] == 0 else 1

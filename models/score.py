@@ -14,6 +14,8 @@ from models.registry import Registry
 from models.train import predict
 from yocho.settings import ModelSettings
 
+SCORE_BATCH_ROWS = 250_000  # panel rows scored at a time: about 1 GB of Python memory
+
 BAND_NAMES = {"low": "低", "watch": "要注意", "high": "高", "very_high": "極めて高い"}
 
 
@@ -76,11 +78,28 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
     if missing:
         raise MissingIndicators(missing)
     pipeline, _ = registry.load(version)
-    rows = con.execute("SELECT * FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
-                       [list(as_of)]).pl()
-    scored = score_frame(pipeline, rows, version, settings)
+    # The panel is read and scored a batch at a time into a temp table, so the Python side
+    # (panel, model matrices, explanations) stays the size of one batch at any portfolio size.
+    reader = con.cursor()
+    try:
+        batches = reader.execute("SELECT * FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
+                                 [list(as_of)]).fetch_record_batch(SCORE_BATCH_ROWS)
+        con.execute("DROP TABLE IF EXISTS scored")
+        scored_rows = 0
+        for batch in batches:
+            chunk = score_frame(pipeline, pl.from_arrow(batch), version, settings)
+            con.register("scored_chunk", chunk.to_arrow())
+            try:
+                verb = "INSERT INTO scored" if scored_rows else "CREATE TEMP TABLE scored AS"
+                con.execute(f"{verb} SELECT * FROM scored_chunk")
+            finally:
+                con.unregister("scored_chunk")
+            scored_rows += chunk.height
+    finally:
+        reader.close()
+    if not scored_rows:  # the dates were scanned but nobody was known by then
+        return ScoreResult(version, sorted(as_of), 0, band_counts(con, max(as_of), settings))
     build_business_keys(con)
-    con.register("scored", scored.to_arrow())
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM risk_scores WHERE as_of IN (SELECT DISTINCT as_of FROM scored)")
@@ -109,8 +128,8 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
         con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("scored")
-    return ScoreResult(version, sorted(as_of), scored.height, band_counts(con, max(as_of), settings))
+        con.execute("DROP TABLE IF EXISTS scored")
+    return ScoreResult(version, sorted(as_of), scored_rows, band_counts(con, max(as_of), settings))
 
 
 def band_counts(con: duckdb.DuckDBPyConnection, as_of: date, settings: ModelSettings) -> pl.DataFrame:

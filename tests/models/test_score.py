@@ -157,3 +157,25 @@ def test_in_event_counts_only_events_reported_by_the_date(trained, tmp_path):
     # and the rule matters: some events were known only a month after they occurred
     late = events.filter(pl.col("received_on").dt.month_end() > pl.col("occurred_on").dt.month_end())
     assert late.height > 10 and both["in_event"].sum() > 100
+
+
+def test_scoring_in_small_batches_writes_the_same_rows(scored, tmp_path, monkeypatch):
+    """The panel is scored a batch at a time (bounded memory at national scale); the batch
+    size must not change a single probability, rank or factor."""
+    settings, _ = scored
+    other = settings.model_copy(update={"data_dir": tmp_path})
+    shutil.copy(settings.warehouse_path, other.warehouse_path)
+    shutil.copytree(settings.models_dir, other.models_dir)
+    monkeypatch.setattr("models.score.SCORE_BATCH_ROWS", 97)
+    with warehouse(other) as con:
+        result = score(con, Registry(other.models_dir), [date(2026, 9, 30), date(2026, 10, 31)], other.models)
+    assert result.rows_written > 20 * 97  # many batches, both dates
+
+    columns = ("business_key, as_of, probability, band, portfolio_rank, portfolio_share, signs_fired, in_event, "
+               "model_version, top_factors")
+    query = f"SELECT {columns} FROM risk_scores ORDER BY as_of, business_key"
+    with warehouse(settings, read_only=True) as con:
+        expected = con.execute(query).pl()
+    with warehouse(other, read_only=True) as con:
+        got = con.execute(query).pl()
+    assert_frame_equal(got, expected)
