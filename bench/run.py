@@ -108,14 +108,27 @@ def _rows_received(con, since: date, until: date) -> int:
     return total
 
 
+def _earlier_ingest(con) -> dict:
+    files, rows, quarantined, rejected, first, last = con.execute(
+        "SELECT count(*), sum(rows_total), sum(rows_quarantined), count(*) FILTER (WHERE status = 'rejected'), "
+        "min(ingested_at), max(ingested_at) FROM ingested_files").fetchone()
+    if not files:
+        raise SystemExit("--reuse-warehouse: the warehouse has no ingested files")
+    return {"files": files, "rows": int(rows), "rows_quarantined": int(quarantined), "files_rejected": rejected,
+            "seconds": (last - first).total_seconds()}
+
+
 def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_limit: str | None = None,
         peer_dates: int = 12, test_months: int = 3, keep: bool = False, reuse_portfolio: bool = False,
-        model_from: Path | None = None, look_back: int = SCORED_MONTHS - 1) -> dict:
+        model_from: Path | None = None, look_back: int = SCORED_MONTHS - 1, reuse_warehouse: bool = False) -> dict:
     """One benchmark run. `reuse_portfolio` ingests a portfolio already generated into
     <data_dir>/bench/work (by `--generate-only`) instead of generating it. `model_from` (the
     models folder of an earlier run at any scale) skips the full-history scan and the training:
     only the month-ends the flag policy looks back over are scanned, and scored with that model.
-    `look_back` is how many month-ends before the last are scored (untimed) for the flag policy."""
+    `look_back` is how many month-ends before the last are scored (untimed) for the flag policy.
+    `reuse_warehouse` skips the ingest of a run whose warehouse in <data_dir>/bench/work is
+    already loaded (a run that stopped after its ingest): the ingest figures are then read from
+    that warehouse's `ingested_files` (first to last file committed)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from features.catalog import Family, threshold_values
@@ -135,13 +148,14 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     from bench import pandas_peer
 
     work = data_dir / "bench" / "work"
-    reuse = reuse_portfolio and (work / "landing").is_dir()
+    reuse = (reuse_portfolio and (work / "landing").is_dir()) or reuse_warehouse
     if work.exists() and not reuse:
         shutil.rmtree(work)
     settings = _settings(work, businesses, months, seed, memory_limit, test_months)
     t = Timer()
     out: dict = {"scale": {"businesses": businesses, "months": months, "seed": seed}, "machine": machine(),
-                 "options": {"reused_portfolio": reuse, "model_from": str(model_from) if model_from else None,
+                 "options": {"reused_portfolio": reuse, "reused_warehouse": reuse_warehouse,
+                             "model_from": str(model_from) if model_from else None,
                              "look_back": look_back}}
 
     with PeakMemory() as mem:
@@ -161,9 +175,16 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
                 "memory_limit_setting": settings.duckdb_memory_limit,
             }
             # ingest: the pipeline itself, no Prefect flow around it
-            with t("ingest"):
-                outcomes = ingest_files(con, files, settings, known_bank_codes())
-            rows_ingested = sum(o.rows_total for o in outcomes)
+            if reuse_warehouse:
+                ingested = _earlier_ingest(con)
+                t.seconds["ingest"] = ingested["seconds"]
+            else:
+                with t("ingest"):
+                    outcomes = ingest_files(con, files, settings, known_bank_codes())
+                ingested = {"files": len(outcomes), "rows": sum(o.rows_total for o in outcomes),
+                            "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+                            "files_rejected": sum(o.status == "rejected" for o in outcomes)}
+            rows_ingested = ingested["rows"]
             rows_last_month = _rows_received(con, dates[-2], last)
 
             if model_from is None:
@@ -211,9 +232,8 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
         "generated": {"files": len(files), "misplaced_files": len(misplaced),
                       "rows_per_feed": gen.rows_per_feed if gen else None,
                       "generate_seconds": s.get("generate")},
-        "ingest": {"files": len(outcomes), "rows": rows_ingested, "seconds": s["ingest"], "rows_per_second": rows_per_s,
-                   "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
-                   "files_rejected": sum(o.status == "rejected" for o in outcomes)},
+        "ingest": {**ingested, "seconds": s["ingest"], "rows_per_second": rows_per_s,
+                   "measured": "from ingested_files of an earlier run" if reuse_warehouse else "timed in this run"},
         "indicators": {
             "full_history": None if full is None else {
                 "dates": len(dates), "seconds": s["scan_full_history"], "rows_written": full.rows_written,
@@ -341,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-from", type=Path, default=None,
                         help="the models folder of an earlier run (kept with --keep): skips the full-history "
                              "scan and the training, scores with that champion")
+    parser.add_argument("--reuse-warehouse", action="store_true",
+                        help="skip the ingest: the warehouse in <data-dir>/bench/work is already loaded by an "
+                             "earlier run; ingest figures come from its ingested_files")
     parser.add_argument("--look-back", type=int, default=SCORED_MONTHS - 1,
                         help="month-ends before the last scored (untimed) for the flag policy's look-back")
     args = parser.parse_args(argv)
@@ -352,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run(args.businesses, args.months, data_dir, seed=args.seed, memory_limit=args.memory_limit,
                  peer_dates=args.peer_dates, test_months=args.test_months, keep=args.keep,
-                 reuse_portfolio=args.reuse_portfolio, model_from=args.model_from, look_back=args.look_back)
+                 reuse_portfolio=args.reuse_portfolio, model_from=args.model_from, look_back=args.look_back,
+                 reuse_warehouse=args.reuse_warehouse)
     print(table(result))
     print(f"\nresults: {data_dir / 'bench' / 'results.json'}")
     return 0 if result["peer"]["agreement"]["mismatches"] == 0 else 1

@@ -58,6 +58,7 @@ def compute(
     families: list[Family] | None = None,
     dates_per_pass: int = 6,
     shard: tuple[int, int] | None = None,
+    business_dates_per_pass: int | None = None,
 ) -> None:
     """Fill temp table `indicator_results` (the columns above plus family and severity)
     for every business known at each date. Nothing is written to the warehouse here.
@@ -66,7 +67,9 @@ def compute(
     date of a pass, so the pass size bounds memory for a long history.
 
     `shard=(index, count)` computes only the businesses of that shard (`features.pit`,
-    `features.partition`); None computes every business."""
+    `features.partition`); None computes every business, in as many shards one after
+    another as keep a pass within `business_dates_per_pass` (None: no limit). A business is
+    whole in one shard, so the results are the same either way."""
     values = threshold_values(thresholds)
     con.register("indicator_catalog", _severities().to_arrow())
     con.execute(
@@ -78,9 +81,16 @@ def compute(
     )
     dates = sorted(set(as_of))
     for start in range(0, len(dates), dates_per_pass):
-        pit.prepare(con, dates[start:start + dates_per_pass], shard)
-        for family in families or list(Family):
-            _compute_family(con, family, values)
+        batch = dates[start:start + dates_per_pass]
+        pit.prepare(con, batch, shard)
+        parts = 1
+        if shard is None and business_dates_per_pass:
+            parts = -(-con.execute("SELECT count(*) FROM universe").fetchone()[0] // business_dates_per_pass) or 1
+        for part in range(parts):
+            if parts > 1:
+                pit.prepare(con, batch, (part, parts))
+            for family in families or list(Family):
+                _compute_family(con, family, values)
     con.execute("DROP TABLE IF EXISTS family_result")
     con.unregister("indicator_catalog")
 

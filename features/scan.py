@@ -41,7 +41,7 @@ class ScanResult:
 
 
 def scan(con: duckdb.DuckDBPyConnection, as_of: list[date], settings: FeatureSettings) -> ScanResult:
-    compute(con, as_of, settings.thresholds)
+    compute(con, as_of, settings.thresholds, business_dates_per_pass=settings.business_dates_per_pass)
     written = store(con)
     last = max(as_of)
     businesses = con.execute("SELECT count(*) FROM universe WHERE as_of = ?", [last]).fetchone()[0]

@@ -54,6 +54,10 @@ class FeatureSettings(BaseModel):
     # Month-ends of history the demo scans: enough for 12-month labels, a held-out
     # backtest period and the training window before it.
     history_months: int = Field(36, gt=0)
+    # Business-dates computed in one pass. Above it a pass is split into shards of businesses
+    # computed one after another: the family SQL's lists and windows do not all spill to disk,
+    # and at national scale one month-end over every business exceeds DuckDB's memory limit.
+    business_dates_per_pass: int = Field(250_000, gt=0)
 
 
 class ModelSettings(BaseModel):

@@ -76,3 +76,16 @@ def test_scanning_a_date_again_replaces_its_rows(scanned):
         scan(con, [result.as_of[-1]], FeatureSettings())
         after = con.execute("SELECT count(*), count(*) FILTER (WHERE fired) FROM indicator_values").fetchone()
     assert before == after
+
+
+def test_a_pass_split_into_shards_of_businesses_gives_the_same_indicators(generated):
+    """Above `business_dates_per_pass` a pass is computed shard by shard (bounded memory at
+    national scale): every value, flag and piece of evidence must be the same."""
+    dates = [date(2026, 9, 30), date(2026, 10, 31)]
+    with warehouse(generated.settings, read_only=True) as con:
+        compute(con, dates)
+        whole = results(con)
+        compute(con, dates, business_dates_per_pass=700)
+        sharded = results(con)
+    assert whole["business_key"].n_unique() * len(dates) > 4 * 700  # at least five shards
+    assert_frame_equal(sharded, whole)
