@@ -29,6 +29,7 @@ from features.catalog import indicators
 # Months of history in a snapshot's series: two years shows a seasonal business's last
 # season against the one before.
 SERIES_MONTHS = 24
+SNAPSHOT_BATCH = 25_000  # flagged businesses whose evidence documents are built at a time
 
 
 def catalog_frame() -> pl.DataFrame:
@@ -39,13 +40,23 @@ def catalog_frame() -> pl.DataFrame:
     })
 
 
-def snapshots(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
-    """business_key, evidence (JSON text) for every business in the registered frame
-    `sig_flagged`, using the key mapping `sig_keys`; both are prepared by
-    signals.flags.flags_as_of, which is the way to call this."""
+def snapshots(con: duckdb.DuckDBPyConnection, as_of: date, flagged: pl.DataFrame,
+              batch: int | None = None) -> pl.DataFrame:
+    """business_key, evidence (JSON text) for every business in `flagged` (business_key),
+    using the key mapping `sig_keys` prepared by signals.flags.flags_as_of, which is the way
+    to call this. Built `batch` businesses at a time: each document holds two years of series,
+    and at national scale the documents of every flagged business at once exceed DuckDB's
+    memory limit."""
     sql = (resources.files("signals") / "sql" / "evidence.sql").read_text(encoding="utf-8")
+    batch = batch or SNAPSHOT_BATCH
+    keys = flagged.select("business_key")
     con.register("sig_catalog", catalog_frame().to_arrow())
+    parts = []
     try:
-        return con.execute(sql, {"as_of": as_of, "series_months": SERIES_MONTHS}).pl()
+        for start in range(0, max(keys.height, 1), batch):
+            con.register("sig_flagged", keys.slice(start, batch).to_arrow())
+            parts.append(con.execute(sql, {"as_of": as_of, "series_months": SERIES_MONTHS}).pl())
     finally:
         con.unregister("sig_catalog")
+        con.register("sig_flagged", keys.to_arrow())
+    return pl.concat(parts)

@@ -160,7 +160,7 @@ def flags_as_of(con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings)
         con.register("sig_flagged", flagged.select("business_key").to_arrow())
         known = run_sql(con, "institutions", {"as_of": as_of, "recent_months": EXPOSURE_RECENT_MONTHS})
         facts = run_sql(con, "routing_facts", {"as_of": as_of, "legal_months": LEGAL_PROCEEDINGS_MONTHS})
-        snapshots = evidence.snapshots(con, as_of)
+        snapshots = evidence.snapshots(con, as_of, flagged)
     cases = (
         flagged.join(_institutions(known), on="business_key", how="left")
         .join(facts, on="business_key", how="left")

@@ -212,3 +212,14 @@ def test_generated_portfolio_flags_as_of_a_past_date_ignore_everything_after_it(
         without = flags_as_of(con, t, cut)
     assert with_later.height > 0
     assert_frame_equal(with_later, without)
+
+
+def test_evidence_built_in_small_batches_is_the_same(portfolio, monkeypatch):
+    """Evidence documents are built a batch of flagged businesses at a time (bounded memory
+    at national scale); the batch size must not change a single document."""
+    settings, flags = portfolio
+    monkeypatch.setattr("signals.evidence.SNAPSHOT_BATCH", 7)
+    with warehouse(settings, read_only=True) as con:
+        again = flags_as_of(con, LAST_SCAN, settings)
+    assert flags.height > 5 * 7  # many batches
+    assert_frame_equal(again, flags)
