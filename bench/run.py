@@ -218,7 +218,8 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
             del peer_input
             with t("peer_yocho"):
                 compute(con, compared, settings.features.thresholds,
-                        families=[Family(f) for f in pandas_peer.FAMILIES])
+                        families=[Family(f) for f in pandas_peer.FAMILIES],
+                        business_dates_per_pass=settings.features.business_dates_per_pass)
             yocho_values = con.execute(
                 "SELECT business_key, as_of, indicator_id, value, available, fired FROM indicator_results "
                 "WHERE indicator_id IN ?", [list(pandas_peer.INDICATORS)]).df()
