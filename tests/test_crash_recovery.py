@@ -31,8 +31,8 @@ from yocho.warehouse.db import warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Where the child dies. Each patch wraps a function the night calls at that point and exits
-# the process right after (or instead of) it; the comments say what is half-done then.
+# Where the child dies. Each patch replaces (or wraps) a function the night calls at that
+# point with `die`, which exits the process; the comments say what is half-done then.
 CRASH_POINTS = {
     # the second file's rows, quarantine and GX results are written, its COMMIT never comes
     "ingest_mid_file": """
@@ -42,36 +42,28 @@ CRASH_POINTS = {
             real(*a, **k)
             calls.append(1)
             if len(calls) == 2:
-                os._exit(9)
+                die()
         m._insert_file = patched
     """,
     # indicator_values for the night deleted and re-inserted, the panel not yet, no COMMIT
     "indicators_mid_store": """
         import features.store as m
-        def patched(con):
-            os._exit(9)
-        m._panel_is_current = patched
+        m._panel_is_current = die
     """,
     # scores committed, the queue not touched
     "between_scores_and_flags": """
         import signals.refresh as m
-        def patched(*a, **k):
-            os._exit(9)
-        m.flags_as_of = patched
+        m.flags_as_of = die
     """,
     # cases, snapshots, institutions and audit rows inserted, the queue's COMMIT never comes
     "queue_mid_transaction": """
         from signals.queue.store import QueueStore
-        def patched(self, *a, **k):
-            os._exit(9)
-        QueueStore._wake_due = patched
+        QueueStore._wake_due = die
     """,
     # everything committed, the run dies before its summary: the re-run applies the same night again
     "after_queue_commit": """
         import flows.nightly as m
-        def patched(*a, **k):
-            os._exit(9)
-        m.nightly_markdown = patched
+        m.nightly_markdown = die
     """,
 }
 
@@ -79,6 +71,9 @@ DRIVER = """
 import os, sys
 from yocho.settings import Settings
 settings = Settings.model_validate_json(open(sys.argv[1], encoding="utf-8").read())
+
+def die(*args, **kwargs):
+    os._exit(9)  # no rollback, no finally, no flush
 {patch}
 from flows.nightly import nightly
 nightly(settings=settings)
