@@ -8,7 +8,9 @@ import math
 import pytest
 
 from bench.pandas_peer import INDICATORS
-from bench.run import generate_only, markdown_row, run, table
+from bench.run import _earlier_ingest, generate_only, markdown_row, run, table
+from yocho.settings import load_settings
+from yocho.warehouse.db import warehouse
 
 
 # a whole generate-ingest-scan-train-score run, even if tiny: with the slow tests
@@ -66,3 +68,9 @@ def test_bench_measures_everything_and_the_peer_agrees(tmp_path):
     assert again["peer"]["agreement"]["mismatches"] == 0
     assert "not run" in markdown_row(again) and "not run" in table(again)
     assert not (other / "bench" / "work").exists()  # the portfolio is removed without --keep
+
+
+def test_reusing_a_warehouse_that_ingested_nothing_is_refused(tmp_path):
+    settings = load_settings().model_copy(update={"data_dir": tmp_path})
+    with warehouse(settings) as con, pytest.raises(SystemExit, match="--reuse-warehouse: the warehouse has no ingested files"):
+        _earlier_ingest(con)
