@@ -342,6 +342,8 @@ _FIN_FIELDS = (
     ("long_term_borrowings_jpy", "長期借入金", False),
     ("total_liabilities_jpy", "負債合計", False),
     ("net_assets_jpy", "純資産", True),
+    # every 貸借対照表 shows it; negative (繰越欠損) after years of losses
+    ("retained_earnings_jpy", "利益剰余金", True),
 )
 
 _feed(Feed(

@@ -474,6 +474,8 @@ class Builder:
             "inventory_jpy": i64(inventory), "current_liabilities_jpy": i64(current_liab),
             "short_term_borrowings_jpy": i64(short_b), "long_term_borrowings_jpy": i64(long_b),
             "total_liabilities_jpy": i64(total_liab), "net_assets_jpy": i64(total_assets - total_liab),
+            # net assets less paid-in capital (資本金, a small fixed share of the business's size)
+            "retained_earnings_jpy": i64(total_assets - total_liab - np.round(s0 * 12 * 0.03)),
         })
 
     def financials(self, inst: Institution, statements: pl.DataFrame) -> pl.DataFrame:
