@@ -224,3 +224,37 @@ def test_crash_mid_file_leaves_nothing_and_rerun_equals_a_clean_run(settings: Se
     with warehouse(settings, read_only=True) as a, warehouse(clean, read_only=True) as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
         assert summarise(a).rows_quarantined == summarise(b).rows_quarantined == 1
+
+
+FIN_HEADER = ["顧客番号", "決算区分", "期首", "期末", "売上高（千円）", "営業利益(千円)", "総資産[千円]",
+              "流動資産（千円）", "純資産（百万円）", "受領日"]
+
+
+def test_statement_in_thousands_of_yen_loads_in_yen_and_a_negative_current_assets_row_is_quarantined(
+    settings: Settings,
+):
+    rows = [
+        [f"C{i:04d}", "決算", "2023-04-01", "2024-03-31", f"{120_000 + i:,}", "△1,500.5", "98,765",
+         "45,000", "12.3456789", "令和6年6月30日"]
+        for i in range(24)
+    ]
+    rows[6][7] = "△1,000"  # 流動資産 cannot be negative: row 8 of the file
+    write_csv(settings.landing_dir / "bank_0116" / "financials" / "fy2023.csv", FIN_HEADER, rows)
+    (outcome,), _ = _ingest(settings)
+    assert (outcome.status, outcome.rows_total, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 24, 23, 1)
+
+    with warehouse(settings, read_only=True) as con:
+        quarantined = con.execute(
+            "SELECT file_name, source_row, column_name, reason, raw_value FROM quarantine"
+        ).fetchall()
+        loaded = con.execute(
+            "SELECT local_id, sales_jpy, operating_profit_jpy, total_assets_jpy, current_assets_jpy, "
+            "net_assets_jpy, cash_jpy FROM raw_financials ORDER BY source_row"
+        ).fetchall()
+    # The whole statement is held back; only the cell at fault is named, with the text as sent.
+    assert quarantined == [
+        ("bank_0116/financials/fy2023.csv", 8, "current_assets_jpy", "below minimum 0", "△1,000"),
+    ]
+    assert len(loaded) == 23 and "C0006" not in {r[0] for r in loaded}
+    # Converted to yen; 12.3456789 百万円 rounds to the nearest yen; an absent column is unknown, not zero.
+    assert loaded[0] == ("C0000", 120_000_000, -1_500_500, 98_765_000, 45_000_000, 12_345_679, None)

@@ -353,3 +353,146 @@ def test_undecodable_offset_counts_from_the_start_of_the_file(tmp_path: Path):
     path.write_bytes(b"\xef\xbb\xbfa\nb\xff\n")
     with pytest.raises(IngestError, match=r"bom\.csv: not valid UTF-8 text: undecodable byte\(s\) ff 0a at byte 6 \(line 2\)"):
         read_raw(path)
+
+
+# --- units in yen headers (千円, 百万円) ------------------------------------------------
+
+FINANCIALS = FEEDS["financials"]
+
+
+def _statement(columns: dict[str, list[str]]) -> pl.DataFrame:
+    """A financials extract: the required columns (売上高 unless given) plus `columns` (header -> cells)."""
+    n = len(next(iter(columns.values())))
+    sales = {} if any(h.strip().startswith(("売上高", "sales", "Sales", "ｓａｌｅｓ")) for h in columns) else {"売上高": ["1"] * n}
+    return pl.DataFrame({
+        "顧客番号": [f"C{i}" for i in range(n)], "決算区分": ["決算"] * n, "期首": ["2023-04-01"] * n,
+        "期末": ["2024-03-31"] * n, "受領日": ["2024-06-30"] * n, **sales, **columns,
+    })
+
+
+@pytest.mark.parametrize(("header", "factor", "unit"), [
+    ("売上高（円）", 1, "円"), ("売上高(円)", 1, "円"), ("売上高[円]", 1, "円"),
+    ("売上高（千円）", 1_000, "千円"), ("売上高(千円)", 1_000, "千円"), ("売上高［千円］", 1_000, "千円"),
+    ("売上高[千円]", 1_000, "千円"), ("売上高 （ 千円 ）", 1_000, "千円"),
+    ("売上高（百万円）", 1_000_000, "百万円"), ("売上高(百万円)", 1_000_000, "百万円"),
+    ("売上高[百万円]", 1_000_000, "百万円"), (" 売上高 (百万円) ", 1_000_000, "百万円"),
+    ("sales_jpy (yen)", 1, "円"), ("sales_jpy (thousand yen)", 1_000, "千円"),
+    ("sales_jpy(thousand yen)", 1_000, "千円"), ("Sales_JPY (Million Yen)", 1_000_000, "百万円"),
+    ("ｓａｌｅｓ＿ｊｐｙ（ｔｈｏｕｓａｎｄ　ｙｅｎ）", 1_000, "千円"), ("sales_jpy [ million  yen ]", 1_000_000, "百万円"),
+])
+def test_unit_in_a_yen_header_scales_the_column(header: str, factor: int, unit: str):
+    parsed = parse_feed(_statement({header: ["1,234", "△5", "0"]}), FINANCIALS, file_name="f.csv")
+    assert parsed.errors.is_empty(), parsed.errors
+    assert parsed.rows["sales_jpy"].to_list() == [1_234 * factor, -5 * factor, 0]
+    assert parsed.units == {"sales_jpy": unit}
+
+
+def test_without_a_unit_figures_are_read_as_yen():
+    parsed = parse_feed(_statement({"売上高": ["1,234"], "総資産(千円)": ["1,234"]}), FINANCIALS, file_name="f.csv")
+    assert parsed.rows.select("sales_jpy", "total_assets_jpy").row(0) == (1_234, 1_234_000)
+    assert parsed.units == {"total_assets_jpy": "千円"}
+
+
+@pytest.mark.parametrize(("unit", "text", "expected"), [
+    ("百万円", "1,077.4", 1_077_400_000),
+    ("百万円", "１，０７７．４", 1_077_400_000),
+    ("百万円", "705.6419999999999", 705_642_000),  # a float written by a spreadsheet: nearest yen
+    ("百万円", "0.0000005", 1),  # half a yen rounds away from zero
+    ("百万円", "0.0000004", 0),
+    ("百万円", ".5", 500_000),
+    ("百万円", "△0.25", -250_000),
+    ("千円", "△1,234", -1_234_000),
+    ("千円", "▲1,234.5", -1_234_500),
+    ("千円", "-0.0005", -1),
+    ("千円", "\u22121,234.4999", -1_234_500),
+    ("千円", "1,234.", 1_234_000),
+    ("千円", "1,234円", 1_234_000),  # a 円 in the cell is dropped as in any yen column
+    ("千円", " 12,345,678 ", 12_345_678_000),
+])
+def test_decimals_negatives_and_rounding_in_thousands_and_millions(unit: str, text: str, expected: int):
+    parsed = parse_feed(_statement({f"流動資産（{unit}）": [text]}), FINANCIALS, file_name="f.csv")
+    assert parsed.errors.is_empty(), parsed.errors
+    assert parsed.rows["current_assets_jpy"].dtype == pl.Int64
+    assert parsed.rows["current_assets_jpy"].to_list() == [expected]
+
+
+def test_unreadable_scaled_amount_keeps_the_text_as_sent():
+    cells = ["1.2.3", "△x", ".", "12345678901234", "1,000"]
+    parsed = parse_feed(_statement({"売上高（百万円）": cells}), FINANCIALS, file_name="f.csv")
+    assert parsed.rows["sales_jpy"].to_list() == [None, None, None, None, 1_000_000_000]
+    assert parsed.errors.select("source_row", "column", "value").rows() == [
+        (2, "sales_jpy", "1.2.3"), (3, "sales_jpy", "△x"), (4, "sales_jpy", "."), (5, "sales_jpy", "12345678901234"),
+    ]
+    reasons = parsed.errors["reason"].to_list()
+    assert reasons[:3] == ["not an amount in 百万円 (expected digits like 1,234, 1,077.4 or △1,234.5)"] * 3
+    assert reasons[3] == "number too large"  # over Int64 once in yen, never wrapped
+    # raw_text keeps every cell as sent, row for row with rows
+    assert parsed.raw_text["sales_jpy"].to_list() == cells
+    assert parsed.raw_text["source_row"].to_list() == parsed.rows["source_row"].to_list()
+
+
+def test_range_rules_apply_to_the_converted_yen_and_quote_the_text_sent():
+    from yocho.ingest.validate import validate_batch
+
+    cells = ["20,000,000,000", "10,000,000", "△1"]  # 2e10 百万円 = 2e16 yen; 1e7 百万円 = the 1e13 maximum
+    parsed = parse_feed(_statement({"売上高（百万円）": cells}), FINANCIALS, file_name="f.csv")
+    assert parsed.errors.is_empty(), parsed.errors
+    assert parsed.rows["sales_jpy"].to_list() == [20_000_000_000_000_000, 10_000_000_000_000, -1_000_000]
+    outcome = validate_batch(parsed.rows, FINANCIALS, today=date(2026, 11, 24), known_bank_codes=frozenset(),
+                             raw_text=parsed.raw_text)
+    assert outcome.errors.rows() == [
+        (2, "sales_jpy", "above maximum 10000000000000", "20,000,000,000"),
+        (4, "sales_jpy", "below minimum 0", "△1"),
+    ]
+
+
+def test_unknown_unit_on_a_yen_column_rejects_the_file_naming_the_header():
+    raw = _statement({"売上高（ドル）": ["1,234"]})
+    with pytest.raises(IngestError) as info:
+        parse_feed(raw, FINANCIALS, file_name="bank_0116/financials/fy2023.csv")
+    assert str(info.value) == (
+        "bank_0116/financials/fy2023.csv: column '売上高（ドル）': unknown unit 'ドル' for sales_jpy (売上高); "
+        "a yen amount's unit is 円, 千円 or 百万円 (yen, thousand yen or million yen)"
+    )
+    with pytest.raises(IngestError, match=r"f\.csv: column 'total_assets_jpy \(usd\)': unknown unit 'usd'"):
+        parse_feed(_statement({"売上高": ["1"], "total_assets_jpy (usd)": ["1"]}), FINANCIALS, file_name="f.csv")
+
+
+@pytest.mark.parametrize(("feed", "header", "name"), [
+    ("financials", "期末（千円）", "period_end (期末)"),
+    ("financials", "received_on (yen)", "received_on (受領日)"),
+    ("business", "従業員数(千円)", "employees (従業員数)"),
+])
+def test_unit_on_a_column_that_is_not_yen_rejects_the_file(feed: str, header: str, name: str):
+    raw = pl.DataFrame({h: [v] for h, v in {
+        "顧客番号": "C1", "商号": "株式会社A", "法人個人区分": "法人", "業種大分類": "E", "都道府県コード": "13",
+        "決算区分": "決算", "期首": "2023-04-01", "期末": "2024-03-31", "売上高": "1", "受領日": "2024-06-30",
+    }.items() if not header.startswith(h) and not (h == "受領日" and header.startswith("received_on"))})
+    with pytest.raises(IngestError) as info:
+        parse_feed(raw.with_columns(pl.lit("3").alias(header)), FEEDS[feed], file_name="x.csv")
+    assert str(info.value) == (
+        f"x.csv: column {header!r}: a unit in the header is only understood on a yen amount, "
+        f"and {name} is not one; remove the unit from the header"
+    )
+
+
+def test_same_column_with_and_without_a_unit_is_refused_and_unknown_bracketed_headers_are_ignored():
+    with pytest.raises(IngestError, match=r"columns '売上高' and '売上高（千円）' both give sales_jpy"):
+        parse_feed(_statement({"売上高": ["1"], "売上高（千円）": ["1"]}), FINANCIALS, file_name="f.csv")
+    parsed = parse_feed(_statement({"売上高": ["1"], "備考（千円）": ["x"]}), FINANCIALS, file_name="f.csv")
+    assert parsed.ignored_columns == ("備考（千円）",)
+
+
+def test_repeated_header_with_a_unit_is_refused(tmp_path: Path):
+    header = ["顧客番号", "決算区分", "期首", "期末", "受領日", "売上高（千円）", "売上高（千円）"]
+    path = _csv(tmp_path / "twice.csv", [header, ["C1", "決算", "2023-04-01", "2024-03-31", "2024-06-30", "1", "2"]], "cp932")
+    with pytest.raises(IngestError, match=r"twice\.csv: column '売上高（千円）' appears more than once"):
+        parse_feed(read_raw(path), FINANCIALS, file_name="twice.csv")
+
+
+def test_statement_missing_an_optional_column_has_unknown_figures_and_missing_sales_is_refused():
+    parsed = parse_feed(_statement({"売上高（千円）": ["1"]}), FINANCIALS, file_name="f.csv")
+    assert parsed.errors.is_empty()
+    assert parsed.rows["current_assets_jpy"].to_list() == [None]  # unknown, not zero
+    with pytest.raises(IngestError, match=r"fy\.csv: missing required column\(s\) for feed financials: sales_jpy \(売上高\)"):
+        parse_feed(_statement({"流動資産（千円）": ["1"]}).drop("売上高"), FINANCIALS, file_name="fy.csv")

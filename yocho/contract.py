@@ -5,7 +5,15 @@ that follow them, the warehouse migrations create one raw table per feed with th
 columns, and docs/data-contract.md is rendered from them (a test keeps it in sync).
 
 Conventions
-- Money is whole yen (JPY, integer). Negative values may arrive as △/▲.
+- Money is whole yen (JPY, integer). Negative values may arrive as △/▲ or -, with or
+  without thousands separators. A yen column's header may state the unit its figures are
+  in, in full- or half-width brackets: 売上高（千円）, 売上高(百万円), 総資産[千円],
+  sales_jpy (thousand yen); 円, 千円, 百万円, yen, thousand yen or million yen. Those
+  figures are converted to yen (decimals allowed, rounded to the nearest yen) before any
+  range rule is checked. Without a unit a figure is read as yen: a file in 千円 whose
+  headers do not say so loads 1,000 times too small, and nothing in it can tell.
+  A unit on a column that is not a yen amount, or an unknown one (売上高（ドル）),
+  rejects the file, naming it and the header.
 - `received_on` on every feed is the date the row became known to the institution that
   sent it. Point-in-time computations as of T only use rows with received_on <= T.
 - Every row names the business by the sending institution's own customer number
@@ -360,7 +368,23 @@ _feed(Feed(
         *(_jpy(n, ja, f"{ja}.", required=n == "sales_jpy", signed=signed) for n, ja, signed in _FIN_FIELDS),
         RECEIVED_ON,
     ),
-    notes=("Statements arrive months after period_end; received_on records when.",),
+    notes=(
+        "Statements arrive months after period_end; received_on records when.",
+        "Amounts in 千円 or 百万円: state the unit in each header (売上高（千円）, 総資産[百万円], "
+        "sales_jpy (million yen)); the figures are converted to yen, decimals rounded to the nearest yen "
+        "(1,077.4 百万円 = 1,077,400,000). Without a unit every figure is read as yen: a statement in 千円 "
+        "sent with bare headers loads 1,000 times too small, and ingest cannot tell. An unknown unit "
+        "(売上高（ドル）) rejects the file, naming the header.",
+        "A negative figure where none can be (the rule column says ≥ 0: sales, total or current assets, "
+        "borrowings ...): the statement's row is quarantined with file, row, column, reason (below minimum 0) "
+        "and the text sent, and none of that statement's other figures load. The statements already loaded "
+        "stay the latest on file until a corrected row arrives with a later received_on. The file's other "
+        "rows load, unless more than `ingest.max_reject_ratio` of its rows fail and the file is rejected whole.",
+        "An optional column missing from the file (no 流動資産, say): those figures are unknown (empty), not "
+        "zero, and indicators that need them are unavailable for those statements; the other figures load.",
+        "A required column missing (sales_jpy 売上高, or any other marked required below): the file is "
+        "rejected whole and none of its rows load; the reason names the file and the column.",
+    ),
 ))
 
 _feed(Feed(

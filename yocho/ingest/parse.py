@@ -2,14 +2,15 @@
 
 Everything after `read_raw` is vectorised polars: a file can hold millions of rows, and
 the formats Japanese institutions actually send (full-width digits, △ negatives, 和暦
-dates, Japanese category labels) are all expressible as regexes and lookups.
+dates, Japanese category labels, amounts in 千円 or 百万円 stated in the header) are all
+expressible as regexes and lookups.
 """
 from __future__ import annotations
 
 import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -68,11 +69,25 @@ DATE_FORMATS = "YYYY-MM-DD, YYYY/M/D, YYYYMMDD or 和暦 like 令和6年3月31�
 MONTH_FORMATS = "YYYY-MM, YYYY/M, YYYYMM, 和暦 like 令和6年3月 / R6.3, or a full date"
 
 
+# The unit a statement states in brackets after a yen column's header: 売上高（千円）,
+# 総資産[百万円], sales_jpy (thousand yen). Keys are the unit with all spaces removed.
+JPY_UNITS = {"円": 1, "千円": 1_000, "百万円": 1_000_000,
+             "yen": 1, "thousandyen": 1_000, "millionyen": 1_000_000}
+UNIT_LABEL = {1: "円", 1_000: "千円", 1_000_000: "百万円"}
+# On a header already folded by _header_key: NFKC has turned （）and［］into () and [].
+_UNIT_SUFFIX = re.compile(r"^(?P<base>.*?)\s*(?:\((?P<paren>[^()]*)\)|\[(?P<square>[^\[\]]*)\])$")
+
+
 @dataclass(frozen=True)
 class ParseResult:
     rows: pl.DataFrame
     errors: pl.DataFrame
     ignored_columns: tuple[str, ...]
+    # The cells as sent, row for row with `rows` (contract names plus source_row), so a
+    # rule broken after conversion can still quote the text the sender wrote.
+    raw_text: pl.DataFrame | None = None
+    # Yen columns whose header stated a unit: column name -> 円, 千円 or 百万円.
+    units: dict[str, str] = field(default_factory=dict)
 
 
 # --- reading -------------------------------------------------------------------
@@ -169,35 +184,70 @@ def _header_key(header: str) -> str:
     return unicodedata.normalize("NFKC", header).strip().lower()
 
 
-def _map_headers(raw: pl.DataFrame, feed: Feed, file_name: str) -> tuple[dict[str, str], tuple[str, ...]]:
-    """contract name -> raw header, and the raw headers the contract does not know."""
+def _resolve_header(
+    header: str, aliases: dict[str, str], feed: Feed, file_name: str
+) -> tuple[str, int | None] | None:
+    """(contract name, yen factor or None when no unit is stated) for a header, or None for
+    a column the contract does not know. A unit in brackets is understood on yen columns only."""
+    key = _header_key(header)
+    if key in aliases:
+        return aliases[key], None
+    match = _UNIT_SUFFIX.match(key)
+    if match is None or match["base"] not in aliases:
+        return None
+    name = aliases[match["base"]]
+    col = feed.column(name)
+    if col.kind is not Kind.JPY:
+        raise IngestError(
+            f"{file_name}: column {header!r}: a unit in the header is only understood on a yen amount, "
+            f"and {name} ({col.ja}) is not one; remove the unit from the header"
+        )
+    unit = match["paren"] if match["paren"] is not None else match["square"]
+    factor = JPY_UNITS.get(re.sub(r"\s", "", unit))
+    if factor is None:
+        raise IngestError(
+            f"{file_name}: column {header!r}: unknown unit {unit!r} for {name} ({col.ja}); "
+            f"a yen amount's unit is 円, 千円 or 百万円 (yen, thousand yen or million yen)"
+        )
+    return name, factor
+
+
+def _map_headers(
+    raw: pl.DataFrame, feed: Feed, file_name: str
+) -> tuple[dict[str, str], tuple[str, ...], dict[str, int]]:
+    """contract name -> raw header, the raw headers the contract does not know, and
+    contract name -> yen factor for the columns whose header stated a unit."""
     aliases = {_header_key(k): v for k, v in header_aliases(feed).items()}
     found: dict[str, str] = {}
+    factors: dict[str, int] = {}
     ignored: list[str] = []
     for header in raw.columns:
-        name = aliases.get(_header_key(header))
         repeated = re.fullmatch(r"(.*)_duplicated_[0-9]+", header)
-        if repeated and _header_key(repeated[1]) in aliases:
+        if repeated and _resolve_header(repeated[1], aliases, feed, file_name) is not None:
             raise IngestError(f"{file_name}: column {repeated[1]!r} appears more than once")
-        if name is None:
+        resolved = _resolve_header(header, aliases, feed, file_name)
+        if resolved is None:
             # Trailing empty columns (a stray comma, formatting in Excel) are not news.
             if not (_PLACEHOLDER.match(header) and raw[header].null_count() == raw.height):
                 ignored.append(header)
-        elif name in found:
+            continue
+        name, factor = resolved
+        if name in found:
             raise IngestError(
                 f"{file_name}: columns {found[name]!r} and {header!r} both give {name} ({feed.column(name).ja})"
             )
-        else:
-            found[name] = header
+        found[name] = header
+        if factor is not None:
+            factors[name] = factor
     missing = [c for c in feed.columns if c.required and c.name not in found]
     if missing:
         listed = ", ".join(f"{c.name} ({c.ja})" for c in missing)
         raise IngestError(f"{file_name}: missing required column(s) for feed {feed.name}: {listed}")
-    return found, tuple(ignored)
+    return found, tuple(ignored), factors
 
 
 def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
-    found, ignored = _map_headers(raw, feed, file_name)
+    found, ignored, factors = _map_headers(raw, feed, file_name)
     frame = raw.select(
         pl.int_range(2, raw.height + 2, dtype=pl.Int32).alias("source_row"),
         *(pl.col(found[c.name]).cast(pl.Utf8).alias(f"raw.{c.name}") if c.name in found
@@ -209,7 +259,8 @@ def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
 
     # Each column is converted once per distinct text and joined back: dates, months,
     # flags and 法人番号 repeat on every monthly row, and the regex work dominates.
-    lookups = pl.collect_all([_lookup(frame.lazy(), col, feed) for col in feed.columns])
+    # A unit in the header scales the whole column, so it is part of the column's lookup.
+    lookups = pl.collect_all([_lookup(frame.lazy(), col, feed, factors.get(col.name, 1)) for col in feed.columns])
     parsed = frame.lazy()
     for col, lookup in zip(feed.columns, lookups):
         parsed = parsed.join(lookup.lazy(), on=f"raw.{col.name}", how="left",
@@ -232,10 +283,14 @@ def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
             for c in feed.columns
         ]
     ).sort("source_row", maintain_order=True).collect()
-    return ParseResult(rows=rows, errors=errors.cast(ERROR_SCHEMA), ignored_columns=ignored)
+    raw_text = frame.select(*(pl.col(f"raw.{c.name}").alias(c.name) for c in feed.columns), "source_row")
+    return ParseResult(
+        rows=rows, errors=errors.cast(ERROR_SCHEMA), ignored_columns=ignored, raw_text=raw_text,
+        units={name: UNIT_LABEL[factor] for name, factor in factors.items()},
+    )
 
 
-def _lookup(frame: pl.LazyFrame, col: Column, feed: Feed) -> pl.LazyFrame:
+def _lookup(frame: pl.LazyFrame, col: Column, feed: Feed, factor: int = 1) -> pl.LazyFrame:
     """raw text -> (typed value, reason it failed) over the column's distinct texts."""
     source = f"raw.{col.name}"
     # Free text stays as written. Ids are width-folded so the same id from two systems
@@ -243,7 +298,7 @@ def _lookup(frame: pl.LazyFrame, col: Column, feed: Feed) -> pl.LazyFrame:
     # are recognised as keys or by their *_id name.
     is_id = col.name in feed.key or col.name.endswith("_id")
     text = _clean(pl.col(source), normalize=col.kind is not Kind.TEXT or is_id)
-    value, reason = _convert(col, text)
+    value, reason = _convert(col, text, factor)
     return frame.select(source).unique().select(
         source,
         value.alias(col.name),
@@ -262,10 +317,13 @@ def _clean(text: pl.Expr, *, normalize: bool) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-def _convert(col: Column, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def _convert(col: Column, text: pl.Expr, factor: int = 1) -> tuple[pl.Expr, pl.Expr]:
     """(typed value, reason it failed) for one column; the reason is used only where the
-    cleaned text is non-empty and the value is null."""
+    cleaned text is non-empty and the value is null. `factor` is the yen per unit a JPY
+    column's header stated (1,000 for 千円)."""
     kind = col.kind
+    if kind is Kind.JPY and factor != 1:
+        return _scaled_yen(text, factor)
     if kind is Kind.JPY:
         return _integer(text, pl.Int64, "not a whole number of yen (expected digits like 1,234,567, △1,234 or ¥1,234)")
     if kind is Kind.INT:
@@ -304,6 +362,34 @@ def _integer(text: pl.Expr, dtype: pl.DataType, expected: str) -> tuple[pl.Expr,
     signed = pl.when(parts.struct.field("sign").is_in(_NEGATIVE)).then(-magnitude).otherwise(magnitude)
     value = signed.cast(dtype, strict=False)
     reason = pl.when(digits.is_not_null()).then(pl.lit("number too large")).otherwise(pl.lit(expected))
+    return value, reason
+
+
+def _scaled_yen(text: pl.Expr, factor: int) -> tuple[pl.Expr, pl.Expr]:
+    """Whole yen from an amount in 千円 or 百万円: decimals allowed, rounded to the nearest
+    yen (halves away from zero). Exact: digits are shifted as text, never through a float,
+    so 1,077.4 百万円 is 1,077,400,000 and 705.6419999999999 百万円 is 705,642,000."""
+    shift = len(str(factor)) - 1  # factor is a power of ten
+    unit = UNIT_LABEL[factor]
+    bare = text.str.replace_all(r"[,\s円¥\\]", "")
+    parts = bare.str.extract_groups(rf"^(?P<sign>{_SIGN})(?P<whole>[0-9]*)\.?(?P<frac>[0-9]*)$")
+    whole, frac = parts.struct.field("whole"), parts.struct.field("frac")
+    readable = (whole.str.len_chars() + frac.str.len_chars()) > 0  # "." alone is not a number
+    # Below 10^18 yen the sum cannot overflow Int64 (the range rules stop far lower).
+    fits = whole.str.strip_chars_start("0").str.len_chars() <= 18 - shift
+    # The first `shift` decimals are yen; the next one decides the rounding.
+    decimals = pl.concat_str(frac, pl.lit("0" * (shift + 1))).str.slice(0, shift + 1)
+    magnitude = (
+        pl.concat_str(pl.lit("0"), whole).cast(pl.Int64, strict=False) * factor
+        + decimals.str.slice(0, shift).cast(pl.Int64, strict=False)
+        + (decimals.str.slice(shift, 1).cast(pl.Int64, strict=False) >= 5).cast(pl.Int64)
+    )
+    magnitude = pl.when(readable & fits).then(magnitude)
+    value = pl.when(parts.struct.field("sign").is_in(_NEGATIVE)).then(-magnitude).otherwise(magnitude)
+    reason = (
+        pl.when(readable & ~fits).then(pl.lit("number too large"))
+        .otherwise(pl.lit(f"not an amount in {unit} (expected digits like 1,234, 1,077.4 or △1,234.5)"))
+    )
     return value, reason
 
 

@@ -76,7 +76,8 @@ def ingest_file(
         return _outcome(base, "rejected", counts, str(exc), started)
 
     validation = validate_batch(
-        parsed.rows, feed, today=settings.effective_today(), known_bank_codes=known_bank_codes
+        parsed.rows, feed, today=settings.effective_today(), known_bank_codes=known_bank_codes,
+        raw_text=parsed.raw_text,
     )
     errors = _merge_errors(parsed.errors, validation.errors)
     bad_rows = errors["source_row"].drop_nulls().unique()

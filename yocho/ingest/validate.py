@@ -164,8 +164,15 @@ def validate_batch(
     *,
     today: date,
     known_bank_codes: frozenset[str] | None = None,
+    raw_text: pl.DataFrame | None = None,
 ) -> ValidationOutcome:
-    """Run the feed's suite on parsed rows (with `source_row`); one error per failing cell."""
+    """Run the feed's suite on parsed rows (with `source_row`); one error per failing cell.
+
+    `raw_text` (ParseResult.raw_text: the cells as sent, row for row with `rows`) makes an
+    error's value the text the sender wrote (△5, 1,077.4 in a 百万円 column) rather than
+    the converted value."""
+    if raw_text is not None and raw_text.height != rows.height:
+        raise ValueError(f"raw_text has {raw_text.height} rows, rows has {rows.height}")
     banks = known_bank_codes if known_bank_codes is not None else _known_bank_codes()
     frame = _to_pandas(rows, feed)
     with _lock:
@@ -202,7 +209,8 @@ def validate_batch(
             "description": config.description,
         })
         if not result.success:
-            errors.append(_row_errors(rows, feed, config.meta["rule"], config, detail.get("unexpected_index_list") or []))
+            errors.append(_row_errors(rows, feed, config.meta["rule"], config,
+                                      detail.get("unexpected_index_list") or [], raw_text))
 
     error_frame = (
         pl.concat(errors).sort("source_row", maintain_order=True)
@@ -227,10 +235,12 @@ def _to_pandas(rows: pl.DataFrame, feed: Feed) -> pd.DataFrame:
     return rows.select(columns).to_pandas()
 
 
-def _row_errors(rows: pl.DataFrame, feed: Feed, rule: str, config, index: list) -> pl.DataFrame:
+def _row_errors(rows: pl.DataFrame, feed: Feed, rule: str, config, index: list,
+                raw_text: pl.DataFrame | None = None) -> pl.DataFrame:
     """Failing rows of one expectation as (source_row, column, reason, value), reasons
     worded from the rule and computed over all failing rows at once."""
-    failing = rows[pl.Series(index, dtype=pl.Int64)] if index else rows.clear()
+    positions = pl.Series(index, dtype=pl.Int64)
+    failing = rows[positions] if index else rows.clear()
     meta = config.meta
     if rule == "unique":
         column = feed.key[0] if len(feed.key) == 1 else None
@@ -243,6 +253,8 @@ def _row_errors(rows: pl.DataFrame, feed: Feed, rule: str, config, index: list) 
     else:
         column = config.kwargs["column"]
         value = pl.col(column).cast(pl.Utf8)
+        if raw_text is not None and column in raw_text.columns:
+            failing = failing.with_columns(raw_text[column].gather(positions).cast(pl.Utf8).alias("__sent"))
         reason = {
             "required": pl.lit(f"{column} ({meta.get('ja')}) is required but empty"),
             "between": _bound_reason(column, meta.get("min"), meta.get("max")),
@@ -252,11 +264,13 @@ def _row_errors(rows: pl.DataFrame, feed: Feed, rule: str, config, index: list) 
             "future": pl.lit(f"date is in the future (after {meta.get('today')})"),
             "sole_proprietor": pl.lit("a sole proprietor (個人事業主) must not carry a 法人番号"),
         }[rule]
+    # Reasons quote the value as read; the value column is the text as sent where known.
+    sent = pl.col("__sent") if "__sent" in failing.columns else value
     return failing.select(
         pl.col("source_row").cast(pl.Int32),
         pl.lit(column, dtype=pl.Utf8).alias("column"),
         reason.cast(pl.Utf8).alias("reason"),
-        value.cast(pl.Utf8).alias("value"),
+        sent.cast(pl.Utf8).alias("value"),
     )
 
 
