@@ -40,3 +40,10 @@ def test_settings_are_frozen_and_refuse_unknown_keys(tmp_path: Path, monkeypatch
         settings.data_dir = Path("/elsewhere")
     with pytest.raises(Exception, match="not_a_setting"):
         load_settings(not_a_setting=1)
+
+
+def test_the_model_registry_defaults_to_the_data_dir_and_can_point_elsewhere(tmp_path: Path, monkeypatch):
+    assert load_settings(data_dir=tmp_path).models_dir == tmp_path / "models"
+    assert load_settings(data_dir=tmp_path, registry_dir=tmp_path / "central").models_dir == tmp_path / "central"
+    monkeypatch.setenv("YOCHO_REGISTRY_DIR", str(tmp_path / "from-env"))
+    assert load_settings(data_dir=tmp_path).models_dir == tmp_path / "from-env"

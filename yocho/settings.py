@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
+    # The model registry (models, cards, champion pointer); None means <data_dir>/models.
+    # Point it at another data directory's registry to score with models trained there.
+    registry_dir: Path | None = None
     # DuckDB resource limits: set explicitly so a nightly run never takes the machine.
     duckdb_memory_limit: str = "6GB"
     duckdb_threads: int = Field(2, gt=0)
@@ -175,7 +178,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.registry_dir if self.registry_dir is not None else self.data_dir / "models"
 
     @property
     def queue_url(self) -> str:
