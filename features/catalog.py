@@ -4,6 +4,13 @@ Each family module (financials, repayment, accounts, guarantee, qualitative,
 cross_institution) declares its indicators once, as `INDICATORS`, next to the SQL file
 that computes them (features/sql/<family>.sql). Everything else -- the documentation
 page, the panel's columns, the evidence shown to reviewers -- reads this registry.
+
+A family may also declare `MEASURES`: continuous figures a credit analyst reads (自己資本比率,
+ROA, 債務償還年数 ...) that the risk models learn from but that are never warning signs: they
+have no threshold, never fire and are never shown to a reviewer as a sign. The family's SQL
+returns them in the same rows as its indicators (value and available; fired and evidence
+NULL), so they follow the same point-in-time choice of statements; they are stored with
+severity `measure` and enter the panel as one value column each.
 """
 from __future__ import annotations
 
@@ -64,23 +71,56 @@ class Indicator:
         return f"{self.id}__{threshold}"
 
 
-@cache
-def indicators() -> dict[str, Indicator]:
-    """Every indicator, by id, in family order."""
-    found: dict[str, Indicator] = {}
+# The `severity` stored for a measure's rows in indicator_values: not a sign's severity.
+MEASURE = "measure"
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    ja: str
+    en: str
+    family: Family
+    feeds: tuple[str, ...]
+    definition: str
+    unit: str
+
+
+def _declared(attribute: str) -> dict:
+    found: dict = {}
     for family in Family:
         module = importlib.import_module(f"features.{family.value}")
-        for indicator in module.INDICATORS:
-            if indicator.family is not family:
-                raise ValueError(f"{indicator.id} is declared in {family} but says {indicator.family}")
-            if indicator.id in found:
-                raise ValueError(f"indicator {indicator.id} declared twice")
-            found[indicator.id] = indicator
+        for item in getattr(module, attribute, ()):
+            if item.family is not family:
+                raise ValueError(f"{item.id} is declared in {family} but says {item.family}")
+            if item.id in found:
+                raise ValueError(f"{item.id} declared twice")
+            found[item.id] = item
+    return found
+
+
+@cache
+def indicators() -> dict[str, Indicator]:
+    """Every indicator (warning sign), by id, in family order."""
+    return _declared("INDICATORS")
+
+
+@cache
+def measures() -> dict[str, Measure]:
+    """Every measure (continuous figure for the models, never a sign), by id, in family order."""
+    found = _declared("MEASURES")
+    clash = found.keys() & indicators().keys()
+    if clash:
+        raise ValueError(f"declared both as indicator and as measure: {sorted(clash)}")
     return found
 
 
 def by_family(family: Family) -> list[Indicator]:
     return [i for i in indicators().values() if i.family is family]
+
+
+def measures_of(family: Family) -> list[Measure]:
+    return [m for m in measures().values() if m.family is family]
 
 
 def threshold_values(overrides: dict[str, float] | None = None) -> dict[str, float]:

@@ -32,6 +32,7 @@ rows AS (
                WHEN v.as_of BETWEEN f.event_on - INTERVAL 12 MONTH AND f.event_on - INTERVAL 6 MONTH THEN 'before_event'
            END AS grp
     FROM indicator_values v LEFT JOIN first_event f USING (business_key)
+    WHERE v.severity <> 'measure'  -- figures for the models, not signs
     GROUP BY v.business_key, v.as_of, v.family, f.event_on
 )
 SELECT family, grp, count(*) FILTER (WHERE available) AS rows,

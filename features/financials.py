@@ -17,7 +17,7 @@ How statements are chosen (the same for every indicator of the family):
 - A figure a statement leaves empty is unknown, not zero: an indicator that needs it is
   unavailable (borrowings: unknown only when both short- and long-term are empty).
 """
-from features.catalog import Family, Indicator, Severity, Threshold
+from features.catalog import Family, Indicator, Measure, Severity, Threshold
 
 _FEEDS = ("financials",)
 
@@ -162,4 +162,56 @@ INDICATORS = (
                   "statement does; year-to-date figures are noisier than a full year, so a wider margin than the "
                   "annual 10%."),
     ),
+)
+
+
+def _measure(id: str, ja: str, en: str, definition: str, unit: str) -> Measure:
+    return Measure(id=id, ja=ja, en=en, family=Family.FINANCIALS, feeds=_FEEDS, definition=definition, unit=unit)
+
+
+_CHANGE = ("Change from the previous annual statement to the latest (latest − previous, in the unit of the "
+           "figure). Unavailable without a previous statement of the fiscal year just before, or without the "
+           "figure in either.")
+
+# Continuous figures a credit analyst reads off the statements, for the risk models (catalog.Measure):
+# ratios, never raw yen, so a model ranks by how a business is doing rather than by its size
+# (size itself enters once, as a logarithm).
+MEASURES = (
+    _measure("fin_equity_ratio", "自己資本比率", "Equity ratio",
+             "Net assets (純資産) over total assets (総資産) of the latest annual statement, in percent; negative "
+             "under 債務超過. Unavailable without both, or with no total assets.", "%"),
+    _measure("fin_equity_ratio_change", "自己資本比率の前期差", "Equity ratio, change on the year", _CHANGE, "points"),
+    _measure("fin_roa", "総資産経常利益率（ROA）", "Return on assets (ordinary profit)",
+             "Ordinary profit (経常利益) over total assets of the latest annual statement, in percent. Where the "
+             "statement does not show ordinary profit, operating profit (営業利益) stands in. Unavailable without "
+             "either, or without total assets.", "%"),
+    _measure("fin_roa_change", "ROAの前期差", "Return on assets, change on the year", _CHANGE, "points"),
+    _measure("fin_net_income_to_assets", "総資産当期純利益率", "Net income to total assets",
+             "Net income (当期純利益) over total assets of the latest annual statement, in percent.", "%"),
+    _measure("fin_net_income_to_assets_change", "総資産当期純利益率の前期差", "Net income to total assets, change",
+             _CHANGE, "points"),
+    _measure("fin_operating_margin", "売上高営業利益率", "Operating margin",
+             "Operating profit over sales of the latest annual statement, in percent. Unavailable without sales.",
+             "%"),
+    _measure("fin_operating_margin_change", "売上高営業利益率の前期差", "Operating margin, change on the year",
+             _CHANGE, "points"),
+    _measure("fin_debt_service_years", "債務償還年数", "Years to repay borrowings",
+             "Borrowings (短期 + 長期借入金) less cash (現預金, 0 where not shown) over the simple cash flow (当期純利益 + "
+             "減価償却費, depreciation 0 where not shown) of the latest annual statement, in years. 0 without net "
+             "borrowings; capped at 50, which is also the value where the cash flow is not positive (the debt "
+             "cannot be repaid from operations). Unavailable without borrowings or net income.", "years"),
+    _measure("fin_debt_service_years_change", "債務償還年数の前期差", "Years to repay borrowings, change",
+             _CHANGE, "years"),
+    _measure("fin_current_ratio_change", "流動比率の前期差", "Current ratio, change on the year", _CHANGE, "ratio"),
+    _measure("fin_retained_earnings_to_assets", "利益剰余金対総資産比率", "Retained earnings to total assets",
+             "Retained earnings (利益剰余金; negative: 繰越欠損) over total assets of the latest annual statement, in "
+             "percent: the profits kept over the business's life. Unavailable without retained earnings.", "%"),
+    _measure("fin_retained_earnings_to_assets_change", "利益剰余金対総資産比率の前期差",
+             "Retained earnings to total assets, change", _CHANGE, "points"),
+    _measure("fin_log_total_assets", "規模（総資産の対数）", "Size: log10 of total assets",
+             "Base-10 logarithm of total assets of the latest annual statement (in yen: 8 = 1億円).", "log10 JPY"),
+    _measure("fin_log_sales", "規模（年商の対数）", "Size: log10 of annual sales",
+             "Base-10 logarithm of the latest annual statement's sales, put on a 12-month basis.", "log10 JPY"),
+    _measure("fin_total_assets_growth", "総資産の増減率", "Total assets, change on the year",
+             "Change of total assets from the previous annual statement to the latest, in percent.", "%"),
 )

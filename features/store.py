@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import duckdb
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 
 
 def panel_columns() -> list[str]:
-    return ["business_key", "as_of", "signs_fired"] + [c for ind in indicators() for c in (ind, f"{ind}__fired")]
+    return (["business_key", "as_of", "signs_fired"] + [c for ind in indicators() for c in (ind, f"{ind}__fired")]
+            + list(measures()))
 
 
 def panel_select(source: str) -> str:
     """The wide panel (business x as_of) for the model: each indicator's value (NULL when
-    unavailable) and its fired flag (0/1, NULL when unavailable)."""
+    unavailable) and its fired flag (0/1, NULL when unavailable), then each measure's value."""
     columns = []
     for ind in indicators():
         columns.append(f"max(value) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}\"")
         columns.append(f"max(fired::INTEGER) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}__fired\"")
+    for measure in measures():
+        columns.append(f"max(value) FILTER (WHERE indicator_id = '{measure}') AS \"{measure}\"")
     return (
         f"SELECT business_key, as_of, count(*) FILTER (WHERE fired) AS signs_fired, "
         f"{', '.join(columns)} FROM {source} GROUP BY business_key, as_of"

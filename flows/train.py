@@ -1,6 +1,8 @@
 """Training flow: backtest the candidate models, register the best, decide promotion."""
 from __future__ import annotations
 
+from datetime import date
+
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -15,9 +17,9 @@ from yocho.warehouse.db import warehouse
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
-def load_rows(settings: Settings):
+def load_rows(settings: Settings, until: date | None = None):
     with warehouse(settings) as con:
-        return training_rows(con, settings.models), latest_panel(con)
+        return training_rows(con, settings.models, until), latest_panel(con, until)
 
 
 @task(cache_policy=NO_CACHE)
@@ -26,8 +28,9 @@ def backtest_candidates(settings: Settings, frame):
 
 
 @task(cache_policy=NO_CACHE)
-def register(settings: Settings, frame, backtests, latest) -> TrainingRun:
-    return register_best(Registry(settings.models_dir), frame, backtests, latest, settings.models, settings.features)
+def register(settings: Settings, frame, backtests, latest, until: date | None = None) -> TrainingRun:
+    return register_best(Registry(settings.models_dir), frame, backtests, latest, settings.models, settings.features,
+                         until=until)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -39,12 +42,14 @@ def write_report(settings: Settings, run: TrainingRun) -> str:
 
 
 @flow(name="train")
-def train_flow(settings: Settings | None = None) -> dict:
-    """Monthly: retrain on all labelled history; the champion changes only if not worse."""
+def train_flow(settings: Settings | None = None, until: date | None = None) -> dict:
+    """Monthly: retrain on all labelled history; the champion changes only if not worse.
+    With `until`, only on the history known on that date, so later months can be scored
+    out of time on the same warehouse."""
     settings = settings or load_settings()
-    frame, latest = load_rows(settings)
+    frame, latest = load_rows(settings, until)
     backtests = backtest_candidates(settings, frame)
-    run = register(settings, frame, backtests, latest)
+    run = register(settings, frame, backtests, latest, until)
     report = write_report(settings, run)
     create_markdown_artifact(key="model-training", markdown=run.markdown(), description=run.card.version)
     create_table_artifact(key="model-backtest", table=[{"model": name, **metrics}

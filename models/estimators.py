@@ -10,18 +10,26 @@ probability of a deterioration event within 12 months.
   statistics), and a fired sign may only raise the risk (monotonic constraint +1); the
   values' directions differ by indicator and are left free.
 
-Both are calibrated on later folds of the training rows (time-ordered), since a review
-budget and a band are set on probabilities.
+Both see the signs' values only where they are ratios, counts or months: a sign measured in
+yen (an operating loss, negative net assets) enters by its fired flag alone, or the model would
+split on the size of the business. The boosted model also learns from the measures
+(features.catalog.Measure: 自己資本比率, ROA, 債務償還年数 ... and their changes on the year).
+
+Both are calibrated with a sigmoid (Platt) on the latest rows by as-of date, the model having
+been fitted on the earlier ones (`LatestRows`), since a review budget and a band are set on
+probabilities. A sigmoid is strictly increasing, so the calibrated score keeps every
+distinction of the model's ranking; isotonic calibration maps whole ranges of scores to one
+value and leaves the review order within each tie arbitrary.
 """
 from __future__ import annotations
 
-from features.catalog import indicators
+import numpy as np
+from features.catalog import indicators, measures
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -34,7 +42,27 @@ def fired_columns() -> list[str]:
 
 
 def value_columns() -> list[str]:
-    return list(indicators())
+    """The signs' values the models may read (not those in yen: see the module docstring),
+    then the measures."""
+    return [i.id for i in indicators().values() if i.unit != "JPY"] + list(measures())
+
+
+class LatestRows:
+    """One split of time-sorted rows: fit on the first (1 - share), calibrate on the latest
+    `share`. A cross-validation splitter for CalibratedClassifierCV."""
+
+    def __init__(self, share: float = 0.2):
+        self.share = share
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return 1
+
+    def split(self, X, y=None, groups=None):
+        n = len(X)
+        cut = n - max(int(round(n * self.share)), 1)
+        if cut < 1:
+            raise ValueError(f"{n} rows are too few to hold out the latest {self.share:.0%} for calibration")
+        yield np.arange(cut), np.arange(cut, n)
 
 
 def scorecard(present: set[str] | None = None) -> Pipeline:
@@ -50,7 +78,7 @@ def scorecard(present: set[str] | None = None) -> Pipeline:
     return _calibrated(model, "sigmoid")
 
 
-def boosted(present: set[str] | None = None) -> Pipeline:
+def boosted(present: set[str] | None = None, calibration: str = "sigmoid") -> Pipeline:
     """`present`: the columns with any value in the training rows. A column the training
     period never saw (a year-over-year sign in the first year of history) carries nothing
     to learn from, and the binning of HistGradientBoosting refuses an all-missing column."""
@@ -65,13 +93,17 @@ def boosted(present: set[str] | None = None) -> Pipeline:
             l2_regularization=1.0, monotonic_cst=constraints, random_state=SEED,
         )),
     ])
-    return _calibrated(model, "isotonic")
+    return _calibrated(model, calibration)
+
+
+# The share of the latest training rows that calibrates the model fitted on the rest.
+CALIBRATION_SHARE = 0.2
 
 
 def _calibrated(model: Pipeline, method: str) -> Pipeline:
-    # Rows are sorted by as-of date before fitting, so each calibration fold is later than
-    # the rows its model was fitted on, as in production.
-    return Pipeline([("calibrated", CalibratedClassifierCV(model, method=method, cv=TimeSeriesSplit(3)))])
+    # Rows are sorted by as-of date before fitting, so the calibration rows are later than
+    # the rows the model was fitted on, as in production.
+    return Pipeline([("calibrated", CalibratedClassifierCV(model, method=method, cv=LatestRows(CALIBRATION_SHARE)))])
 
 
 MODELS = {"scorecard": scorecard, "boosted": boosted}

@@ -16,9 +16,10 @@ scikit-learn's own outputs).
 - Boosted: path attribution ("Saabas", tree interpreter). Each tree's node carries the
   training-count-weighted mean of the leaves below it; a row walking from the root to its
   leaf credits each step's change of that mean to the feature split on; the base is the
-  trees' mean over the training rows, the same for every row. The units are
-  the gradient boosting's RAW log-odds, before the isotonic calibration (monotone, so it
-  keeps the ranking but is not additive).
+  trees' mean over the training rows, the same for every row. The sigmoid calibration is
+  folded in as for the scorecard, so the units are calibrated log-odds too (with
+  `models.boosted_calibration = "isotonic"` they stay the raw log-odds: isotonic is monotone
+  but not linear).
 
 The model's probability is the mean of the folds' calibrated probabilities, which is not
 the sigmoid of the mean log-odds: the explanation says which signs move the score and by
@@ -35,8 +36,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from features.catalog import indicators
-from models.estimators import fired_columns, value_columns
+from features.catalog import indicators, measures
+from models.train import model_input
 
 CLEAN = 0  # the "not fired" state: the scorecard's reference, contributing 0 points
 
@@ -44,18 +45,24 @@ METHOD = {
     "scorecard": "Scorecard points: each warning sign adds the points of its state (fired or "
                  "unavailable) relative to not fired, in calibrated log-odds; a clean sign adds 0.",
     "boosted": "Tree path attribution: in every tree, each split moves the expected score, and the "
-               "move is credited to the sign split on; in the boosted model's raw log-odds.",
+               "move is credited to the sign or figure split on; in calibrated log-odds.",
 }
 
 
+def factor_ids() -> list[str]:
+    """What an explanation is split into: every sign (its value and fired columns counted
+    together), then every measure."""
+    return list(indicators()) + list(measures())
+
+
 def contributions(pipeline: Pipeline, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(n_rows x n_indicators in `indicators()` order, base of n_rows), with
+    """(n_rows x n_factors in `factor_ids()` order, base of n_rows), with
     base + contributions.sum(axis=1) == the folds' mean log-odds (module docstring)."""
-    X = rows.select(pl.col(value_columns() + fired_columns()).cast(pl.Float64)).to_pandas()
+    X = model_input(pipeline, rows)
     for _, step in pipeline.steps[:-1]:
         X = step.transform(X)
     folds = pipeline.steps[-1][1].calibrated_classifiers_
-    contrib, base = np.zeros((len(X), len(indicators()))), np.zeros(len(X))
+    contrib, base = np.zeros((len(X), len(factor_ids()))), np.zeros(len(X))
     for fold in folds:
         (_, columns), (_, model) = fold.estimator.steps
         if not isinstance(columns, ColumnTransformer):
@@ -101,8 +108,8 @@ def _sources(columns: ColumnTransformer) -> Sources:
 
 
 def _to_indicators(sources: Sources) -> np.ndarray:
-    """0/1 matrix summing the model's columns into indicators (value + fired -> one)."""
-    position = {ind: j for j, ind in enumerate(indicators())}
+    """0/1 matrix summing the model's columns into factors (a sign's value + fired -> one)."""
+    position = {factor: j for j, factor in enumerate(factor_ids())}
     M = np.zeros((len(sources), len(position)))
     for k, (col, _) in enumerate(sources):
         M[k, position[col.removesuffix("__fired")]] = 1.0
@@ -174,31 +181,59 @@ def _walk(nodes: np.ndarray, Zt: np.ndarray, contrib: np.ndarray) -> float:
         here = children[branch]
 
 
+# What each kind of factor is, said to the reviewer in both languages: only a fired sign is a
+# warning sign; a figure (a measure, or the value of a sign that did not fire) moves the score
+# without being one; missing data moves it because the feed did not say.
+KINDS = {
+    "sign": ("予兆（発火）", "warning sign (fired)"),
+    "figure": ("数値（予兆ではない）", "figure (not a warning sign)"),
+    "missing": ("データなし（予兆ではない）", "no data (not a warning sign)"),
+}
+
+
 def top_factors(rows: pl.DataFrame, contrib: np.ndarray, k: int = 5) -> pl.Series:
-    """Per row, up to k risk-raising indicators (contribution > 0), largest first, each a
-    struct {indicator, name_ja, name_en, contribution, value, fired}."""
+    """Per row, the factors that raise the score (contribution > 0), up to k of each kind --
+    fired signs first, then figures, then missing data -- each largest first: a list of
+    structs {kind, kind_ja, kind_en, indicator, name_ja, name_en, value, fired, contribution}.
+    `fired` is true only for a fired sign, false for a sign that did not fire, null for a
+    measure or an unavailable sign; `value` is the panel value (null when unavailable)."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    catalog = indicators()
+    ids, catalog, figures = factor_ids(), indicators(), measures()
     names = pl.DataFrame({
-        "indicator": list(catalog), "name_ja": [i.ja for i in catalog.values()],
-        "name_en": [i.en for i in catalog.values()],
+        "indicator": ids,
+        "name_ja": [(catalog.get(i) or figures.get(i)).ja for i in ids],
+        "name_en": [(catalog.get(i) or figures.get(i)).en for i in ids],
     })
-    values = rows.select(pl.col(list(catalog)).cast(pl.Float64)).to_numpy()
-    fired = rows.select(pl.col(fired_columns()).cast(pl.Float64)).to_numpy()
-    k = min(k, contrib.shape[1])
-    top = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
-    at = np.arange(len(contrib))[:, None]
-    order = top[at, np.argsort(-contrib[at, top], axis=1, kind="stable")]
+    n = len(contrib)
+    values = np.column_stack([rows[i].cast(pl.Float64).fill_null(np.nan).to_numpy() if i in rows.columns
+                              else np.full(n, np.nan) for i in ids]) if n else np.zeros((0, len(ids)))
+    fired = np.column_stack([rows[f"{i}__fired"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                             if f"{i}__fired" in rows.columns else np.full(n, np.nan) for i in ids]) \
+        if n else np.zeros((0, len(ids)))
+    is_sign = np.array([i in catalog for i in ids])
+    kind_of = {
+        "sign": is_sign & (fired == 1),
+        "figure": ~np.isnan(values) & ~(is_sign & (fired == 1)),
+        "missing": np.isnan(values) & ~(is_sign & (fired == 1)),
+    }
+    k = min(k, len(ids))
+    at = np.arange(n)[:, None]
     ranks = []
-    for r in range(k):
-        j, row = order[:, r], at[:, 0]
-        frame = names[j].with_columns(
-            contribution=contrib[row, j],
-            value=pl.Series(values[row, j]).fill_nan(None),
-            fired=pl.Series(fired[row, j]).fill_nan(None).cast(pl.Boolean),
-        )
-        ranks.append(frame.select(
-            pl.when(pl.col("contribution") > 0).then(pl.struct(pl.all())).alias(f"r{r}")
-        ).to_series())
+    for kind, mask in kind_of.items():
+        ja, en = KINDS[kind]
+        score = np.where(mask & (contrib > 0), contrib, -np.inf)
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        order = top[at, np.argsort(-score[at, top], axis=1, kind="stable")]
+        for r in range(k):
+            j, row = order[:, r], at[:, 0]
+            frame = names[j].with_columns(
+                kind=pl.lit(kind), kind_ja=pl.lit(ja), kind_en=pl.lit(en),
+                value=pl.Series(values[row, j], dtype=pl.Float64).fill_nan(None),
+                fired=pl.Series(fired[row, j], dtype=pl.Float64).fill_nan(None).cast(pl.Boolean),
+                contribution=pl.Series(contrib[row, j], dtype=pl.Float64),
+            ).select("kind", "kind_ja", "kind_en", "indicator", "name_ja", "name_en", "value", "fired",
+                     "contribution")
+            keep = pl.Series(np.isfinite(score[row, j]))
+            ranks.append(frame.select(pl.when(keep).then(pl.struct(pl.all())).alias(f"{kind}{r}")).to_series())
     return pl.DataFrame(ranks).select(pl.concat_list(pl.all()).list.drop_nulls().alias("top_factors")).to_series()

@@ -21,6 +21,7 @@ TRUSTED_TYPES = frozenset({
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.TimeSeriesSplit",
+    "models.estimators.LatestRows",
 })
 
 
@@ -52,6 +53,8 @@ class ModelCard:
     explanation: str = ""  # how the top factors are computed
     drift_score_psi: float | None = None
     drift_top: list[dict] = field(default_factory=list)
+    backtest_months: list[dict] = field(default_factory=list)  # the chosen model's figures per held-out month
+    trained_until: str = ""  # `yocho train --until`: the history known on this date only ("" = all)
 
 
 @dataclass(frozen=True)

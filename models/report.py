@@ -1,7 +1,7 @@
 """Human-readable records of a training run: the model card and the evaluation report."""
 from __future__ import annotations
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 from models.drift import level
 from models.registry import ModelCard
 
@@ -16,8 +16,33 @@ METRICS = (
     ("recall_top_5%", "recall, top 5% each month", "{:.1%}"),
     ("median_lead_months_top_3%", "median lead, first top-3% flag to event (months)", "{:.0f}"),
     ("train_rows", "backtest training rows", "{:,.0f}"),
-    ("test_rows", "held-out rows", "{:,.0f}"),
+    ("test_rows", "held-out rows (businesses in the portfolio at each date)", "{:,.0f}"),
+    ("test_positives", "held-out rows followed by an event", "{:,.0f}"),
+    ("test_businesses", "held-out businesses", "{:,.0f}"),
+    ("test_months", "held-out as-of months", "{:,.0f}"),
 )
+
+
+def rests_on(metrics: dict) -> str:
+    """What the backtest figures rest on, said next to them."""
+    if metrics.get("test_rows") is None:
+        return ""
+    return (f"Each held-out figure rests on {metrics['test_rows']:,.0f} rows — the businesses still in the portfolio "
+            f"at each of {metrics.get('test_months', 0):,.0f} as-of months, "
+            f"{metrics.get('test_businesses', 0):,.0f} businesses — of which "
+            f"{metrics.get('test_positives', 0):,.0f} were followed by an event within 12 months.")
+
+
+def months_lines(months: list[dict]) -> list[str]:
+    """The chosen model's backtest per held-out as-of month."""
+    if not months:
+        return []
+    lines = ["| as-of month | rows | followed by an event | ROC AUC | PR AUC | recall, top 3% | precision, top 3% |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {m['as_of']} | {m['rows']:,} | {m['positives']:,} | {_fmt(m.get('roc_auc'), '{:.3f}')} | "
+              f"{_fmt(m.get('pr_auc'), '{:.3f}')} | {_fmt(m.get('recall_top_3%'), '{:.1%}')} | "
+              f"{_fmt(m.get('precision_top_3%'), '{:.1%}')} |" for m in months]
+    return lines
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -40,7 +65,7 @@ def calibration_lines(calibration: list[dict]) -> list[str]:
 
 
 def _feature_name(column: str) -> str:
-    indicator = indicators().get(column.removesuffix("__fired"))
+    indicator = indicators().get(column.removesuffix("__fired")) or measures().get(column)
     suffix = " (fired)" if column.endswith("__fired") else ""
     return f"{indicator.ja} / {indicator.en}{suffix}" if indicator else column
 
@@ -75,11 +100,19 @@ def card_markdown(card: ModelCard) -> str:
         f"| data fingerprint | `{card.data_fingerprint}` |",
         f"| code version | `{card.code_version}` |",
         f"| packages | {', '.join(f'{k} {v}' for k, v in card.packages.items())} |",
-        f"| features | {len(card.features)} panel columns (value and fired flag of {len(card.features) // 2} indicators) |",
+        f"| trained on the history known on | {card.trained_until or 'every labelled date'} |",
+        f"| features | {len(card.features)} panel columns: {sum(c.endswith('__fired') for c in card.features)} signs' "
+        f"fired flags, {sum(not c.endswith('__fired') for c in card.features)} values (signs' values and measures) |",
         "",
         "## Backtest on held-out months",
         "",
         *metrics_table(card.candidates or {card.model: card.metrics}),
+        "",
+        rests_on(card.metrics),
+        "",
+        f"### {card.model}, month by month",
+        "",
+        *months_lines(card.backtest_months),
         "",
         f"The registered model is **{card.model}**, refitted on every labelled as-of date.",
         "",
@@ -126,6 +159,12 @@ def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: st
         "## Backtest",
         "",
         *metrics_table(card.candidates or {card.model: card.metrics}),
+        "",
+        rests_on(card.metrics),
+        "",
+        f"### {card.model}, month by month",
+        "",
+        *months_lines(card.backtest_months),
         "",
         f"## Calibration of {card.model} on held-out months",
         "",

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import polars as pl
 
 from models.dataset import TimeSplit, time_split
-from models.estimators import MODELS, fired_columns, value_columns
+from models.estimators import CALIBRATION_SHARE, MODELS, LatestRows, fired_columns, value_columns
 from models.metrics import calibration_error, calibration_table, discrimination, median_lead_months, recall_at_budget
 
 BUDGETS = (0.01, 0.03, 0.05)
@@ -34,27 +35,52 @@ class Backtest:
     metrics: dict[str, float]
     calibration: pl.DataFrame
     recall: pl.DataFrame
+    months: pl.DataFrame  # the figures per held-out as-of month (`by_month`)
 
 
-def fit(model_name: str, rows: pl.DataFrame) -> object:
+def fit(model_name: str, rows: pl.DataFrame, calibration: str = "sigmoid") -> object:
+    """Fit candidate `model_name` on `rows` (any order); `calibration` is the boosted model's
+    (models.estimators)."""
     if rows["label"].n_unique() < 2:
         raise ValueError("the training rows hold only one class: scan a longer history")
     rows = rows.sort("as_of", "business_key")
     X = rows.select(feature_columns()).to_pandas()
-    # The earliest calibration fold (TimeSeriesSplit(3): the first quarter of the rows) is
-    # the smallest training set; a column must have values there to be usable in every fold.
-    earliest = X.iloc[: max(len(X) // 4, 1)]
-    present = {c for c in X.columns if earliest[c].notna().any()}
-    return MODELS[model_name](present).fit(X, rows["label"].to_numpy())
+    # The model is fitted on the rows before the calibration rows; a column must have
+    # values there to be usable (a year-over-year sign in the first year of history has none).
+    (fitted, _), = LatestRows(CALIBRATION_SHARE).split(X)
+    earlier = X.iloc[fitted]
+    present = {c for c in X.columns if earlier[c].notna().any()}
+    model = MODELS[model_name](present, calibration) if model_name == "boosted" else MODELS[model_name](present)
+    return model.fit(X, rows["label"].to_numpy())
+
+
+def model_columns(pipeline: object) -> list[str]:
+    """The panel columns the fitted model was given, in order: the model owns its inputs,
+    whatever the catalog holds today."""
+    return list(pipeline.feature_names_in_)
+
+
+class MissingColumns(Exception):
+    pass
+
+
+def model_input(pipeline: object, rows: pl.DataFrame) -> pd.DataFrame:
+    columns = model_columns(pipeline)
+    missing = [c for c in columns if c not in rows.columns]
+    if missing:
+        raise MissingColumns(
+            f"the model needs panel column(s) the panel does not have: {', '.join(missing)}; rescan the "
+            "history with the catalog the model was trained on, or train a new model on the current catalog")
+    return rows.select(pl.col(columns).cast(pl.Float64)).to_pandas()
 
 
 def predict(pipeline: object, rows: pl.DataFrame) -> np.ndarray:
-    return pipeline.predict_proba(rows.select(feature_columns()).to_pandas())[:, 1]
+    return pipeline.predict_proba(model_input(pipeline, rows))[:, 1]
 
 
-def backtest(model_name: str, frame: pl.DataFrame, test_from: date) -> Backtest:
+def backtest(model_name: str, frame: pl.DataFrame, test_from: date, calibration: str = "sigmoid") -> Backtest:
     split = time_split(frame, test_from)
-    pipeline = fit(model_name, split.train)
+    pipeline = fit(model_name, split.train, calibration)
     scored = split.test.select("business_key", "as_of", "label", "event_on").with_columns(
         probability=pl.Series(predict(pipeline, split.test))
     )
@@ -67,4 +93,25 @@ def backtest(model_name: str, frame: pl.DataFrame, test_from: date) -> Backtest:
     calibration = calibration_table(label, probability)
     metrics["calibration_error"] = calibration_error(calibration)
     metrics["train_rows"], metrics["test_rows"] = split.train.height, split.test.height
-    return Backtest(model_name, split, pipeline, scored, metrics, calibration, recall)
+    metrics["test_positives"] = int(split.test["label"].sum())
+    metrics["test_businesses"] = split.test["business_key"].n_unique()
+    metrics["test_months"] = split.test["as_of"].n_unique()
+    return Backtest(model_name, split, pipeline, scored, metrics, calibration, recall, by_month(scored))
+
+
+def by_month(scored: pl.DataFrame, budget: float = 0.03) -> pl.DataFrame:
+    """The backtest's figures for each held-out as-of month on its own (the pooled figures mix
+    months): as_of, rows, positives, roc_auc, pr_auc, recall and precision in the month's
+    top `budget`. Discrimination is null for a month with one outcome only."""
+    rows = []
+    for (as_of,), month in scored.sort("as_of").group_by(["as_of"], maintain_order=True):
+        label, probability = month["label"].to_numpy(), month["probability"].to_numpy()
+        both = 0 < label.sum() < len(label)
+        top = recall_at_budget(month, (budget,)).row(0, named=True)
+        rows.append({
+            "as_of": as_of, "rows": month.height, "positives": int(label.sum()),
+            "roc_auc": discrimination(label, probability)["roc_auc"] if both else None,
+            "pr_auc": discrimination(label, probability)["pr_auc"] if both else None,
+            f"recall_top_{budget:.0%}": top["recall"], f"precision_top_{budget:.0%}": top["precision"],
+        })
+    return pl.DataFrame(rows, schema_overrides={"roc_auc": pl.Float64, "pr_auc": pl.Float64})

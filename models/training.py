@@ -21,7 +21,7 @@ from models.explain import METHOD
 from models.labels import HORIZON_MONTHS
 from models.registry import Decision, ModelCard, Registry
 from models.report import card_markdown, training_markdown
-from models.train import Backtest, backtest, feature_columns, fingerprint, fit, predict
+from models.train import Backtest, backtest, fingerprint, fit, model_columns, predict
 from yocho.settings import FeatureSettings, ModelSettings
 
 PACKAGES = ("scikit-learn", "numpy", "polars", "duckdb", "skops", "prefect")
@@ -38,12 +38,14 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month + 1, 1)
 
 
-def training_rows(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> pl.DataFrame:
+def training_rows(con: duckdb.DuckDBPyConnection, settings: ModelSettings, until: date | None = None) -> pl.DataFrame:
     """Labelled panel rows; above `max_training_rows`, whole businesses are sampled by a
-    hash of their key, so the same businesses are kept from run to run."""
+    hash of their key, so the same businesses are kept from run to run. With `until`, only
+    the history known on that date: rows whose 12-month outcome was observed by then, and
+    events reported by then (the later months stay for an out-of-time check)."""
     panel_rows = con.execute("SELECT count(*) FROM feature_panel").fetchone()[0]
     share = min(1.0, settings.max_training_rows / panel_rows) if panel_rows else 1.0
-    frame = training_frame(con, share=share)
+    frame = training_frame(con, until=until, share=share)
     if frame.is_empty() or frame["label"].n_unique() < 2:
         raise NotEnoughHistory(
             f"no usable training rows: labels need {HORIZON_MONTHS} months observed after an as-of date "
@@ -69,7 +71,7 @@ def run_backtests(frame: pl.DataFrame, settings: ModelSettings) -> dict[str, Bac
                 f"as-of dates from {test_from} and trains before {train_until} ({HORIZON_MONTHS}-month embargo); "
                 "scan a longer history or lower models.test_months"
             )
-    return {name: backtest(name, frame, test_from) for name in settings.candidates}
+    return {name: backtest(name, frame, test_from, settings.boosted_calibration) for name in settings.candidates}
 
 
 def best_candidate(backtests: dict[str, Backtest], metric: str) -> str:
@@ -77,8 +79,10 @@ def best_candidate(backtests: dict[str, Backtest], metric: str) -> str:
     return max(backtests, key=lambda name: (backtests[name].metrics[metric], -list(backtests).index(name)))
 
 
-def latest_panel(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return con.execute("SELECT * FROM feature_panel WHERE as_of = (SELECT max(as_of) FROM feature_panel)").pl()
+def latest_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> pl.DataFrame:
+    """The panel at its latest as-of date (on or before `until`): what drift is measured on."""
+    return con.execute("SELECT * FROM feature_panel WHERE as_of = (SELECT max(as_of) FROM feature_panel "
+                       "WHERE as_of <= coalesce(?::DATE, as_of))", [until]).pl()
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,11 @@ class Drift:
 
 
 def measure_drift(pipeline: object, training: pl.DataFrame, latest: pl.DataFrame) -> Drift:
+    # PSI bins are deciles: a fixed sample of the training rows places them as well as all of them
     sample = training.sample(DRIFT_SAMPLE, seed=0) if training.height > DRIFT_SAMPLE else training
-    features = feature_drift(training, latest, value_columns(), fired_columns())
+    columns = set(model_columns(pipeline))
+    features = feature_drift(sample, latest, [c for c in value_columns() if c in columns],
+                             [c for c in fired_columns() if c in columns])
     score = score_drift(predict(pipeline, sample), predict(pipeline, latest))
     return Drift(latest["as_of"].max(), features, score)
 
@@ -142,13 +149,14 @@ class TrainingRun:
 
 
 def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, Backtest], drift_against: pl.DataFrame,
-                  models: ModelSettings, features: FeatureSettings, now: datetime | None = None) -> TrainingRun:
+                  models: ModelSettings, features: FeatureSettings, now: datetime | None = None,
+                  until: date | None = None) -> TrainingRun:
     """Fit the best candidate on every labelled row (the backtest said how well this recipe
     does on unseen months; production should learn from the latest of them too), register
     it and decide promotion."""
     now = now or datetime.now(timezone.utc)
     name = best_candidate(backtests, models.promotion_metric)
-    pipeline = fit(name, frame)
+    pipeline = fit(name, frame, models.boosted_calibration)
     drift = measure_drift(pipeline, frame, drift_against)
     chosen = backtests[name]
     version, taken = f"{now:%Y%m%dT%H%M%S}-{name}", set(registry.versions())
@@ -162,7 +170,7 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
         data_fingerprint=fingerprint(frame),
         code_version=code_version(),
         packages=packages(),
-        features=feature_columns(),
+        features=model_columns(pipeline),
         metrics={k: v for k, v in chosen.metrics.items() if v is not None},
         thresholds=threshold_values(features.thresholds),
         training_rows=frame.height,
@@ -175,6 +183,8 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
         explanation=METHOD[name],
         drift_score_psi=drift.score["psi"],
         drift_top=drift.features.head(10).select("feature", "psi", "level").to_dicts(),
+        backtest_months=chosen.months.with_columns(pl.col("as_of").cast(pl.Utf8)).to_dicts(),
+        trained_until=until.isoformat() if until else "",
     )
     folder = registry.save(pipeline, card, {"card.md": card_markdown(card)})
     decision = registry.promote_if_not_worse(card.version, models.promotion_metric, models.promotion_tolerance)
@@ -182,7 +192,7 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
 
 
 def train(con: duckdb.DuckDBPyConnection, registry: Registry, models: ModelSettings, features: FeatureSettings,
-          now: datetime | None = None) -> TrainingRun:
-    frame = training_rows(con, models)
+          now: datetime | None = None, until: date | None = None) -> TrainingRun:
+    frame = training_rows(con, models, until)
     backtests = run_backtests(frame, models)
-    return register_best(registry, frame, backtests, latest_panel(con), models, features, now)
+    return register_best(registry, frame, backtests, latest_panel(con, until), models, features, now, until)

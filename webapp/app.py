@@ -244,6 +244,7 @@ class FactorView:
     value: str
     fired: bool | None
     contribution: float | None
+    kind: str  # sign (a fired warning sign) | figure | missing: models/explain.py KINDS
 
 
 @dataclass
@@ -275,7 +276,9 @@ def _catalog_unit(indicator_id: str) -> str | None:
         from features.catalog import indicators
     except ImportError:
         return None
-    found = indicators().get(indicator_id)
+    from features.catalog import measures
+
+    found = indicators().get(indicator_id) or measures().get(indicator_id)
     return found.unit if found else None
 
 
@@ -318,7 +321,11 @@ def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter) -> Evidence
             continue
         indicator = str(raw.get("indicator") or raw.get("indicator_id") or "?")
         fired = raw.get("fired")
+        kind = raw.get("kind")
+        if kind not in ("sign", "figure", "missing"):  # snapshots from before factors had kinds
+            kind = "sign" if fired is True else ("missing" if raw.get("value") is None else "figure")
         factors.append(FactorView(
+            kind=kind,
             name=t.indicator(indicator, raw.get("name_ja") or raw.get("ja"), raw.get("name_en") or raw.get("en")),
             value=fmt.unit_value(raw.get("value"), _catalog_unit(indicator)),
             fired=fired if isinstance(fired, bool) else None,

@@ -153,6 +153,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "model_version": ("モデル版", "Model version"),
     "top_factors": ("主な要因", "Top factors"),
     "contribution": ("寄与度", "Contribution"),
+    "factor_kind": ("種類", "Kind"),
+    "kind_sign": ("予兆（発火）", "Warning sign (fired)"),
+    "kind_figure": ("数値（予兆ではない）", "Figure (not a warning sign)"),
+    "kind_missing": ("データなし（予兆ではない）", "No data (not a warning sign)"),
+    "factors_note": ("寄与度は、その要因がリスクスコアを押し上げた大きさ（較正後の対数オッズ）です。"
+                     "予兆として扱うのは「予兆（発火）」のみで、数値やデータ欠落は予兆ではありません。",
+                     "Contribution: how much the factor raised the risk score (calibrated log-odds). Only "
+                     "\u201cwarning sign (fired)\u201d rows are warning signs; figures and missing data are not."),
     "fired": ("発生", "Fired"),
     "charts": ("主要な月次推移（24か月）", "Key monthly series (24 months)"),
     "chart_marker_note": ("赤い印は予兆が発生した月です。", "Red markers show months in which signs fired."),

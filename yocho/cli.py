@@ -184,17 +184,22 @@ def _print_sign_rates(settings: Settings) -> None:
 
 
 @app.command()
-def train(data_dir: Optional[Path] = DataDir) -> None:
+def train(
+    data_dir: Optional[Path] = DataDir,
+    until: Optional[str] = typer.Option(
+        None, "--until", help="Train on the history known on this date (YYYY-MM-DD) only: rows whose 12-month "
+        "outcome was observed by then, events reported by then. Later months can then be scored out of time."),
+) -> None:
     """Backtest the candidate models on the scanned history, register the best and decide promotion."""
-    _train(_settings(data_dir))
+    _train(_settings(data_dir), date.fromisoformat(until) if until else None)
 
 
-def _train(settings: Settings) -> dict:
+def _train(settings: Settings, until: date | None = None) -> dict:
     _quiet_network()
     from flows.train import train_flow
 
     started = time.perf_counter()
-    summary = train_flow(settings)
+    summary = train_flow(settings, until)
     elapsed = time.perf_counter() - started
     table = Table(title="backtest on held-out months")
     names = list(summary["backtest"])
@@ -202,9 +207,11 @@ def _train(settings: Settings) -> dict:
     for name in names:
         table.add_column(name, justify="right")
     for key in ("roc_auc", "pr_auc", "brier", "base_rate", "recall_top_1%", "recall_top_3%", "recall_top_5%",
-                "median_lead_months_top_3%"):
+                "median_lead_months_top_3%", "test_rows", "test_positives", "test_businesses", "test_months"):
         table.add_row(key, *[_number(summary["backtest"][n].get(key)) for n in names])
     console.print(table)
+    console.print("held-out rows are the businesses still in the portfolio at each as-of month; "
+                  f"month by month in the report below{' (trained on the history known on ' + str(until) + ')' if until else ''}")
     console.print(
         f"registered {summary['version']} ({summary['training_rows']:,} training rows): "
         f"{'promoted to champion' if summary['promoted'] else 'not promoted'} — {summary['reason']}; "

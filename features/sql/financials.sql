@@ -11,7 +11,11 @@ WITH stmts AS (
            CASE WHEN f.short_term_borrowings_jpy IS NOT NULL OR f.long_term_borrowings_jpy IS NOT NULL
                 THEN coalesce(f.short_term_borrowings_jpy, 0) + coalesce(f.long_term_borrowings_jpy, 0) END AS borrowings,
            f.interest_expense_jpy AS interest, f.receivables_jpy AS receivables,
-           f.inventory_jpy AS inventory, f.cash_jpy AS cash
+           f.inventory_jpy AS inventory, f.cash_jpy AS cash,
+           -- 経常利益, with 営業利益 standing in where a statement does not show it
+           coalesce(f.ordinary_profit_jpy, f.operating_profit_jpy) AS ordinary,
+           f.net_income_jpy AS net_income, f.depreciation_jpy AS depreciation,
+           f.retained_earnings_jpy AS retained
     FROM raw_financials f
     JOIN business_keys k USING (institution_id, local_id)
     JOIN as_of_dates a ON f.received_on <= a.as_of AND f.period_end > a.as_of - INTERVAL 5 YEAR
@@ -44,6 +48,11 @@ years AS (
            s1.receivables AS receivables1, s1.inventory AS inventory1, s1.cash AS cash1,
            s2.period_end AS end2, s2.months AS months2, s2.days AS days2, s2.sales AS sales2, s2.op AS op2,
            s2.borrowings AS borrowings2, s2.receivables AS receivables2, s2.inventory AS inventory2, s2.cash AS cash2,
+           s1.ordinary AS ordinary1, s1.net_income AS net_income1, s1.depreciation AS depreciation1,
+           s1.retained AS retained1,
+           s2.net_assets AS net_assets2, s2.total_assets AS total_assets2, s2.current_assets AS current_assets2,
+           s2.current_liabilities AS current_liabilities2, s2.ordinary AS ordinary2, s2.net_income AS net_income2,
+           s2.depreciation AS depreciation2, s2.retained AS retained2,
            s3.period_end AS end3, s3.sales AS sales3, s3.op AS op3,
            s4.period_end AS end4, s4.sales AS sales4
     FROM ann s1
@@ -89,6 +98,35 @@ m AS (
            CASE WHEN y.sales2 > 0 THEN y.receivables2 * y.days2 / y.sales2 END AS rec_days2,
            CASE WHEN y.sales1 > 0 THEN y.inventory1 * y.days1 / y.sales1 END AS inv_days1,
            CASE WHEN y.sales2 > 0 THEN y.inventory2 * y.days2 / y.sales2 END AS inv_days2,
+           -- measures (features/financials.py MEASURES): ratios of the latest and previous statement
+           100.0 * y.net_assets / CASE WHEN y.total_assets > 0 THEN y.total_assets END AS equity1,
+           100.0 * y.net_assets2 / CASE WHEN y.total_assets2 > 0 THEN y.total_assets2 END AS equity2,
+           100.0 * y.ordinary1 / CASE WHEN y.total_assets > 0 THEN y.total_assets END AS roa1,
+           100.0 * y.ordinary2 / CASE WHEN y.total_assets2 > 0 THEN y.total_assets2 END AS roa2,
+           100.0 * y.net_income1 / CASE WHEN y.total_assets > 0 THEN y.total_assets END AS ni_assets1,
+           100.0 * y.net_income2 / CASE WHEN y.total_assets2 > 0 THEN y.total_assets2 END AS ni_assets2,
+           100.0 * y.op1 / CASE WHEN y.sales1 > 0 THEN y.sales1 END AS op_margin1,
+           100.0 * y.op2 / CASE WHEN y.sales2 > 0 THEN y.sales2 END AS op_margin2,
+           100.0 * y.retained1 / CASE WHEN y.total_assets > 0 THEN y.total_assets END AS retained_assets1,
+           100.0 * y.retained2 / CASE WHEN y.total_assets2 > 0 THEN y.total_assets2 END AS retained_assets2,
+           y.current_assets / CASE WHEN y.current_liabilities > 0 THEN y.current_liabilities END::DOUBLE AS current1,
+           y.current_assets2 / CASE WHEN y.current_liabilities2 > 0 THEN y.current_liabilities2 END::DOUBLE AS current2,
+           -- 債務償還年数: net borrowings over the simple cash flow (net income + depreciation), in
+           -- years, 0 without net borrowings, capped at 50 (also where the cash flow is not positive:
+           -- the debt cannot be repaid from operations at all)
+           CASE WHEN y.borrowings1 IS NULL OR y.net_income1 IS NULL THEN NULL
+                WHEN y.borrowings1 - coalesce(y.cash1, 0) <= 0 THEN 0.0
+                WHEN y.net_income1 + coalesce(y.depreciation1, 0) <= 0 THEN 50.0
+                ELSE least(50.0, (y.borrowings1 - coalesce(y.cash1, 0)) / (y.net_income1 + coalesce(y.depreciation1, 0)))
+           END AS dsy1,
+           CASE WHEN y.borrowings2 IS NULL OR y.net_income2 IS NULL THEN NULL
+                WHEN y.borrowings2 - coalesce(y.cash2, 0) <= 0 THEN 0.0
+                WHEN y.net_income2 + coalesce(y.depreciation2, 0) <= 0 THEN 50.0
+                ELSE least(50.0, (y.borrowings2 - coalesce(y.cash2, 0)) / (y.net_income2 + coalesce(y.depreciation2, 0)))
+           END AS dsy2,
+           CASE WHEN y.total_assets > 0 THEN log10(y.total_assets) END AS log_assets1,
+           CASE WHEN y.sales1 > 0 THEN log10(y.sales1 * 12.0 / y.months1) END AS log_sales1,
+           100.0 * (y.total_assets - y.total_assets2) / CASE WHEN y.total_assets2 > 0 THEN y.total_assets2 END AS asset_growth,
            -- a business with trial balances only is measured from the end of the fiscal year before them
            coalesce(fl.last_annual_end, fl.first_trial_start - 1) AS overdue_since
     FROM universe u
@@ -207,7 +245,39 @@ v AS (
          'evidence': json_object('period_start', q_start, 'period_end', q_end, 'sales_jpy', q_sales,
                                  'previous_period_start', q_start0, 'previous_period_end', q_end0,
                                  'previous_sales_jpy', q_sales0,
-                                 'change_pct', round(100.0 * (q_sales - q_sales0) / nullif(q_sales0, 0), 1))}
+                                 'change_pct', round(100.0 * (q_sales - q_sales0) / nullif(q_sales0, 0), 1))},
+        -- measures: no threshold, never fired (features/compute.py stores fired and evidence as NULL)
+        {'id': 'fin_equity_ratio', 'available': equity1 IS NOT NULL, 'value': equity1, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_equity_ratio_change', 'available': has_previous AND equity1 IS NOT NULL AND equity2 IS NOT NULL,
+         'value': equity1 - equity2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_roa', 'available': roa1 IS NOT NULL, 'value': roa1, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_roa_change', 'available': has_previous AND roa1 IS NOT NULL AND roa2 IS NOT NULL,
+         'value': roa1 - roa2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_net_income_to_assets', 'available': ni_assets1 IS NOT NULL, 'value': ni_assets1, 'hit': NULL,
+         'evidence': NULL},
+        {'id': 'fin_net_income_to_assets_change',
+         'available': has_previous AND ni_assets1 IS NOT NULL AND ni_assets2 IS NOT NULL,
+         'value': ni_assets1 - ni_assets2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_operating_margin', 'available': op_margin1 IS NOT NULL, 'value': op_margin1, 'hit': NULL,
+         'evidence': NULL},
+        {'id': 'fin_operating_margin_change',
+         'available': has_previous AND op_margin1 IS NOT NULL AND op_margin2 IS NOT NULL,
+         'value': op_margin1 - op_margin2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_debt_service_years', 'available': dsy1 IS NOT NULL, 'value': dsy1, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_debt_service_years_change', 'available': has_previous AND dsy1 IS NOT NULL AND dsy2 IS NOT NULL,
+         'value': dsy1 - dsy2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_current_ratio_change', 'available': has_previous AND current1 IS NOT NULL AND current2 IS NOT NULL,
+         'value': current1 - current2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_retained_earnings_to_assets', 'available': retained_assets1 IS NOT NULL, 'value': retained_assets1,
+         'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_retained_earnings_to_assets_change',
+         'available': has_previous AND retained_assets1 IS NOT NULL AND retained_assets2 IS NOT NULL,
+         'value': retained_assets1 - retained_assets2, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_log_total_assets', 'available': log_assets1 IS NOT NULL, 'value': log_assets1, 'hit': NULL,
+         'evidence': NULL},
+        {'id': 'fin_log_sales', 'available': log_sales1 IS NOT NULL, 'value': log_sales1, 'hit': NULL, 'evidence': NULL},
+        {'id': 'fin_total_assets_growth', 'available': has_previous AND asset_growth IS NOT NULL,
+         'value': asset_growth, 'hit': NULL, 'evidence': NULL}
     ]) AS i
     FROM runs
 )

@@ -5,6 +5,8 @@
 WITH events AS (
     SELECT k.business_key, e.occurred_on, e.event_type, e.event_id
     FROM raw_events e JOIN business_keys k USING (institution_id, local_id)
+    -- only what had been reported by the end of the observed history (`yocho train --until`)
+    WHERE e.received_on <= $observed_until::DATE
 ),
 panel AS (
     SELECT business_key, as_of FROM feature_panel

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from features.catalog import Family, by_family
+from features.catalog import Family, by_family, measures_of
 from tests.features.tiny import Tiny
 
 CN = "7000012050002"
@@ -42,11 +42,14 @@ def _quarter(start: date, end: date, received: date, sales: int) -> dict:
 
 
 def _run(*statements: dict, at: tuple[date, ...] = (T,), thresholds: dict | None = None) -> dict:
-    # the business is known from its master record (2020), so it is in the universe at every
-    # date even when none of its statements has been received yet
-    tiny = Tiny().add("business", "bank_0116", dict(
-        local_id="A1", corporate_number=CN, name="株式会社テスト", entity_type="corporation",
-        jsic_division="E", prefecture_code=13, received_on=date(2020, 4, 1)))
+    # the business is known from its master record (2020), and the bank sends the record again
+    # with each as-of date's extract (features.inactive_after_months: a business nobody has
+    # reported on for 15 months has left), so it is in the universe at every date even when
+    # none of its statements has been received yet
+    master = dict(local_id="A1", corporate_number=CN, name="株式会社テスト", entity_type="corporation",
+                  jsic_division="E", prefecture_code=13)
+    tiny = Tiny().add("business", "bank_0116",
+                      *(dict(master, received_on=d) for d in sorted({date(2020, 4, 1), *at})))
     if statements:
         tiny.add("financials", "bank_0116", *statements)
     return tiny.run(*at, family=Family.FINANCIALS, thresholds=thresholds)
@@ -525,7 +528,7 @@ def test_same_statement_from_two_institutions_counts_once():
 def test_business_without_statements_is_unavailable_everywhere():
     got = _run()
     rows = [r for (key, _, _), r in got.items() if key == CN]
-    assert len(rows) == len(by_family(Family.FINANCIALS)) == 14
+    assert len(rows) == len(by_family(Family.FINANCIALS)) + len(measures_of(Family.FINANCIALS)) == 14 + 16
     assert all((r["available"], r["value"], r["fired"], r["evidence"]) == (False, None, None, None) for r in rows)
 
 

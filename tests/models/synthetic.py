@@ -1,4 +1,5 @@
-"""A synthetic feature panel for the model tests: every indicator's value and fired flag,
+"""A synthetic feature panel for the model tests: every indicator's value and fired flag, every
+measure's value (noise),
 risk driven by rep_dpd_30 and acc_failed_debits, a third of the account rows unavailable."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import polars as pl
 from scipy.special import expit
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 
 
 def synthetic_panel(seed: int, dpd_weight: float, debits_weight: float, n: int = 12000) -> pl.DataFrame:
@@ -20,6 +21,8 @@ def synthetic_panel(seed: int, dpd_weight: float, debits_weight: float, n: int =
         fired = (rng.random(n) < 0.1).astype(float)
         data[f"{ind}__fired"] = fired
         data[ind] = fired * 10 + rng.normal(size=n)
+    for measure in measures():  # figures with no bearing on the risk
+        data[measure] = rng.normal(size=n)
     unavailable = rng.random(n) < 0.33
     for name in ("acc_failed_debits", "acc_failed_debits__fired"):
         data[name] = np.where(unavailable, np.nan, data[name])

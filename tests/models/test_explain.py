@@ -7,15 +7,15 @@ import polars as pl
 import pytest
 from scipy.special import expit
 from sklearn.calibration import _SigmoidCalibration
-from sklearn.isotonic import IsotonicRegression
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 from models.estimators import MODELS
-from models.explain import METHOD, contributions, top_factors
+from models.explain import KINDS, METHOD, contributions, factor_ids, top_factors
 from models.train import feature_columns, fit
 from tests.models.synthetic import synthetic_panel
 
-IDS = list(indicators())
+IDS = factor_ids()
+SIGNS = list(indicators())
 DRIVER = "rep_dpd_30"
 ABSENT = "fin_sales_decline_yoy"  # no value in the early rows, as a year-over-year sign in year one
 EMPTY_FEED = "obs_litigation"  # entirely null in the rows to explain
@@ -41,7 +41,7 @@ def rows(panel: pl.DataFrame) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def models(train: pl.DataFrame) -> dict[str, object]:
-    early = pl.int_range(pl.len()) < int(0.4 * train.height)
+    early = pl.int_range(pl.len()) < int(0.85 * train.height)  # none in the rows the model is fitted on
     absent = train.with_columns(
         pl.when(~early).then(pl.col(ABSENT, f"{ABSENT}__fired"))
     )
@@ -61,18 +61,14 @@ def _fold_log_odds(pipeline, rows: pl.DataFrame) -> np.ndarray:
     pipeline's probability so the test pins what the explanation must add up to."""
     X = _X(rows)
     folds = pipeline.named_steps["calibrated"].calibrated_classifiers_
-    assert len(folds) == 3
+    assert len(folds) == 1  # fitted on the earlier rows, calibrated on the latest
     log_odds, proba = [], []
     for fold in folds:
         raw = fold.estimator.decision_function(X)
         calibrator = fold.calibrators[0]
-        if isinstance(calibrator, _SigmoidCalibration):  # scorecard: calibrated log-odds
-            log_odds.append(-(calibrator.a_ * raw + calibrator.b_))
-            proba.append(expit(log_odds[-1]))
-        else:  # boosted: raw log-odds, then isotonic
-            assert isinstance(calibrator, IsotonicRegression)
-            log_odds.append(raw)
-            proba.append(calibrator.predict(raw))
+        assert isinstance(calibrator, _SigmoidCalibration)  # both models: calibrated log-odds
+        log_odds.append(-(calibrator.a_ * raw + calibrator.b_))
+        proba.append(expit(log_odds[-1]))
     np.testing.assert_allclose(np.mean(proba, axis=0), pipeline.predict_proba(X)[:, 1], atol=1e-12)
     return np.mean(log_odds, axis=0)
 
@@ -116,14 +112,16 @@ def test_boosted_without_a_column_gives_it_nothing(models, rows: pl.DataFrame):
 
 def test_scorecard_points_are_per_state_and_zero_when_clean(models, rows: pl.DataFrame):
     contrib, _ = contributions(models["scorecard"], rows)
-    states = rows.select(pl.col(f"{i}__fired").cast(pl.Float64).fill_null(-1) for i in IDS).to_numpy()
-    for j in range(len(IDS)):
+    states = rows.select(pl.col(f"{i}__fired").cast(pl.Float64).fill_null(-1) for i in SIGNS).to_numpy()
+    for j in range(len(SIGNS)):
         assert (contrib[states[:, j] == 0, j] == 0).all()
         for state in (-1, 1):  # one number of points per state
             points = contrib[states[:, j] == state, j]
             assert points.size == 0 or np.ptp(points) < 1e-12
     # the missing feed is the "unavailable" state, scored the same for every row
     assert np.ptp(contrib[:, IDS.index(EMPTY_FEED)]) < 1e-12
+    # the scorecard reads the signs' states only: the measures never move its score
+    assert (contrib[:, len(SIGNS):] == 0).all()
 
 
 @pytest.mark.parametrize("name", ["scorecard", "boosted"])
@@ -141,41 +139,75 @@ def test_planted_driver_is_the_top_factor_where_it_fired(models, rows: pl.DataFr
     assert first == [IDS[j] for j in top[fired]]
 
 
-def test_top_factors_lists_only_risk_raising_signs_largest_first(models, rows: pl.DataFrame):
-    contrib, _ = contributions(models["scorecard"], rows)
+def _kind(row: dict, factor: str) -> str:
+    fired = row.get(f"{factor}__fired")
+    if fired == 1:
+        return "sign"
+    return "missing" if row[factor] is None else "figure"
+
+
+@pytest.mark.parametrize("name", ["scorecard", "boosted"])
+def test_top_factors_separate_fired_signs_from_figures_and_missing_data(models, rows: pl.DataFrame, name: str):
+    contrib, _ = contributions(models[name], rows)
     factors = top_factors(rows, contrib, k=3)
     assert factors.len() == rows.height
-    catalog = indicators()
+    catalog = {**indicators(), **measures()}
+    kinds_seen = set()
     for i, (listed, row) in enumerate(zip(factors.to_list(), rows.iter_rows(named=True))):
-        assert len(listed) == min(3, int((contrib[i] > 0).sum()))
-        shown = [f["contribution"] for f in listed]
-        assert all(c > 0 for c in shown) and shown == sorted(shown, reverse=True)
-        if listed:
-            assert shown[0] == contrib[i].max()
+        for kind in KINDS:
+            of_kind = [f for f in listed if f["kind"] == kind]
+            eligible = [j for j, f in enumerate(IDS) if contrib[i, j] > 0 and _kind(row, f) == kind]
+            assert len(of_kind) == min(3, len(eligible))
+            shown = [f["contribution"] for f in of_kind]
+            assert all(c > 0 for c in shown) and shown == sorted(shown, reverse=True)
+            if of_kind:
+                assert shown[0] == max(contrib[i, j] for j in eligible)
+                kinds_seen.add(kind)
+        # signs first, then figures, then missing data
+        order = [list(KINDS).index(f["kind"]) for f in listed]
+        assert order == sorted(order)
         for f in listed:
-            ind = f["indicator"]
-            assert f["contribution"] == contrib[i, IDS.index(ind)]
-            assert (f["name_ja"], f["name_en"]) == (catalog[ind].ja, catalog[ind].en)
-            assert f["value"] == row[ind]
-            assert f["fired"] == (None if row[f"{ind}__fired"] is None else row[f"{ind}__fired"] == 1)
+            factor = f["indicator"]
+            assert f["contribution"] == contrib[i, IDS.index(factor)]
+            assert (f["name_ja"], f["name_en"]) == (catalog[factor].ja, catalog[factor].en)
+            assert (f["kind_ja"], f["kind_en"]) == KINDS[f["kind"]]
+            assert f["value"] == row[factor]
+            # never a sign that did not fire presented as a warning sign
+            assert (f["kind"] == "sign") == (f["fired"] is True)
+            if factor in measures():
+                assert f["fired"] is None and f["kind"] != "sign"
+    if name == "scorecard":  # a sign that did not fire scores 0 points, and measures none: no figures
+        assert kinds_seen == {"sign", "missing"}
+    else:
+        assert {"sign", "figure"} <= kinds_seen
 
 
 def test_top_factors_on_a_hand_made_matrix():
-    rows = pl.DataFrame({c: [None, 2.0, 0.0] for c in feature_columns()}).with_columns(
-        pl.col(f"{i}__fired").cast(pl.Float64) for i in IDS
-    ).with_columns(pl.lit(1.0).alias(f"{IDS[3]}__fired"), pl.Series(IDS[3], [7.5, None, 1.0]))
+    n_signs = len(SIGNS)
+    measure = IDS[n_signs]  # the first measure
+    rows = pl.DataFrame({c: [None, 2.0, 0.0] for c in IDS + [f"{i}__fired" for i in SIGNS]}).with_columns(
+        pl.col(f"{i}__fired").cast(pl.Float64) for i in SIGNS
+    ).with_columns(pl.lit(1.0).alias(f"{SIGNS[3]}__fired"), pl.Series(SIGNS[3], [7.5, None, 1.0]),
+                   pl.Series(measure, [None, 4.0, 12.5]))
     contrib = np.zeros((3, len(IDS)))
-    contrib[0, [3, 1, 5]] = [0.5, 2.0, -1.0]  # one negative: left out
+    contrib[0, [3, 1, 5, n_signs]] = [0.5, 2.0, -1.0, 0.7]  # one negative: left out
     contrib[1, :] = -0.1  # nothing raises the risk
-    contrib[2, :6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]  # more than k
+    contrib[2, :6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]  # more than k of one kind
+    contrib[2, n_signs] = 0.05
     listed = top_factors(rows, contrib, k=2).to_list()
-    assert [f["indicator"] for f in listed[0]] == [IDS[1], IDS[3]]
-    assert listed[0][1] == {"indicator": IDS[3], "name_ja": indicators()[IDS[3]].ja,
-                            "name_en": indicators()[IDS[3]].en, "contribution": 0.5, "value": 7.5, "fired": True}
-    assert listed[0][0]["value"] is None and listed[0][0]["fired"] is None
+    # row 0: SIGNS[3] fired (a sign); SIGNS[1] and the measure have no value (missing data)
+    assert [(f["kind"], f["indicator"]) for f in listed[0]] == [
+        ("sign", SIGNS[3]), ("missing", SIGNS[1]), ("missing", measure)]
+    assert listed[0][0] == {"kind": "sign", "kind_ja": "予兆（発火）", "kind_en": "warning sign (fired)",
+                            "indicator": SIGNS[3], "name_ja": indicators()[SIGNS[3]].ja,
+                            "name_en": indicators()[SIGNS[3]].en, "value": 7.5, "fired": True, "contribution": 0.5}
+    assert listed[0][1]["value"] is None and listed[0][1]["fired"] is None
     assert listed[1] == []
-    assert [f["indicator"] for f in listed[2]] == [IDS[5], IDS[4]]
-    assert listed[2][0]["value"] == 0.0 and listed[2][0]["fired"] is False
+    # row 2: SIGNS[3] fired (0.4); SIGNS[5], SIGNS[4] did not fire (value 0.0): figures, not signs
+    assert [(f["kind"], f["indicator"]) for f in listed[2]] == [
+        ("sign", SIGNS[3]), ("figure", SIGNS[5]), ("figure", SIGNS[4])]
+    assert listed[2][1]["value"] == 0.0 and listed[2][1]["fired"] is False
+    assert listed[2][1]["kind_ja"] == "数値（予兆ではない）"
 
 
 def test_methods_are_described_for_every_model():

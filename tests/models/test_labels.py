@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from features.catalog import Family
+from features.store import store
 from models.labels import labels
 from tests.features.tiny import Tiny
-from tests.models.conftest import A, B, DATES
+from tests.models.conftest import A, B, DATES, _account
 
 
 def test_label_is_the_first_event_within_twelve_months(tiny: Tiny):
@@ -32,3 +34,18 @@ def test_horizon_not_yet_observed_is_incomplete(tiny: Tiny):
 def test_observed_until_defaults_to_the_last_receipt(tiny: Tiny):
     got = labels(tiny.con)  # last receipt: the dpd90 report on 2026-02-03
     assert got.filter(complete=True)["as_of"].unique().sort().to_list() == [date(2024, 6, 30), date(2024, 12, 31)]
+
+
+def test_until_knows_only_the_events_reported_by_then():
+    """`yocho train --until`: an event that happened within the horizon but was reported
+    after the date is not yet known, so the row is labelled by what was known."""
+    tiny = Tiny().add("accounts", "bank_0116", _account(A, "A1"))
+    tiny.add("events", "bank_0116", dict(event_id="E9", local_id="A1", corporate_number=A, event_type="dpd90",
+                                         occurred_on=date(2025, 6, 1), received_on=date(2025, 9, 15)))
+    tiny.run(date(2024, 6, 30), family=Family.GUARANTEE)
+    store(tiny.con)
+    before = labels(tiny.con, until=date(2025, 7, 31)).row(0, named=True)
+    after = labels(tiny.con, until=date(2025, 9, 30)).row(0, named=True)
+    assert before["complete"] and after["complete"]  # horizon 2024-06-30 .. 2025-06-30 observed either way
+    assert (before["label"], before["event_on"]) == (False, None)
+    assert (after["label"], after["event_on"]) == (True, date(2025, 6, 1))

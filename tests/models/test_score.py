@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 from features.scan import scan
 from models.registry import Registry
 from models.score import MissingIndicators, NoChampion, score
@@ -58,7 +58,11 @@ def test_bands_follow_the_probability_bounds(scored):
         assert low >= bounds[band]
         if i + 1 < len(names):
             assert high < bounds[names[i + 1]]
-    assert result.bands["businesses"].sum() == result.rows_written // 2
+    # the bands count the businesses in the panel at the last date (businesses leave the
+    # portfolio between the two dates, so it is not half of the rows written)
+    with warehouse(settings, read_only=True) as con:
+        last = con.execute("SELECT count(*) FROM feature_panel WHERE as_of = ?", [max(result.as_of)]).fetchone()[0]
+    assert result.bands["businesses"].sum() == last
     assert result.bands["band"].to_list() == names
 
 
@@ -71,21 +75,25 @@ def test_top_factors_name_the_signs_with_their_values(scored):
             "SELECT business_key, indicator_id, value, fired FROM indicator_values WHERE as_of = '2026-10-31' "
             "AND business_key IN (SELECT business_key FROM risk_scores WHERE as_of = '2026-10-31' "
             "AND portfolio_rank <= 50)").pl()
-    catalog = indicators()
+    catalog = {**indicators(), **measures()}
     lookup = {(r["business_key"], r["indicator_id"]): r for r in values.iter_rows(named=True)}
     explained = 0
     for row in top.iter_rows(named=True):
         factors = json.loads(row["top_factors"])
-        assert len(factors) <= settings.models.top_factors
-        contributions = [f["contribution"] for f in factors]
-        assert all(c > 0 for c in contributions) and contributions == sorted(contributions, reverse=True)
+        for kind in ("sign", "figure", "missing"):
+            of_kind = [f for f in factors if f["kind"] == kind]
+            assert len(of_kind) <= settings.models.top_factors
+            contributions = [f["contribution"] for f in of_kind]
+            assert all(c > 0 for c in contributions) and contributions == sorted(contributions, reverse=True)
         for f in factors:
             assert f["name_ja"] == catalog[f["indicator"]].ja and f["name_en"] == catalog[f["indicator"]].en
             stored = lookup[(row["business_key"], f["indicator"])]
             assert f["value"] == pytest.approx(stored["value"]) if stored["value"] is not None else f["value"] is None
             assert f["fired"] == stored["fired"]
-        explained += bool(factors)
-    # the 50 riskiest businesses are risky for reasons the model can name
+            # only a sign that fired is listed as a warning sign
+            assert (f["kind"] == "sign") == (stored["fired"] is True)
+        explained += any(f["kind"] == "sign" for f in factors)
+    # the 50 riskiest businesses are risky for warning signs the model can name
     assert explained >= 45
 
 

@@ -128,11 +128,13 @@ def evidence_json(key: str, as_of: date, probability: float, band: str, signs: l
         sign_rows.append({"indicator_id": sign, "name_ja": ja, "name_en": en, "family": family,
                           "severity": severity, "value": value, "evidence": {"institution_id": BANK_A,
                                                                               "months_observed": 12}})
-    factors = [{"indicator": s, "name_ja": SIGNS[s][0], "name_en": SIGNS[s][1],
+    factors = [{"kind": "sign", "indicator": s, "name_ja": SIGNS[s][0], "name_en": SIGNS[s][1],
                 "contribution": round(1.2 / (n + 1), 3), "value": 1.0, "fired": True}
                for n, s in enumerate(signs)] + [
-        {"indicator": "fin_cash_decline", "name_ja": "現預金の減少", "name_en": "Cash falling",
-         "contribution": 0.08, "value": -22.5, "fired": False}]
+        {"kind": "figure", "indicator": "fin_cash_decline", "name_ja": "現預金の減少", "name_en": "Cash falling",
+         "contribution": 0.08, "value": -22.5, "fired": False},
+        {"kind": "figure", "indicator": "fin_equity_ratio", "name_ja": "自己資本比率", "name_en": "Equity ratio",
+         "contribution": 0.05, "value": 4.2, "fired": None}]
     return json.dumps({
         "business_key": key, "as_of": as_of.isoformat(), "model_version": "scorecard-2026-10",
         "probability": probability, "band": band, "portfolio_share": 0.012,

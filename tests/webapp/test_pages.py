@@ -422,3 +422,23 @@ def test_charts_mark_sign_months_and_break_at_missing_months() -> None:
     assert loan.count('class="chart-marker"') == 1 and "Signs in 2026-09: 30+ days past due" in loan
     assert dpd.count("<polyline") == 1 and dpd.count('class="chart-marker"') == 1
     assert "No data" in deposit and "<polyline" not in deposit
+
+
+def test_case_page_tells_fired_signs_from_figures(app: Any, seeded: Seeded) -> None:
+    """Only a fired sign reads as a warning sign: a sign that did not fire and a measure are
+    shown as figures, each row saying which it is, with what the contribution means."""
+    b = as_user(app, "bank_a")
+    path = f"/cases/{seeded.case_ids['A1']}"
+    ja = b.client.get(path).text
+    table = ja[ja.index('data-testid="factors"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr data-kind="(\w+)"><td>([^<]+)</td><td>(.*?)</td>', table)
+    kinds = {name: (kind, label) for kind, name, label in rows}
+    assert kinds["現預金の減少"][0] == "figure" and "数値（予兆ではない）" in kinds["現預金の減少"][1]
+    assert kinds["自己資本比率"][0] == "figure"
+    signs = [name for name, (kind, _) in kinds.items() if kind == "sign"]
+    assert signs and all("予兆（発火）" in kinds[name][1] for name in signs)
+    assert "現預金の減少" not in signs
+    assert "較正後の対数オッズ" in ja
+    en = b.client.get(path + "?lang=en").text
+    assert "Figure (not a warning sign)" in en and "Warning sign (fired)" in en
