@@ -59,9 +59,11 @@ def compute(
     dates_per_pass: int = 6,
     shard: tuple[int, int] | None = None,
     business_dates_per_pass: int | None = None,
+    inactive_after_months: int = pit.INACTIVE_AFTER_MONTHS,
 ) -> None:
     """Fill temp table `indicator_results` (the columns above plus family and severity)
-    for every business known at each date. Nothing is written to the warehouse here.
+    for every business in the monitored universe at each date (`features.pit`: known, not
+    left, and active within `inactive_after_months`). Nothing is written to the warehouse here.
 
     Dates are computed `dates_per_pass` at a time: each family joins its feeds to every
     date of a pass, so the pass size bounds memory for a long history.
@@ -82,13 +84,13 @@ def compute(
     dates = sorted(set(as_of))
     for start in range(0, len(dates), dates_per_pass):
         batch = dates[start:start + dates_per_pass]
-        pit.prepare(con, batch, shard)
+        pit.prepare(con, batch, shard, inactive_after_months)
         parts = 1
         if shard is None and business_dates_per_pass:
             parts = -(-con.execute("SELECT count(*) FROM universe").fetchone()[0] // business_dates_per_pass) or 1
         for part in range(parts):
             if parts > 1:
-                pit.prepare(con, batch, (part, parts))
+                pit.prepare(con, batch, (part, parts), inactive_after_months)
             for family in families or list(Family):
                 _compute_family(con, family, values)
     con.execute("DROP TABLE IF EXISTS family_result")

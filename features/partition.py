@@ -46,6 +46,7 @@ def compute_shard(
     memory_limit: str = "2GB",
     threads: int = 1,
     dates_per_pass: int = 6,
+    inactive_after_months: int = compute_module.pit.INACTIVE_AFTER_MONTHS,
 ) -> Path:
     """Compute shard `shard` of `shards` and write it to `<out_dir>/shard=<shard>/`.
     Returns the Parquet file written. Safe to rerun (a retry replaces the shard's file)."""
@@ -60,7 +61,8 @@ def compute_shard(
     )
     try:
         con.execute("SET enable_progress_bar = false")
-        compute_module.compute(con, as_of, thresholds, dates_per_pass=dates_per_pass, shard=(shard, shards))
+        compute_module.compute(con, as_of, thresholds, dates_per_pass=dates_per_pass, shard=(shard, shards),
+                               inactive_after_months=inactive_after_months)
         path = target / _FILE
         # written under a temporary name first: a half-written file never looks like a shard
         partial = target / (_FILE + ".partial")

@@ -1,6 +1,6 @@
 """Point-in-time inputs shared by every family's SQL.
 
-Before the families run, three temporary tables are built on the connection:
+Before the families run, these temporary tables are built on the connection:
 
 - `as_of_dates(as_of DATE)`: the dates to compute, all in one pass.
 - `business_keys(institution_id, local_id, business_key)`: one business across
@@ -10,10 +10,20 @@ Before the families run, three temporary tables are built on the connection:
   every row ever received: an identity carries no information about the business's
   health, and a number learnt later should still join the earlier rows.
 - `known_by(business_key, institution_id, first_received)`: when each institution first
-  sent anything about the business (its first row received, outcome events aside).
-- `universe(business_key, as_of)`: the businesses known by each as-of date, i.e. with
-  at least one row of any feed received on or before it. The outcome events (labels)
-  do not count: a business known only from its default is not one anybody monitored.
+  sent anything about the business (its first row received by the last as-of date; outcome
+  events and exits aside).
+- `universe(business_key, as_of)`: the businesses monitored at each as-of date T, those
+  that are (a) known: some row about them received on or before T; (b) still in someone's
+  portfolio: some institution that sent rows about them has no exit in force at T, an
+  exit being in force when it has exited_on <= T, received_on <= T and was received no
+  earlier than that institution's last other row received by T (rows received after an
+  exit bring the business back); and (c) active: their latest row was received no more
+  than `inactive_after_months` months before T (`features.inactive_after_months`: a
+  borrower that repaid quietly, without an exit row, must not stay a healthy row for
+  ever). Outcome events (labels) and exits never count as rows here: a business known
+  only from its default is not one anybody monitored, and leaving is not activity.
+  Everything downstream (the panel, scores, flags, training and backtests) reads the
+  businesses of this table, so a business that left is in none of them after it left.
 
 With `shard=(i, n)` the three business tables are restricted to one shard: the businesses
 whose `hash(business_key) % n = i` (`shard_predicate`). A business and all its rows are in
@@ -22,7 +32,9 @@ business_key) is the same as in the full computation. `business_keys` also keeps
 identities that share a versioned record (a loan, guarantee, incident, observation ...) with
 a shard business: a correction may move a record to another business, and the version
 windows must still see every version. Those neighbours never reach `known_by`/`universe`,
-so nothing is computed for them (features/partition.py).
+so nothing is computed for them (features/partition.py). The universe is built from
+`known_by` and the shard's exits, so each shard's universe is the full one's restricted
+to the shard.
 
 Family SQL then applies the rule every indicator obeys: as of T only rows with
 received_on <= T are used, and where a row was sent again (a correction, same key,
@@ -36,10 +48,17 @@ import duckdb
 import polars as pl
 
 from yocho.contract import FEEDS
+from yocho.settings import FeatureSettings
+
+# Feeds that say something happened to a business rather than that it is being reported on:
+# outcome events (labels) and exits. Neither makes a business known nor keeps it active.
+NOT_ACTIVITY = ("events", "exits")
+INACTIVE_AFTER_MONTHS: int = FeatureSettings.model_fields["inactive_after_months"].default
 
 
 def _union_of(columns: str, *, labels: bool = True) -> str:
-    feeds = [f for f in FEEDS.values() if labels or f.name != "events"]
+    """Every feed's rows (`labels=False`: only the activity feeds, NOT_ACTIVITY aside)."""
+    feeds = [f for f in FEEDS.values() if labels or f.name not in NOT_ACTIVITY]
     return "\nUNION ALL\n".join(f"SELECT {columns} FROM {feed.table}" for feed in feeds)
 
 
@@ -94,8 +113,16 @@ def build_business_keys(con: duckdb.DuckDBPyConnection, shard: tuple[int, int] |
     )
 
 
-def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date], shard: tuple[int, int] | None = None) -> None:
-    """Build the point-in-time tables; `shard=(index, count)` restricts them to one shard."""
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    as_of: list[date],
+    shard: tuple[int, int] | None = None,
+    inactive_after_months: int = INACTIVE_AFTER_MONTHS,
+) -> None:
+    """Build the point-in-time tables; `shard=(index, count)` restricts them to one shard.
+    `inactive_after_months` is `features.inactive_after_months` (the universe's rule (c))."""
+    if int(inactive_after_months) < 1:
+        raise ValueError(f"inactive_after_months must be at least 1, got {inactive_after_months!r}")
     dates = pl.DataFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
     con.register("as_of_input", dates.to_arrow())
     try:
@@ -104,11 +131,17 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date], shard: tuple[int,
         con.unregister("as_of_input")
     build_business_keys(con, shard)
     in_shard = f"WHERE {shard_predicate('k.business_key', shard)}" if shard is not None else ""
+    # One read of every activity row: per (business, institution) and as-of date T, the rows
+    # received after the previous as-of date and by T (the first date takes everything
+    # before it). Small (at most one row per pair and date), and enough for both the first
+    # and the last row received by each date; rows received after the last date never count.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE known_by AS
-        SELECT k.business_key, r.institution_id, min(r.received_on) AS first_received
+        CREATE OR REPLACE TEMP TABLE pit_activity AS
+        SELECT k.business_key, r.institution_id, d.as_of AS period_end,
+               min(r.received_on) AS first_received, max(r.received_on) AS last_received
         FROM ({_union_of("institution_id, local_id, received_on", labels=False)}) r
+        ASOF JOIN as_of_dates d ON r.received_on <= d.as_of
         JOIN business_keys k USING (institution_id, local_id)
         {in_shard}
         GROUP BY ALL
@@ -116,11 +149,47 @@ def prepare(con: duckdb.DuckDBPyConnection, as_of: list[date], shard: tuple[int,
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE universe AS
-        WITH first_seen AS (
-            SELECT business_key, min(first_received) AS first_received FROM known_by GROUP BY ALL
-        )
-        SELECT f.business_key, a.as_of
-        FROM first_seen f JOIN as_of_dates a ON f.first_received <= a.as_of
+        CREATE OR REPLACE TEMP TABLE known_by AS
+        SELECT business_key, institution_id, min(first_received) AS first_received
+        FROM pit_activity GROUP BY ALL
         """
     )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE universe AS
+        WITH last_row AS (
+            -- each institution's last row about the business received by T
+            SELECT p.business_key, p.institution_id, p.as_of, a.last_received
+            FROM (SELECT kb.business_key, kb.institution_id, d.as_of
+                  FROM known_by kb JOIN as_of_dates d ON kb.first_received <= d.as_of) p
+            ASOF JOIN pit_activity a
+              ON a.business_key = p.business_key AND a.institution_id = p.institution_id
+             AND a.period_end <= p.as_of
+        ),
+        exit_known AS (
+            -- each institution's latest exit of the business that has happened and is known by T
+            SELECT k.business_key, e.institution_id, d.as_of, max(e.received_on) AS exit_received
+            FROM raw_exits e
+            JOIN business_keys k USING (institution_id, local_id)
+            JOIN as_of_dates d ON e.exited_on <= d.as_of AND e.received_on <= d.as_of
+            {in_shard}
+            GROUP BY ALL
+        ),
+        per_business AS (
+            SELECT l.business_key, l.as_of,
+                   -- an exit is in force unless the institution sent rows after it (it came back);
+                   -- an exit received with the institution's last rows is in force
+                   bool_or(x.exit_received IS NULL OR x.exit_received < l.last_received) AS still_held,
+                   max(l.last_received) AS last_received
+            FROM last_row l
+            LEFT JOIN exit_known x USING (business_key, institution_id, as_of)
+            GROUP BY ALL
+        )
+        SELECT business_key, as_of
+        FROM per_business
+        WHERE still_held
+          AND last_received >= (as_of - to_months($inactive_after_months::INTEGER))::DATE
+        """,
+        {"inactive_after_months": int(inactive_after_months)},
+    )
+    con.execute("DROP TABLE IF EXISTS pit_activity")

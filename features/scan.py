@@ -36,12 +36,13 @@ def last_month_end(today: date) -> date:
 class ScanResult:
     as_of: list[date]
     rows_written: int
-    businesses: int  # known by the last date
+    businesses: int  # in the monitored universe at the last date
     counts: pl.DataFrame  # per indicator, at the last date
 
 
 def scan(con: duckdb.DuckDBPyConnection, as_of: list[date], settings: FeatureSettings) -> ScanResult:
-    compute(con, as_of, settings.thresholds, business_dates_per_pass=settings.business_dates_per_pass)
+    compute(con, as_of, settings.thresholds, business_dates_per_pass=settings.business_dates_per_pass,
+            inactive_after_months=settings.inactive_after_months)
     written = store(con)
     last = max(as_of)
     businesses = con.execute("SELECT count(*) FROM universe WHERE as_of = ?", [last]).fetchone()[0]

@@ -40,11 +40,12 @@ def compute_indicators(settings: Settings, as_of: list[date]) -> dict:
 @task(retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def compute_indicator_shard(
     warehouse_path: str, as_of: list[date], thresholds: dict[str, float], shard: int, shards: int,
-    out_dir: str, memory_limit: str, threads: int,
+    out_dir: str, memory_limit: str, threads: int, inactive_after_months: int,
 ) -> str:
     """One shard of businesses, on a Dask worker: reads the warehouse, writes Parquet."""
     return str(compute_shard(warehouse_path, as_of, thresholds, shard, shards, out_dir,
-                             memory_limit=memory_limit, threads=threads))
+                             memory_limit=memory_limit, threads=threads,
+                             inactive_after_months=inactive_after_months))
 
 
 @task(cache_policy=NO_CACHE)
@@ -86,6 +87,7 @@ def scan_sharded_flow(as_of: list[date], settings: Settings) -> dict:
         compute_indicator_shard.submit(
             str(Path(settings.warehouse_path).resolve()), sorted(as_of), dict(settings.features.thresholds),
             shard, shards, str(out_dir), settings.duckdb_memory_limit, settings.duckdb_threads,
+            settings.features.inactive_after_months,
         )
         for shard in range(shards)
     ]

@@ -291,3 +291,43 @@ def test_planted_defects_are_recorded_and_visible(run):
             elif d["kind"] == "unknown_category":
                 col = feed.column(d["column"])
                 assert value not in col.categories and value not in col.categories.values()
+
+
+def _iso_dates(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    return frame.with_columns(pl.col(c).str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False)
+                              for c in columns).drop_nulls(list(columns))
+
+
+def test_exits_are_the_last_thing_an_institution_sends_about_a_business(run):
+    """Businesses without an outcome event leave (a relationship ends or the business closes):
+    the institution sends an exit and nothing about the business received after it."""
+    out, summary = run
+    truth = pl.read_parquet(out / "truth" / "businesses.parquet")
+    links = pl.read_parquet(out / "truth" / "links.parquet")
+    exits, sent = [], []
+    for path, frame in feed_frames(out, "exits"):
+        inst = path.parent.parent.name
+        exits.append(good_rows(out, path, frame).select("local_id", "exit_type", "exited_on", "received_on")
+                     .with_columns(pl.lit(inst).alias("institution_id")))
+    exits = pl.concat(exits)
+    assert exits.height == summary.rows_per_feed["exits"] > 20
+    assert set(exits["exit_type"]) <= set(FEEDS["exits"].column("exit_type").categories) | {
+        *FEEDS["exits"].column("exit_type").categories.values()}
+    # every kind of institution reports exits, and both closures and relationship ends happen
+    assert {i.split("_")[0] for i in exits["institution_id"]} == {"bank", "cga"}
+    assert {"closed", "廃業"} & set(exits["exit_type"]) and {"repaid", "完済"} & set(exits["exit_type"])
+    # only businesses that never reach an outcome event leave
+    who = exits.join(links, on=["institution_id", "local_id"]).join(truth, on="business_id")
+    assert who.height == exits.height
+    assert who["first_event_month"].null_count() == who["event_after_window_month"].null_count() == who.height
+    # nothing is received after the exit (the cp932 sender writes 和暦: compare the others)
+    exits = _iso_dates(exits, "exited_on", "received_on")
+    assert exits.height > 10 and (exits["exited_on"] <= exits["received_on"]).all()
+    for feed in ("business", "loans", "accounts", "guarantees", "financials", "observations"):
+        for path, frame in feed_frames(out, feed):
+            frame = _iso_dates(good_rows(out, path, frame).select("local_id", "received_on"), "received_on")
+            sent.append(frame.with_columns(pl.lit(path.parent.parent.name).alias("institution_id")))
+    last = pl.concat(sent).group_by("institution_id", "local_id").agg(pl.col("received_on").max().alias("last"))
+    joined = exits.join(last, on=["institution_id", "local_id"])
+    assert joined.height > 10
+    assert (joined["last"] <= joined["received_on"]).all()

@@ -180,6 +180,14 @@ EVENT_TYPES = {
     "downgrade": "要管理先以下への格下げ",
 }
 
+EXIT_TYPES = {
+    "repaid": "完済",
+    "refinanced_elsewhere": "他行肩代わり",
+    "closed": "廃業",
+    "transferred": "移管",
+    "other": "その他",
+}
+
 # --- shared columns ----------------------------------------------------------
 
 LOCAL_ID = Column("local_id", "顧客番号", Kind.LOCAL_ID, "The sending institution's own customer number.")
@@ -415,6 +423,28 @@ _feed(Feed(
         Column("event_type", "事象種別", Kind.CATEGORY, "Kind of event.", categories=EVENT_TYPES),
         Column("occurred_on", "発生日", Kind.DATE, "Date the event occurred."),
         RECEIVED_ON,
+    ),
+))
+
+_feed(Feed(
+    name="exits",
+    ja="取引終了",
+    description="A business leaving the sending institution's portfolio (repaid, refinanced elsewhere, closed ...).",
+    sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
+    key=("local_id", "exited_on", "received_on"),
+    columns=(
+        LOCAL_ID, CORPORATE_NUMBER,
+        Column("exit_type", "終了事由", Kind.CATEGORY, "Why the relationship ended.", categories=EXIT_TYPES),
+        Column("exited_on", "終了日", Kind.DATE, "Date the business left the institution's portfolio."),
+        RECEIVED_ON,
+    ),
+    notes=(
+        "Monitored universe (features/pit.py): as of T a business is monitored while some institution that sent "
+        "rows about it has no exit in force, i.e. none with exited_on ≤ T and received_on ≤ T that is at least "
+        "as late (received_on) as that institution's last other row received by T. Rows received after an exit "
+        "bring the business back. Independently, a business with no row received within "
+        "`features.inactive_after_months` (default 15) months before T is no longer monitored.",
+        "An exit is not activity: exits and outcome events alone never put a business in the universe.",
     ),
 ))
 

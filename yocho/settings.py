@@ -58,6 +58,12 @@ class FeatureSettings(BaseModel):
     # computed one after another: the family SQL's lists and windows do not all spill to disk,
     # and at national scale one month-end over every business exceeds DuckDB's memory limit.
     business_dates_per_pass: int = Field(250_000, gt=0)
+    # A business nobody has sent a row about (outcome events and exits aside) for this many
+    # months is no longer monitored (features/pit.py), exit or not: a borrower that repaid
+    # quietly must not stay in the portfolio as a healthy row for ever. 15, not 12: a
+    # business known only from its annual statements sends one row a year, and a statement
+    # arrives up to a few months after the previous year's did (55-180 days after period end).
+    inactive_after_months: int = Field(15, gt=0)
 
 
 class ModelSettings(BaseModel):

@@ -1,6 +1,6 @@
 -- Who knows each flagged business as of $as_of, and how much each has at stake.
 -- One row per (flagged business, institution that sent any row about it received by
--- $as_of, outcome events aside):
+-- $as_of, outcome events and exits aside):
 --   local_ids     the institution's own customer numbers for the business (usually one)
 --   exposure_jpy  a bank: the balance of its loans to the business, each loan at its latest
 --                 month received by $as_of within the last $recent_months months;
@@ -14,8 +14,9 @@ WITH known AS (
     JOIN sig_keys k USING (institution_id, local_id)
     SEMI JOIN sig_flagged f ON f.business_key = k.business_key
     WHERE r.received_on <= $as_of
-      AND r.feed <> 'events'   -- as in the scan's universe: a business known only from its
-                               -- outcome is not one anybody monitored
+      AND r.feed NOT IN ('events', 'exits')   -- as in the scan's universe (features/pit.py): a
+                                              -- business known only from its outcome or its exit
+                                              -- is not one the institution monitored
     GROUP BY ALL
 ),
 loans AS (

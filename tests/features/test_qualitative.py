@@ -160,6 +160,8 @@ def test_observations_older_than_six_half_lives_are_left_out():
     tiny = Tiny().add("observations", "bank_0116",
                       _obs("O1", "staff_leaving", date(2020, 1, 10), date(2020, 1, 20)),   # 66 months: left out
                       _obs("O2", "staff_leaving", date(2021, 5, 1), date(2021, 5, 9)))    # 1521 days: kept
+    # still reported on (a master record version in June 2025): not inactive at T
+    tiny.add("business", "bank_0116", _master("B1", CN, date(2025, 6, 1)))
     row = tiny.run(T, family=Family.QUALITATIVE)[(CN, T, "obs_staff_leaving")]
     # six 9-month half-lives = 54 months = 1643.6 days; O1 is 1998 days old, O2 1521 days = 49.97125 months:
     # 0.5 ** (49.97125 / 9) = 0.02131
@@ -177,6 +179,8 @@ def test_each_indicator_counts_its_own_code(indicator: str, code: str):
 
 def test_threshold_override_changes_the_half_life_and_min_weight():
     tiny = Tiny().add("observations", "bank_0116", _obs("O1", "key_customer_lost", date(2024, 3, 1), date(2024, 3, 9)))
+    # still reported on (a master record version in June 2025): not inactive at T
+    tiny.add("business", "bank_0116", _master("B1", CN, date(2025, 6, 1)))
     # 486 days = 15.96715 months: 0.5 ** (15.96715 / 12) = 0.39760 < 0.5
     assert tiny.run(T, family=Family.QUALITATIVE)[(CN, T, "obs_key_customer_lost")]["fired"] is False
     # with an 18-month half-life: 0.5 ** (15.96715 / 18) = 0.54071 >= 0.5

@@ -419,6 +419,10 @@ def test_classification_point_in_time_and_staleness():
                       _class(date(2025, 6, 25), "special_attention", date(2025, 7, 5)))
     tiny.add("classifications", "bank_0117", _class(date(2023, 12, 1), "watch", date(2023, 12, 10),
                                                     local_id="B1") | dict(corporate_number=CN2))
+    # CN2 is still reported on (a master record version in June 2025), so it is monitored at T
+    tiny.add("business", "bank_0117", dict(local_id="B1", corporate_number=CN2, name="テスト商事",
+                                           entity_type="corporation", jsic_division="E", prefecture_code=13,
+                                           received_on=date(2025, 6, 1)))
     got = tiny.run(T, LATER, family=R)
     assert _vaf(got[(CN, T, "rep_bank_class_watch")]) == (0.0, True, False)
     assert _vaf(got[(CN, LATER, "rep_bank_class_watch")]) == (2.0, True, True)

@@ -31,6 +31,12 @@ CORRECTION_SHARE = 0.002
 DEBTOR_ORDER = ["normal", "watch", "special_attention", "doubtful", "de_facto_bankrupt", "bankrupt"]
 _NOISE_CODES = (["successor_absent", "owner_illness", "disaster", "other", "staff_leaving", "key_customer_lost",
                  "litigation"], [0.3, 0.15, 0.05, 0.25, 0.1, 0.1, 0.05])
+# Businesses with no outcome event leave: a bank relationship ends (paid off early, taken
+# over by another lender, moved to another branch) or the business closes (廃業) and every
+# institution drops it. Yearly rates; Japan sees about 1.5% of SMEs close (休廃業) a year.
+CLOSURE_PER_YEAR = 0.015
+RELATIONSHIP_END_PER_YEAR = {"main": 0.01, "other": 0.04}
+_RELATIONSHIP_END_TYPES = (["repaid", "refinanced_elsewhere", "transferred"], [0.55, 0.4, 0.05])
 _DISTRESS_CODES = (["management_unreachable", "key_customer_lost", "refuses_financials", "tax_arrears_found",
                     "staff_leaving", "litigation", "owner_illness", "other"],
                    [0.2, 0.2, 0.15, 0.2, 0.1, 0.05, 0.05, 0.05])
@@ -48,6 +54,9 @@ class World:
     insts: list[Institution]
     batch_lag: np.ndarray      # (institutions, T) days after month end a monthly extract arrives
     rng: np.random.Generator
+    # Draws the exits (who leaves, when, why). Separate from `rng` so adding exits left every
+    # other row of a seed as it was; None: nobody leaves.
+    exit_rng: np.random.Generator | None = None
 
     @property
     def banks(self) -> list[Institution]:
@@ -85,6 +94,7 @@ class Builder:
         self.corporate = pl.Series("corporate_number", cn).cast(pl.Utf8).str.zfill(13)
         self.corporate = pl.select(pl.when(pl.lit(pl.Series(cn)) > 0).then(pl.lit(self.corporate))).to_series()
         self.rng = world.rng
+        self._exit_plan: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     # --- helpers -------------------------------------------------------------
 
@@ -573,6 +583,84 @@ class Builder:
         }).sort("occurred_on", "event_id")
         return self.cutoff_filter(frame).with_columns(_fy_of("occurred_on"))
 
+    # --- leaving the portfolio ---------------------------------------------------
+
+    def exit_plan(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """institution id -> (business, exited_on, received_on, exit_type) of every exit.
+
+        Only businesses that never reach an outcome event leave (a bank keeps a defaulted
+        borrower in workout). A closure ends every relationship and the association's
+        guarantees in the month it happens; otherwise a bank relationship ends on its own,
+        but only one without guaranteed loans (the association's rows stay consistent).
+        An institution reports the exit with that month's extract and sends nothing about
+        the business after it (`after_exits`)."""
+        if self._exit_plan is not None:
+            return self._exit_plan
+        w, pop, H, R, L, tl = self.w, self.w.pop, self.w.health, self.w.rels, self.w.loans, self.w.tl
+        P, T = tl.pre, tl.T
+        plan: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        rng = w.exit_rng
+        if rng is None:
+            none = (np.zeros(0, np.int64), np.zeros(0, "datetime64[D]"), np.zeros(0, "datetime64[D]"),
+                    np.zeros(0, "<U20"))
+            self._exit_plan = {i.id: none for i in w.insts}
+            return self._exit_plan
+        quiet = H.event_month == NEVER
+        closes = _first_month(rng.random((pop.n, T - P)) < CLOSURE_PER_YEAR / 12, P)
+        closes = np.where(quiet, closes, NEVER)
+        rate = np.where(R.is_main, RELATIONSHIP_END_PER_YEAR["main"], RELATIONSHIP_END_PER_YEAR["other"])
+        ends = _first_month(rng.random((R.n, T - P)) < rate[:, None] / 12, P)
+        guaranteed_rel = np.bincount(L.rel[(L.rel >= 0) & L.guaranteed], minlength=R.n) > 0
+        ends = np.where(quiet[R.biz] & ~guaranteed_rel, ends, NEVER)
+        end_type = rng.choice(_RELATIONSHIP_END_TYPES[0], size=R.n, p=_RELATIONSHIP_END_TYPES[1])
+        day = rng.integers(1, 29, pop.n)
+        rel_day = rng.integers(1, 29, R.n)
+        for inst in w.insts:
+            if inst.is_bank:
+                rel = np.nonzero(R.bank == inst.index)[0]
+                biz = R.biz[rel]
+                closed = closes[biz] <= ends[rel]
+                month = np.minimum(closes[biz], ends[rel])
+                kind = np.where(closed, "closed", end_type[rel])
+                on_day = np.where(closed, day[biz], rel_day[rel])
+            else:
+                biz = np.nonzero(pop.guaranteed)[0]
+                month = closes[biz]
+                kind = np.full(len(biz), "closed")
+                on_day = day[biz]
+            left = month < T
+            biz, month, kind, on_day = biz[left], month[left], kind[left], on_day[left]
+            exited = tl.on_day(month, on_day)
+            received = tl.month_end(month) + w.batch_lag[inst.index, month].astype("timedelta64[D]")
+            plan[inst.id] = (biz, exited, received, kind)
+        self._exit_plan = plan
+        return plan
+
+    def exits(self, inst: Institution) -> pl.DataFrame:
+        biz, exited, received, kind = self.exit_plan()[inst.id]
+        frame = pl.DataFrame({
+            **self.ids(inst, biz),
+            "exit_type": pl.Series(kind, dtype=pl.Utf8),
+            "exited_on": _dates(exited),
+            "received_on": _dates(received),
+        }).sort("exited_on", "local_id")
+        return self.cutoff_filter(frame).with_columns(_fy_of("exited_on"))
+
+    def after_exits(self, inst: Institution, frame: pl.DataFrame) -> pl.DataFrame:
+        """The frame without the rows the institution would have sent after reporting the
+        business's exit (later months, late rows, corrections, statements)."""
+        biz, _, received, _ = self.exit_plan()[inst.id]
+        if not len(biz):
+            return frame
+        until = pl.col("local_id").replace_strict(
+            self.local_ids[inst.id].gather(biz), _dates(received), default=None, return_dtype=pl.Date)
+        return frame.filter(until.is_null() | (pl.col("received_on") <= until))
+
+
+def _first_month(hit: np.ndarray, offset: int) -> np.ndarray:
+    """Month index of each row's first hit (columns counted from `offset`), NEVER if none."""
+    return np.where(hit.any(axis=1), hit.argmax(axis=1) + offset, NEVER)
+
 
 def _fy_of(column: str) -> pl.Expr:
     date = pl.col(column)
@@ -588,18 +676,20 @@ def build_feeds(world: World) -> Iterator[tuple[Institution, str, pl.DataFrame]]
     class_rows = b.debtor_classes()
     statements = b.statements()
     for inst in world.insts:
-        yield inst, "business", b.business(inst)
+        kept = b.after_exits
+        yield inst, "business", kept(inst, b.business(inst))
         if inst.is_bank:
-            yield inst, "loans", b.loans(inst)
-            yield inst, "accounts", b.accounts(inst)
-            yield inst, "classifications", b.classifications(inst, class_rows)
+            yield inst, "loans", kept(inst, b.loans(inst))
+            yield inst, "accounts", kept(inst, b.accounts(inst))
+            yield inst, "classifications", kept(inst, b.classifications(inst, class_rows))
         else:
-            yield inst, "guarantees", b.guarantees(inst)
-            yield inst, "incidents", b.incidents(inst)
-            yield inst, "subrogations", b.subrogations(inst)
-        yield inst, "financials", b.financials(inst, statements)
-        yield inst, "observations", b.observations(inst)
-        yield inst, "events", b.events(inst, class_rows)
+            yield inst, "guarantees", kept(inst, b.guarantees(inst))
+            yield inst, "incidents", kept(inst, b.incidents(inst))
+            yield inst, "subrogations", kept(inst, b.subrogations(inst))
+        yield inst, "financials", kept(inst, b.financials(inst, statements))
+        yield inst, "observations", kept(inst, b.observations(inst))
+        yield inst, "events", kept(inst, b.events(inst, class_rows))
+        yield inst, "exits", b.exits(inst)
 
 
 # fiscal_year is re-exported for the writer's file naming of numpy dates.
