@@ -17,7 +17,13 @@ What runs is the product's own path, in two data directories under WORK:
 
 - `WORK/train`: landing files of the training firms (master, statements, and one failure
   event per failed firm) → ingest flow → scan flow over every month-end from the first
-  statement received to the last one + 12 months → train flow (champion in WORK/train/models).
+  statement received to the last one + 12 months → train flow with `until` = that last
+  month-end (champion in WORK/train/models). The source tells each training firm's outcome in
+  the year after its last fiscal year, so the history is known up to then; without `until`,
+  the warehouse would only take outcomes as known up to its last received row (the last
+  failure event), a year earlier, and never label the latest statements. The 12-month horizon
+  of a firm's last statement ends three months after that year (received 90 days after the
+  year end): an "alive" firm is taken as not failed in those three months.
 - `WORK/score`: landing files of the score firms (master and statements only: their outcomes
   are never ingested) → ingest flow → scan flow at the month-ends needed → score flow with the
   champion of WORK/train (settings `registry_dir`). Each firm is scored at the first month-end
@@ -567,8 +573,12 @@ def run(train_paths: list[Path], score_paths: list[Path], out: Path, work: Path,
     history = _month_ends_between(received.min(), received.max() + timedelta(days=365))
     with timer("scan"):
         train_scan = scan_flow(history, train_settings)
+    # Training knows the outcome of every training firm for the year after its last fiscal
+    # year (the source's label); the labels are complete up to the last scanned month-end,
+    # a year after the last statement was received, rather than a year before the last
+    # event (what the warehouse alone would assume): `yocho train --until`.
     with timer("train"):
-        trained = train_flow(train_settings)
+        trained = train_flow(train_settings, history[-1])
     champion = Registry(train_settings.models_dir).champion()
     if champion is None:
         raise SystemExit(f"the training registered no champion: {trained.get('reason')}")

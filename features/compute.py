@@ -22,10 +22,9 @@ import duckdb
 import polars as pl
 
 from features import pit
-from features.catalog import Family, by_family, indicators, threshold_values
+from features.catalog import MEASURE, Family, by_family, indicators, measures, measures_of, threshold_values
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_RESULT_COLUMNS = ["business_key", "as_of", "indicator_id", "value", "available", "fired", "evidence"]
 
 
 def family_sql(family: Family) -> str:
@@ -42,11 +41,13 @@ def _bind(sql: str, values: dict[str, float]) -> dict[str, float]:
 
 
 def _severities() -> pl.DataFrame:
+    """family and severity of every id a family's SQL returns: its signs, and its measures
+    with severity `measure`."""
     return pl.DataFrame(
         {
-            "indicator_id": list(indicators()),
-            "family": [i.family.value for i in indicators().values()],
-            "severity": [i.severity.value for i in indicators().values()],
+            "indicator_id": list(indicators()) + list(measures()),
+            "family": [i.family.value for i in indicators().values()] + [m.family.value for m in measures().values()],
+            "severity": [i.severity.value for i in indicators().values()] + [MEASURE] * len(measures()),
         }
     )
 
@@ -98,7 +99,7 @@ def compute(
 
 
 def _compute_family(con: duckdb.DuckDBPyConnection, family: Family, values: dict[str, float]) -> None:
-    declared = {i.id for i in by_family(family)}
+    declared = {i.id for i in by_family(family)} | {m.id for m in measures_of(family)}
     if not declared:
         return
     universe_rows = con.execute("SELECT count(*) FROM universe").fetchone()[0]
@@ -126,7 +127,11 @@ def _compute_family(con: duckdb.DuckDBPyConnection, family: Family, values: dict
     con.execute(
         f"""
         INSERT INTO indicator_results
-        SELECT {', '.join('r.' + c for c in _RESULT_COLUMNS)}, c.family, c.severity
+        SELECT r.business_key, r.as_of, r.indicator_id, r.value, r.available,
+               -- a measure is a figure, never a sign: it cannot fire or carry a sign's evidence
+               CASE WHEN c.severity <> '{MEASURE}' THEN r.fired END,
+               CASE WHEN c.severity <> '{MEASURE}' THEN r.evidence END,
+               c.family, c.severity
         FROM family_result r JOIN indicator_catalog c USING (indicator_id)
         """
     )

@@ -21,7 +21,7 @@ TRUSTED_TYPES = frozenset({
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.TimeSeriesSplit",
-    "models.estimators.LatestRows",
+    "sklearn.model_selection._split.KFold",
 })
 
 

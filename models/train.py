@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 
 from models.dataset import TimeSplit, time_split
-from models.estimators import CALIBRATION_SHARE, MODELS, LatestRows, fired_columns, value_columns
+from models.estimators import MODELS, calibration_folds, fired_columns, value_columns
 from models.metrics import calibration_error, calibration_table, discrimination, median_lead_months, recall_at_budget
 
 BUDGETS = (0.01, 0.03, 0.05)
@@ -45,11 +45,13 @@ def fit(model_name: str, rows: pl.DataFrame, calibration: str = "sigmoid") -> ob
         raise ValueError("the training rows hold only one class: scan a longer history")
     rows = rows.sort("as_of", "business_key")
     X = rows.select(feature_columns()).to_pandas()
-    # The model is fitted on the rows before the calibration rows; a column must have
-    # values there to be usable (a year-over-year sign in the first year of history has none).
-    (fitted, _), = LatestRows(CALIBRATION_SHARE).split(X)
-    earlier = X.iloc[fitted]
-    present = {c for c in X.columns if earlier[c].notna().any()}
+    # Each calibration fold's model learns from half of the rows; a column must have values
+    # in each half to be usable (a year-over-year sign in the first year of history has none
+    # in the earlier half).
+    present = set(X.columns)
+    for fitted, _ in calibration_folds().split(X):
+        part = X.iloc[fitted]
+        present &= {c for c in X.columns if part[c].notna().any()}
     model = MODELS[model_name](present, calibration) if model_name == "boosted" else MODELS[model_name](present)
     return model.fit(X, rows["label"].to_numpy())
 

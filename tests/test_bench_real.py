@@ -210,3 +210,26 @@ def test_a_run_on_real_statements_scores_every_firm_before_its_outcome(tmp_path:
         assert con.execute("SELECT count(DISTINCT local_id) FROM raw_business").fetchone()[0] == 150
     assert metrics["events_loaded"] == {"train": 40, "score": 0}
     assert math.isfinite(metrics["model"]["training_rows"]) and metrics["model"]["version"]
+
+    # the explanations on real statements: a factor listed as a warning sign fired for that
+    # firm at that date in the scoring warehouse, and a sign that did not fire (or a measure)
+    # is never listed as one
+    with warehouse(score_settings, read_only=True) as con:
+        fired = {(k, d, i) for k, d, i in con.execute(
+            "SELECT business_key, as_of, indicator_id FROM indicator_values WHERE fired").fetchall()}
+        measure_ids = {i for (i,) in con.execute(
+            "SELECT DISTINCT indicator_id FROM indicator_values WHERE severity = 'measure'").fetchall()}
+    kinds = {"sign": 0, "figure": 0, "missing": 0}
+    for row in scores.iter_rows(named=True):
+        key = f"bank_0001:{row['cik']:010d}"
+        for factor in json.loads(row["top_factors"]):
+            kinds[factor["kind"]] += 1
+            assert factor["contribution"] > 0
+            is_fired = (key, row["as_of"], factor["indicator"]) in fired
+            assert (factor["kind"] == "sign") == is_fired, (row["cik"], factor)
+            assert (factor["kind"] == "sign") == (factor["fired"] is True)
+            if factor["indicator"] in measure_ids:
+                assert factor["kind"] != "sign" and factor["fired"] is None
+            label = {"sign": "予兆（発火）", "figure": "数値（予兆ではない）", "missing": "データなし（予兆ではない）"}
+            assert factor["kind_ja"] == label[factor["kind"]]
+    assert kinds["sign"] > 0 and kinds["figure"] > 0

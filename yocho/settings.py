@@ -86,8 +86,13 @@ class ModelSettings(BaseModel):
     bands: dict[str, float] = Field(
         default_factory=lambda: {"low": 0.0, "watch": 0.03, "high": 0.10, "very_high": 0.25}
     )
-    # Factors kept per business in risk_scores.
+    # Factors kept per business in risk_scores, of each kind (fired sign, figure, missing data).
     top_factors: int = Field(5, gt=0)
+    # The boosted model's calibration. sigmoid keeps every distinction of the ranking;
+    # isotonic can follow a non-logistic shape but ties whole ranges of scores (one
+    # probability for many businesses, their review order arbitrary). docs/benchmarks.md
+    # compares the two on real statements.
+    boosted_calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
 
     @field_validator("bands")
     @classmethod
