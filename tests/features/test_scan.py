@@ -9,7 +9,7 @@ from pathlib import Path
 from polars.testing import assert_frame_equal
 import pytest
 
-from features.catalog import indicators
+from features.catalog import indicators, measures
 from features.compute import compute, results
 from features.scan import month_ends, scan
 from yocho.contract import FEEDS
@@ -48,7 +48,7 @@ def test_rows_received_after_as_of_change_nothing(generated, tmp_path: Path):
     common = full.join(cut.select("business_key").unique(), on="business_key", how="semi")
     assert common.height >= 0.99 * full.height
     assert common.height == cut.height
-    assert set(common["indicator_id"]) == set(indicators())
+    assert set(common["indicator_id"]) == set(indicators()) | set(measures())
     assert_frame_equal(common.sort("business_key", "indicator_id"), cut.sort("business_key", "indicator_id"))
 
 
@@ -63,7 +63,7 @@ def test_scan_stores_every_business_indicator_and_date_once(scanned):
             "SELECT count(*) FROM indicator_values WHERE NOT available AND (fired IS NOT NULL OR value IS NOT NULL)"
         ).fetchone()[0]
     assert [d for d, _, _ in per_date] == result.as_of
-    assert all(n == b * len(indicators()) for _, n, b in per_date)
+    assert all(n == b * (len(indicators()) + len(measures())) for _, n, b in per_date)
     assert panel[0] == panel[1] == sum(b for _, _, b in per_date)
     assert unavailable_but_fired == 0
     assert result.counts["fired"].sum() > 0
