@@ -84,7 +84,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -95,6 +94,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import polars.selectors as cs
+
+from models.training import code_version
 
 INSTITUTION = "bank_0001"
 JSIC_DIVISION = "T"  # 分類不能の産業
@@ -494,18 +495,6 @@ def _ingest_summary(outcomes: list[dict]) -> dict:
             "rows_quarantined": sum(o["rows_quarantined"] for o in outcomes)}
 
 
-def _code_version() -> str:
-    """The commit the product ran from; `-dirty` when tracked files differ from it."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _prepare_work(work: Path) -> None:
     for part in ("train", "score"):
         folder = work / part
@@ -617,7 +606,7 @@ def run(train_paths: list[Path], score_paths: list[Path], out: Path, work: Path,
         "source": {"train": [str(p) for p in train_paths], "score": [str(p) for p in score_paths]},
         "options": {"train_ends_by": train_ends_by, "score_ends_from": score_ends_from,
                     "score_ends_by": score_ends_by, "seed": seed, "bootstrap": bootstrap, "work": str(work)},
-        "code_version": _code_version(),
+        "code_version": code_version(),
         "firms": firms,
         "landing_rows": written,
         "ingest": ingested,

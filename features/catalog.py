@@ -55,7 +55,8 @@ class Threshold:
 
 
 @dataclass(frozen=True)
-class Indicator:
+class Declared:
+    """What every catalog entry says about itself: names, family, feeds, definition, unit."""
     id: str
     ja: str
     en: str
@@ -63,6 +64,11 @@ class Indicator:
     feeds: tuple[str, ...]
     definition: str
     unit: str
+
+
+@dataclass(frozen=True)
+class Indicator(Declared):
+    """A warning sign: it fires on its thresholds and is shown to reviewers with evidence."""
     severity: Severity
     thresholds: tuple[Threshold, ...] = ()
 
@@ -76,14 +82,8 @@ MEASURE = "measure"
 
 
 @dataclass(frozen=True)
-class Measure:
-    id: str
-    ja: str
-    en: str
-    family: Family
-    feeds: tuple[str, ...]
-    definition: str
-    unit: str
+class Measure(Declared):
+    """A continuous figure for the models; never a sign (module docstring)."""
 
 
 def _declared(attribute: str) -> dict:

@@ -51,7 +51,9 @@ from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapsh
 from webapp.charts import evidence_charts
 from webapp.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, Translator, normalize_lang
 from webapp.security import (
-    DEMO_SECRET,
+    LOOPBACK,
+    InsecureSecret,
+    session_secret,
     CsrfError,
     SecurityHeadersMiddleware,
     SessionMiddleware,
@@ -379,15 +381,17 @@ def lang_of(request: Request) -> str:
             or normalize_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG)
 
 
-def create_app(settings: Any, *, store: QueueStore | None = None) -> FastAPI:
+def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_secret: bool = False) -> FastAPI:
     """The web app over the queue at `settings.queue_url`, its sessions signed with
-    `settings.queue.secret_key`. `store`: an open store to use instead (tests); the app
-    closes only a store it opened itself."""
+    `settings.queue.secret_key` (`security.session_secret`: refused when missing, short or the
+    old built-in default, unless `insecure_demo_secret` gives a throwaway demo a random key).
+    `store`: an open store to use instead (tests); the app closes only a store it opened itself."""
+    secret = session_secret(settings.queue.secret_key, insecure_demo_secret=insecure_demo_secret)
+    if secret != settings.queue.secret_key:
+        log.warning("the web app signs sessions with a random key of this process (--insecure-demo-secret): "
+                    "for a local demo only; sessions end when it stops")
     own_store = store is None
     queue = store if store is not None else QueueStore.from_settings(settings)
-    secret = settings.queue.secret_key
-    if secret == DEMO_SECRET:
-        log.warning("the web app signs sessions with the demo secret key; set YOCHO_QUEUE__SECRET_KEY")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -746,11 +750,13 @@ def create_app(settings: Any, *, store: QueueStore | None = None) -> FastAPI:
     return app
 
 
-def serve(settings: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> None:
+def serve(settings: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info",
+          insecure_demo_secret: bool = False) -> None:
     """Run the web app with uvicorn until interrupted (the `yocho serve` command)."""
     import uvicorn
 
-    if settings.queue.secret_key == DEMO_SECRET and host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("serving on %s with the demo secret key: anyone who reads the code can forge sessions", host)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=True,
-                server_header=False)
+    if insecure_demo_secret and host not in LOOPBACK:
+        raise InsecureSecret(f"--insecure-demo-secret serves this machine only (127.0.0.1), not {host}: "
+                             "set YOCHO_QUEUE__SECRET_KEY to serve others")
+    app = create_app(settings, insecure_demo_secret=insecure_demo_secret)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True, server_header=False)

@@ -34,7 +34,39 @@ CSRF_HEADER = "x-csrf-token"
 IDLE_SECONDS = 8 * 3600  # a working day without a request
 ABSOLUTE_SECONDS = 12 * 3600  # from login, whatever the activity
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The default this setting once had: it is in the code, so anyone could sign a session with it.
+# Refused like an empty one (`session_secret`).
 DEMO_SECRET = "yocho-demo-secret-change-me"
+MIN_SECRET_CHARS = 32
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class InsecureSecret(Exception):
+    """The web app was asked to start without a secret it can trust."""
+
+
+def session_secret(configured: str | None, *, insecure_demo_secret: bool = False) -> str:
+    """The key sessions are signed with: the configured `queue.secret_key` when it is one
+    nobody else knows (set, not the old built-in default, at least MIN_SECRET_CHARS long).
+    With `insecure_demo_secret` (a throwaway local demo) and no secret configured, a random key
+    for this process only: sessions end when it stops. Otherwise InsecureSecret, saying how
+    to set one. A secret is never a default."""
+    configured = (configured or "").strip()
+    if configured and configured != DEMO_SECRET and len(configured) >= MIN_SECRET_CHARS:
+        return configured
+    if insecure_demo_secret and not configured:
+        return secrets.token_urlsafe(48)
+    if configured == DEMO_SECRET:
+        problem = "queue.secret_key is the old built-in demo value, which anyone can read in the code"
+    elif configured:
+        problem = f"queue.secret_key is shorter than {MIN_SECRET_CHARS} characters"
+    else:
+        problem = "no queue.secret_key is set"
+    raise InsecureSecret(
+        f"the web app will not start: {problem}, so session cookies could be forged. Set one, e.g. "
+        "export YOCHO_QUEUE__SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')\" "
+        "(the same value for every web process of the deployment, kept out of the repository), "
+        "or, for a throwaway demo on this machine only, start it with --insecure-demo-secret.")
 
 
 class CsrfError(Exception):

@@ -317,11 +317,20 @@ def serve(
     data_dir: Optional[Path] = DataDir,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    insecure_demo_secret: bool = typer.Option(
+        False, "--insecure-demo-secret",
+        help="No YOCHO_QUEUE__SECRET_KEY: sign sessions with a random key of this process (a local demo on "
+             "127.0.0.1 only; everyone is logged out when it stops)."),
 ) -> None:
     """Run the review web app over the referral queue (settings.queue_url)."""
     from webapp.app import serve as run_server
+    from webapp.security import InsecureSecret
 
-    run_server(_settings(data_dir), host=host, port=port)
+    try:
+        run_server(_settings(data_dir), host=host, port=port, insecure_demo_secret=insecure_demo_secret)
+    except InsecureSecret as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -352,8 +361,9 @@ def demo(
     _demo_users(settings)  # first, so the queue knows the institutions by name
     _flags(settings, last)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
-    console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} , then open "
-                  "http://127.0.0.1:8000/ and log in with one of the demo users above")
+    console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} --insecure-demo-secret , "
+                  "then open http://127.0.0.1:8000/ and log in with one of the demo users above (for a real "
+                  "deployment set YOCHO_QUEUE__SECRET_KEY instead: docs/webapp.md)")
 
 
 @app.command("indicators")

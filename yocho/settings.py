@@ -133,8 +133,10 @@ class QueueSettings(BaseModel):
     # SQLAlchemy URL; None means the embedded SQLite file <data_dir>/queue.sqlite.
     # For several reviewers at once: postgresql+psycopg://user:pass@host/db
     url: str | None = None
-    # Signs the web app's session cookies and CSRF tokens; set it in production.
-    secret_key: str = "yocho-demo-secret-change-me"
+    # Signs the web app's session cookies and CSRF tokens. No default: a secret written in
+    # the code is one anybody can sign sessions with. The web app refuses to start without
+    # one (at least 32 characters) unless `yocho serve --insecure-demo-secret` (docs/webapp.md).
+    secret_key: str = ""
 
 
 class Settings(BaseSettings):
