@@ -53,6 +53,8 @@ def main(argv: list[str]) -> int:
     # No network here or at most users' sites: never phone home.
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
+    # Prefect's temporary server may take more than its default 20 s to start on a busy machine.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
     command, rest = argv[0], argv[1:]
     if command == "test":
         cmd = [str(PY), "-m", "pytest", *rest]

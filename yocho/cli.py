@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -35,6 +36,24 @@ def _quiet_network() -> None:
     # Deployments here have no internet access: never try to send usage statistics.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Prefect's temporary server gets 20 s to start by default; on a loaded 2-core machine
+    # (another yocho command, a test run) it takes longer, and the command died with
+    # "Timed out while attempting to connect to ephemeral Prefect API server".
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
+
+
+@contextmanager
+def _holding(settings: Settings, command: str) -> Iterator[None]:
+    """The data directory for this command alone (yocho.runlock): a second command on it
+    exits at once with one line naming the first."""
+    from yocho.runlock import Busy, exclusive
+
+    try:
+        with exclusive(settings.data_dir, command):
+            yield
+    except Busy as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 DataDir = typer.Option(None, "--data-dir", help="Where landing, archive and warehouse live (default: YOCHO_DATA_DIR or ./data).")
@@ -49,7 +68,8 @@ def generate(
 ) -> None:
     """Write a synthetic portfolio into the landing area, as institutions would send it."""
     settings = _settings(data_dir, businesses=businesses, months=months, seed=seed)
-    _generate(settings)
+    with _holding(settings, "generate"):
+        _generate(settings)
 
 
 def _generate(settings: Settings):
@@ -76,8 +96,9 @@ def _generate(settings: Settings):
 def ingest(data_dir: Optional[Path] = DataDir) -> None:
     """Ingest every new file in the landing area (the Prefect ingest flow)."""
     settings = _settings(data_dir)
-    _ingest(settings)
-    _print_summary(settings)
+    with _holding(settings, "ingest"):
+        _ingest(settings)
+        _print_summary(settings)
 
 
 def _ingest(settings: Settings) -> tuple[list[dict], float]:
@@ -125,7 +146,9 @@ def _print_summary(settings: Settings) -> None:
 @app.command()
 def summary(data_dir: Optional[Path] = DataDir) -> None:
     """Print what the warehouse holds and write the validation report."""
-    _print_summary(_settings(data_dir))
+    settings = _settings(data_dir)
+    with _holding(settings, "summary"):
+        _print_summary(settings)
 
 
 @app.command("scan")
@@ -138,7 +161,8 @@ def scan_command(
     from features.scan import last_month_end
 
     settings = _settings(data_dir)
-    _scan(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
+    with _holding(settings, "scan"):
+        _scan(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
 
 
 def _scan(settings: Settings, as_of: date, history: int) -> dict:
@@ -191,7 +215,9 @@ def train(
         "outcome was observed by then, events reported by then. Later months can then be scored out of time."),
 ) -> None:
     """Backtest the candidate models on the scanned history, register the best and decide promotion."""
-    _train(_settings(data_dir), date.fromisoformat(until) if until else None)
+    settings = _settings(data_dir)
+    with _holding(settings, "train"):
+        _train(settings, date.fromisoformat(until) if until else None)
 
 
 def _train(settings: Settings, until: date | None = None) -> dict:
@@ -237,7 +263,8 @@ def score_command(
     from features.scan import last_month_end
 
     settings = _settings(data_dir)
-    _score(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
+    with _holding(settings, "score"):
+        _score(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
 
 
 def _score(settings: Settings, as_of: date, history: int) -> dict:
@@ -288,7 +315,8 @@ def flags_command(
     from features.scan import last_month_end
 
     settings = _settings(data_dir)
-    _flags(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()))
+    with _holding(settings, "flags"):
+        _flags(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()))
 
 
 def _flags(settings: Settings, as_of: date) -> dict:
@@ -341,8 +369,17 @@ def demo(
 ) -> None:
     """Generate a portfolio, ingest it, scan its history, train and score -- the whole job, end to end."""
     settings = _settings(data_dir, businesses=businesses, months=months)
-    if settings.data_dir.exists():
-        shutil.rmtree(settings.data_dir)
+    with _holding(settings, "demo"):
+        _demo(settings)
+
+
+def _demo(settings: Settings) -> None:
+    from yocho.runlock import LOCK_FILE
+
+    # recreated, but the lock this run holds stays where the next command will look for it
+    for entry in settings.data_dir.iterdir():
+        if entry.name != LOCK_FILE:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     started = time.perf_counter()
     _generate(settings)
     _ingest(settings)
