@@ -43,6 +43,9 @@ from signals.queue.lifecycle import OPEN_STATES, Role, Route, State
 
 metadata = MetaData()
 
+OWNER_INSTITUTIONS, OWNER_COUNCIL = "institutions", "council"
+OWNERS = (OWNER_INSTITUTIONS, OWNER_COUNCIL)
+
 
 def _in(values: object) -> str:
     return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))  # type: ignore[attr-defined]
@@ -81,6 +84,11 @@ cases = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
     Column("business_key", String(128), nullable=False),  # 法人番号 or inst:local_id
+    # Whose case it is: "institutions" (opened by the nightly flags for the banks and the
+    # association that know the business) or "council" (a manual referral by council intake).
+    # The nightly flags only ever touch the institutions' case: no institution's ids or
+    # evidence reach a council-owned case without that institution's own consent and referral.
+    Column("owner", String(16), nullable=False, default="institutions", server_default="institutions"),
     Column("state", String(32), nullable=False),
     # Optimistic concurrency: every state change is UPDATE ... WHERE version = :read_version.
     Column("version", Integer, nullable=False, default=1),
@@ -121,10 +129,11 @@ cases = Table(
     CheckConstraint(f"state IN ({_in(State)})", name="ck_cases_state"),
     CheckConstraint(f"route IS NULL OR route IN ({_in(Route)})", name="ck_cases_route"),
     CheckConstraint("version >= 1", name="ck_cases_version"),
+    CheckConstraint(f"owner IN ({_in(OWNERS)})", name="ck_cases_owner"),
 )
-# One open case per business: a partial unique index, rendered for both backends.
+# One open case per business and owner: a partial unique index, rendered for both backends.
 _open = cases.c.state.in_(sorted(s.value for s in OPEN_STATES))
-Index("uq_cases_open_business", cases.c.business_key, unique=True,
+Index("uq_cases_open_business", cases.c.business_key, cases.c.owner, unique=True,
       sqlite_where=_open, postgresql_where=_open)
 Index("ix_cases_business_key", cases.c.business_key)
 Index("ix_cases_state", cases.c.state)
@@ -201,11 +210,25 @@ def _create(conn: Connection) -> None:
     _append_only_ddl(conn)
 
 
-SCHEMA_VERSION = 1
+def _v2_case_owner(conn: Connection) -> None:
+    """cases.owner: a council's manual referral is its own record, never merged with the
+    institutions' case of the same business; one open case per business *and owner*."""
+    conn.execute(text("ALTER TABLE cases ADD COLUMN owner VARCHAR(16) DEFAULT 'institutions' NOT NULL"))
+    manual = _in(r.value for r in Route if r in (Route.PROFESSIONAL, Route.OTHER))
+    conn.execute(text(f"UPDATE cases SET owner = 'council' WHERE route IN ({manual})"))
+    conn.execute(text("DROP INDEX uq_cases_open_business"))
+    conn.execute(text(
+        "CREATE UNIQUE INDEX uq_cases_open_business ON cases (business_key, owner) "
+        f"WHERE state IN ({_in(s.value for s in OPEN_STATES)})"))
+
+
+SCHEMA_VERSION = 2
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
-MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {}
-_DESCRIPTION = ("institutions, users, cases, case_institutions, evidence_snapshots, transitions; "
+MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
+    2: ("cases.owner (institutions | council); one open case per business and owner", _v2_case_owner),
+}
+_DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions; "
                 "append-only triggers")
 
 

@@ -61,6 +61,8 @@ from signals.queue.lifecycle import (
     rule_for,
 )
 from signals.queue.schema import (
+    OWNER_COUNCIL,
+    OWNER_INSTITUTIONS,
     case_institutions,
     cases,
     evidence_snapshots,
@@ -148,6 +150,9 @@ class CaseSummary:
     referral_phase: str | None
     referring_institution_id: str | None
     institutions: tuple[CaseInstitution, ...]
+    # "institutions": the case of the banks and the association that know the business,
+    # opened by the nightly flags; "council": a manual referral registered by council intake.
+    owner: str
 
     @property
     def route_ja(self) -> str | None:
@@ -477,7 +482,8 @@ class QueueStore:
                 for r in conn.execute(select(
                         cases.c.id, cases.c.business_key, cases.c.state, cases.c.version,
                         cases.c.last_as_of, cases.c.first_sign_on)
-                        .where(cases.c.state.in_(_values(OPEN_STATES)), cases.c.business_key.in_(chunk))):
+                        .where(cases.c.owner == OWNER_INSTITUTIONS,  # never a council-owned referral
+                               cases.c.state.in_(_values(OPEN_STATES)), cases.c.business_key.in_(chunk))):
                     open_cases[r.business_key] = r
             open_ids = sorted(r.id for r in open_cases.values())
             has_snapshot: set[int] = set()
@@ -497,6 +503,7 @@ class QueueStore:
                 latest: dict[str, tuple[date, int]] = {}
                 for chunk in _chunks(candidates):
                     for r in conn.execute(select(cases.c.id, cases.c.business_key, cases.c.closed_on).where(
+                            cases.c.owner == OWNER_INSTITUTIONS,
                             cases.c.state.in_(_values(CLOSED_STATES)), cases.c.closed_on > cutoff,
                             cases.c.business_key.in_(chunk))):
                         if r.business_key not in latest or (r.closed_on, r.id) > latest[r.business_key]:
@@ -528,7 +535,8 @@ class QueueStore:
 
             if to_open:
                 new_rows = [{
-                    "business_key": key, "state": State.NEW.value, "version": 1, **rows[key].values,
+                    "business_key": key, "owner": OWNER_INSTITUTIONS, "state": State.NEW.value, "version": 1,
+                    **rows[key].values,
                     "flagged_on": as_of, "last_as_of": as_of, "created_at": now, "updated_at": now,
                 } for key in to_open]
                 inserted = conn.execute(
@@ -793,8 +801,16 @@ class QueueStore:
         consent_on: date | None = None,
     ) -> CaseDetail:
         """Council intake registers a referral that did not come through the queue (a 士業 or
-        その他 route): a case created directly as `referred`, with consent recorded (by default
-        today). Conflict if the business already has an open case."""
+        その他 route): a council-owned case created directly as `referred`, with consent
+        recorded (by default today).
+
+        The record is the council's own: the nightly flags never merge an institution's local
+        ids or evidence into it (`apply_flags` only updates the institutions' case), and the
+        institutions' own case of the business, if any, stays theirs, unreferred, until they
+        record consent and refer it themselves. Conflict only when the council can already
+        see an open referral of the business (its own manual one, or an institution's
+        consented referral): a case the council may not see is never revealed, not even by
+        a refusal."""
         key = _clean(business_key)
         if not key:
             raise InvalidInput("business key is required")
@@ -811,20 +827,20 @@ class QueueStore:
             actor = self._actor(conn, user)
             if actor.role is not Role.COUNCIL_INTAKE:
                 raise Forbidden("only council intake registers referrals by hand")
-            taken = conn.execute(select(cases.c.id).where(
-                cases.c.business_key == key, cases.c.state.in_(_values(OPEN_STATES)))).first()
+            visible_open = and_(cases.c.state.in_(_values(OPEN_STATES)), _scope(actor))
+            taken = conn.execute(select(cases.c.id).where(cases.c.business_key == key, visible_open)).first()
             if taken is not None:
-                raise Conflict("この事業者には進行中の案件があります (the business already has an open case)")
+                raise Conflict(_ALREADY_REFERRED)
             try:
                 with conn.begin_nested():
                     case_id = conn.execute(insert(cases).values(
-                        business_key=key, state=State.REFERRED.value, version=1, critical_signs=[],
+                        business_key=key, owner=OWNER_COUNCIL, state=State.REFERRED.value, version=1, critical_signs=[],
                         phase=phase, referral_phase=phase, route=route_value.value, referred_on=today,
                         referred_by=actor.id, consent_on=consent_on or today, consent_note=note,
                         consent_recorded_by=actor.id, created_at=now, updated_at=now,
                     ).returning(cases.c.id)).scalar_one()
-            except IntegrityError:
-                raise Conflict("この事業者には進行中の案件があります (the business already has an open case)") from None
+            except IntegrityError:  # only another open council-owned case collides (the index is per owner)
+                raise Conflict(_ALREADY_REFERRED) from None
             conn.execute(insert(transitions).values(
                 case_id=case_id, at=now, actor_user_id=actor.id, actor=actor.username, actor_role=actor.role.value,
                 from_state=None, to_state=State.REFERRED.value,
@@ -833,6 +849,11 @@ class QueueStore:
 
 
 # ---------------------------------------------------------------------------- module helpers
+
+# The one refusal of a manual referral: about a referral the council already sees, never
+# about a case it may not see.
+_ALREADY_REFERRED = ("この事業者は既に協議会への紹介として受付中です "
+                     "(the council already has an open referral of this business)")
 
 def _values(states: Iterable[State]) -> list[str]:
     return sorted(s.value for s in states)
@@ -876,7 +897,7 @@ def _summary_fields(row: Any, insts: list[CaseInstitution]) -> dict[str, Any]:
         snooze_until=row.snooze_until, closed_on=row.closed_on, consent_on=row.consent_on,
         route=Route(row.route) if row.route else None, referred_on=row.referred_on,
         referral_phase=row.referral_phase, referring_institution_id=row.referring_institution_id,
-        institutions=tuple(insts),
+        institutions=tuple(insts), owner=row.owner,
     )
 
 

@@ -1,0 +1,51 @@
+"""What crosses between institutions and to the council, through the pages: consent is the
+only door (docs/webapp.md, "Sharing"). The data layer's rules are tested in
+tests/signals/queue/test_queue_sharing.py; these check what the pages show."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from signals.queue import State
+from tests.webapp.conftest import BUSINESSES, Seeded, as_user, flags_frame
+
+A1 = next(b for b in BUSINESSES if b.label == "A1")
+NEXT_NIGHT = date(2026, 11, 30)
+
+
+def _register(council: Any, key: str) -> Any:
+    form = {"business_key": key, "route": "professional", "phase": "revitalisation",
+            "consent_on": "2026-11-20", "note": "顧問税理士から相談"}
+    return council.post("/council/referrals", form, token_from="/council")
+
+
+def test_a_manual_referral_gets_no_bank_evidence_and_leaves_the_banks_case_theirs(app: Any, seeded: Seeded) -> None:
+    council, bank = as_user(app, "council"), as_user(app, "bank_a")
+    # A1 has bank A's open, unconsented case: registering it reveals nothing and succeeds.
+    response = _register(council, A1.key)
+    assert response.status_code == 303 and response.headers["location"].startswith("/cases/")
+    manual_path = response.headers["location"]
+    page = council.client.get(manual_path).text
+    assert "進行中の案件" not in page and "受付中" not in page
+    # The next night's flags of A1 stay with bank A's case.
+    seeded.store.apply_flags(flags_frame(NEXT_NIGHT, [A1]), NEXT_NIGHT, 6)
+    page = council.client.get(manual_path).text
+    for secret in ("A-0001", "北陸第一銀行", "延滞3ヶ月以上", "months_observed"):
+        assert secret not in page, secret
+    assert bank.client.get(manual_path).status_code == 404
+    bank_case = seeded.store.get_case(seeded.users["bank_a"], seeded.case_ids["A1"])
+    assert bank_case.state is State.NEW and bank_case.route is None and bank_case.consent_on is None
+    assert bank_case.last_as_of == NEXT_NIGHT
+    assert council.client.get(f"/cases/{seeded.case_ids['A1']}").status_code == 404
+
+
+def test_a_refused_manual_referral_names_only_what_the_council_sees(app: Any, seeded: Seeded) -> None:
+    council = as_user(app, "council")
+    for label in ("A3", "B1"):  # consented but not referred; new
+        key = next(b.key for b in BUSINESSES if b.label == label)
+        assert _register(council, key).headers["location"].startswith("/cases/")
+    # Refused only for a business the council already has a referral of (B2: bank B's).
+    b2 = next(b.key for b in BUSINESSES if b.label == "B2")
+    assert _register(council, b2).headers["location"] == "/council"
+    page = council.client.get("/council").text
+    assert "既に協議会への紹介として受付中" in page and "進行中の案件" not in page
