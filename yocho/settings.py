@@ -30,6 +30,28 @@ class IngestSettings(BaseModel):
     # Processed files leave the landing folder (their bytes stay in the archive), so a
     # night only hashes what is new.
     remove_processed: bool = True
+    # A `*.partial` file is one a sender is still writing. Untouched for this long, the
+    # upload has died: it is recorded as misplaced so somebody sends it again.
+    partial_max_age_hours: float = Field(24, gt=0)
+
+    # Limits a file must stay within before it is parsed; a file beyond one is rejected
+    # whole, naming the limit (raise it here or with YOCHO_INGEST__<NAME>). They bound
+    # memory: parsing costs several times a file's size, and a compressed .xlsx can expand
+    # a thousandfold. The defaults fit a national portfolio's monthly files with room: the
+    # largest expected is a major bank's monthly loans extract, about 1M businesses x 3
+    # facilities = 3M rows of ~150 bytes (~450 MB of CSV).
+    # Bytes on disk: 4x that largest extract; a bigger backfill is sent split by month.
+    max_file_bytes: int = Field(2 * 1024**3, gt=0)
+    # Data rows in one file: 3x that extract.
+    max_rows: int = Field(10_000_000, gt=0)
+    # Characters in one cell: the longest legitimate cell is a free-text name or note
+    # (商号 are at most a few hundred characters); 4,000 leaves room for notes.
+    max_cell_chars: int = Field(4_000, gt=0)
+    # Declared uncompressed size of all members of an .xlsx (zip), checked before it is
+    # opened. A 13-column sheet takes ~500 bytes of XML per row, so 200 MB holds ~400k
+    # rows; extracts bigger than that come as CSV or Parquet. Reading an .xlsx costs
+    # about 30x this figure in memory.
+    max_xlsx_uncompressed_bytes: int = Field(200 * 1024**2, gt=0)
 
 
 class GeneratorSettings(BaseModel):

@@ -282,7 +282,7 @@ def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
             )
             for c in feed.columns
         ]
-    ).sort("source_row", maintain_order=True).collect()
+    ).sort("source_row", maintain_order=True).with_columns(visible_controls(pl.col("value"))).collect()
     raw_text = frame.select(*(pl.col(f"raw.{c.name}").alias(c.name) for c in feed.columns), "source_row")
     return ParseResult(
         rows=rows, errors=errors.cast(ERROR_SCHEMA), ignored_columns=ignored, raw_text=raw_text,
@@ -299,12 +299,31 @@ def _lookup(frame: pl.LazyFrame, col: Column, feed: Feed, factor: int = 1) -> pl
     is_id = col.name in feed.key or col.name.endswith("_id")
     text = _clean(pl.col(source), normalize=col.kind is not Kind.TEXT or is_id)
     value, reason = _convert(col, text, factor)
+    # A control character loads into DuckDB but breaks PostgreSQL (NUL) and every
+    # export after it; free text may hold tabs and line breaks, keys and codes nothing.
+    control = pl.col(source).str.contains(_TEXT_CONTROL if col.kind is Kind.TEXT and not is_id else _ANY_CONTROL)
     return frame.select(source).unique().select(
         source,
-        value.alias(col.name),
+        pl.when(control).then(None).otherwise(value).alias(col.name),
         # A reason only where the sender wrote something we could not read.
-        pl.when(text.is_not_null() & value.is_null()).then(reason).alias(f"why.{col.name}"),
+        pl.when(control).then(pl.lit(CONTROL_REASON))
+        .when(text.is_not_null() & value.is_null()).then(reason).alias(f"why.{col.name}"),
     )
+
+
+# C0 controls and DEL. Tab, line feed and carriage return make sense inside free text
+# (a quoted CSV cell, a note typed in Excel), nowhere else.
+_ANY_CONTROL = r"[\x00-\x1f\x7f]"
+_TEXT_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROLS = [chr(c) for c in (*range(0x20), 0x7F)]
+CONTROL_REASON = ("contains a control character (shown as \\xNN; NUL and other C0 controls are "
+                  "never data; tab and line breaks only in free text)")
+
+
+def visible_controls(value: pl.Expr) -> pl.Expr:
+    """The text with every control character spelled \\xNN, so a quarantined value can be
+    stored and shown anywhere (PostgreSQL refuses NUL in text)."""
+    return value.str.replace_many(_CONTROLS, [f"\\x{ord(c):02x}" for c in _CONTROLS])
 
 
 def _clean(text: pl.Expr, *, normalize: bool) -> pl.Expr:
@@ -414,7 +433,11 @@ def _calendar(text: pl.Expr, patterns: tuple[tuple[str, bool], ...], *, with_day
             # 元年 is the first year of an era.
             n = pl.when(year == "元").then(pl.lit(1)).otherwise(year.cast(pl.Int32, strict=False))
             start = g.struct.field("era").replace_strict(ERA_START, default=None, return_dtype=pl.Int32)
-            year = (start + n - 1).cast(pl.Utf8)
+            # An era counts from 元年 (1): 平成0年 or 令和00年 names no year, and reading it as
+            # the year before the era began would invent a date. The pattern matched, so the
+            # text is "not a real calendar date" (a year that is no number never parses).
+            year = pl.when(n >= 1).then((start + n - 1).cast(pl.Utf8)).otherwise(
+                pl.when(start.is_not_null()).then(pl.lit("era year 0")))
         years.append(year)
         months.append(g.struct.field("m"))
         days.append(g.struct.field("d") if with_day else pl.lit("1"))

@@ -20,7 +20,7 @@ from yocho.ingest.load import (
     load_accepted,
     record_rejected,
 )
-from yocho.ingest.parse import parse_feed, read_raw
+from yocho.ingest.parse import parse_feed, read_raw, visible_controls
 from yocho.ingest.validate import validate_batch
 from yocho.settings import Settings
 
@@ -43,7 +43,8 @@ def _merge_errors(parse_errors: pl.DataFrame, validation_errors: pl.DataFrame) -
     """A cell that failed parsing is null, so its not-null expectation fails too; keep the
     parse reason, which says what was wrong with the text actually sent."""
     merged = pl.concat([parse_errors.cast(QUARANTINE_SCHEMA), validation_errors.cast(QUARANTINE_SCHEMA)])
-    return merged.unique(subset=["source_row", "column"], keep="first", maintain_order=True)
+    return merged.unique(subset=["source_row", "column"], keep="first", maintain_order=True).with_columns(
+        visible_controls(pl.col("value")))
 
 
 def ingest_file(

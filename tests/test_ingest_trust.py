@@ -1,0 +1,114 @@
+"""Ingest refuses what it cannot trust, and a rejected delivery can always be corrected."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.landing_files import corporate_number, write_csv
+from yocho.contract import FEEDS, Column, Feed, Kind
+from yocho.ingest.landing import discover
+from yocho.ingest.parse import parse_feed
+from yocho.ingest.pipeline import ingest_files
+from yocho.ingest.validate import known_bank_codes
+from yocho.settings import Settings
+from yocho.warehouse.db import warehouse
+
+JA_HEADER = ["保証番号", "顧客番号", "法人番号", "金融機関コード", "対象年月", "保証残高", "保証状態", "受領日"]
+BUSINESS_HEADER = ["local_id", "corporate_number", "name", "entity_type", "jsic_division", "prefecture_code",
+                   "received_on"]
+
+
+def _good_rows(n: int, start: int = 100) -> list[list[object]]:
+    return [
+        [f"G{i}", f"C{i:04d}", corporate_number(i), "0116", "令和6年3月", f"{i * 1000:,}", "正常", "令和6年4月15日"]
+        for i in range(start, start + n)
+    ]
+
+
+def _business_rows(n: int, start: int = 1) -> list[list[object]]:
+    return [[f"C{i:04d}", corporate_number(i), f"山田商事{i}", "法人", "E", "13", "2024-04-15"]
+            for i in range(start, start + n)]
+
+
+def _ingest(settings: Settings):
+    files, misplaced = discover(settings.landing_dir, known_bank_codes(), settings.ingest)
+    with warehouse(settings) as con:
+        return ingest_files(con, files, settings, known_bank_codes()), misplaced
+
+
+def _with_ingest(settings: Settings, **update) -> Settings:
+    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=update)})
+
+
+# --- 7: 和暦 year 0 -----------------------------------------------------------------
+
+def _one(kind: Kind, text: str):
+    feed = Feed(name="probe", ja="検査", description="", sources=(), key=("id",),
+                columns=(Column("id", "番号", Kind.TEXT, "key"), Column("v", "値", kind, "", required=False)))
+    return parse_feed(pl.DataFrame({"id": ["r1"], "v": [text]}), feed, file_name="probe.csv")
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    (Kind.DATE, "平成0年4月1日"), (Kind.DATE, "令和0年5月1日"), (Kind.DATE, "R0.5.1"), (Kind.DATE, "H00/4/1"),
+    (Kind.MONTH, "令和0年5月"), (Kind.MONTH, "R0.5"),
+])
+def test_era_year_zero_is_not_a_real_date(kind: Kind, text: str):
+    parsed = _one(kind, text)
+    assert parsed.rows["v"].to_list() == [None]
+    (row,) = parsed.errors.rows()
+    assert row[:2] == (2, "v") and "not a real calendar" in row[2] and row[3] == text
+
+
+# --- 3: control characters ---------------------------------------------------------
+
+def test_control_characters_in_keys_and_text_send_the_row_to_quarantine(settings: Settings):
+    rows = _business_rows(40)
+    rows[0][0] = "C\x000001"  # NUL inside the key: row 2
+    rows[1][2] = "山田\x00商事"  # NUL inside free text: row 3
+    rows[2][2] = "山田\x1b商事"  # ESC: row 4
+    rows[3][2] = "山田\t商事"  # a tab is fine in free text: row 5
+    write_csv(settings.landing_dir / "bank_0116" / "business" / "b.csv", BUSINESS_HEADER, rows)
+    (outcome,), _ = _ingest(_with_ingest(settings, max_reject_ratio=1.0))
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 37, 3)
+    with warehouse(settings, read_only=True) as con:
+        quarantined = con.execute(
+            "SELECT file_name, source_row, column_name, reason, raw_value FROM quarantine ORDER BY source_row"
+        ).fetchall()
+        names = con.execute("SELECT name FROM raw_business WHERE name LIKE '山田%商事' ORDER BY source_row").fetchall()
+        nul_anywhere = con.execute(
+            "SELECT count(*) FROM raw_business WHERE contains(local_id, chr(0)) OR contains(name, chr(0))"
+        ).fetchone()[0]
+    assert [(q[0], q[1], q[2]) for q in quarantined] == [
+        ("bank_0116/business/b.csv", 2, "local_id"),
+        ("bank_0116/business/b.csv", 3, "name"),
+        ("bank_0116/business/b.csv", 4, "name"),
+    ]
+    assert all("control character" in q[3] for q in quarantined)
+    assert [q[4] for q in quarantined] == ["C\\x000001", "山田\\x00商事", "山田\\x1b商事"]
+    assert names == [("山田\t商事",)]
+    assert nul_anywhere == 0
+
+
+# --- 5: symbolic links ---------------------------------------------------------------
+
+def test_symlinks_in_landing_are_refused_never_followed(settings: Settings, tmp_path: Path):
+    outside = write_csv(tmp_path / "outside" / "secret.csv", JA_HEADER, _good_rows(3))
+    folder = settings.landing_dir / "cga_13" / "guarantees"
+    folder.mkdir(parents=True)
+    (folder / "linked.csv").symlink_to(outside)
+    (settings.landing_dir / "cga_14").symlink_to(outside.parent, target_is_directory=True)
+    (settings.landing_dir / "cga_15").mkdir()
+    (settings.landing_dir / "cga_15" / "guarantees").symlink_to(outside.parent, target_is_directory=True)
+
+    outcomes, misplaced = _ingest(settings)
+
+    assert outcomes == []
+    reasons = {m.path.relative_to(settings.landing_dir).as_posix(): m.reason for m in misplaced}
+    assert set(reasons) == {"cga_13/guarantees/linked.csv", "cga_14", "cga_15/guarantees"}
+    assert all("symbolic link" in r and "refused" in r for r in reasons.values())
+    assert outside.exists() and not (settings.archive_dir).exists()
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_guarantees").fetchone()[0] == 0
