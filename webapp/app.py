@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -64,6 +66,7 @@ from webapp.security import (
     rotate_csrf,
     safe_next,
 )
+from webapp.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 PAGE_SIZES = (25, 50, 100)  # offered in the filter bar; any size up to MAX_PAGE_SIZE is accepted
 MAX_PAGE_SIZE = 200
+# Password checks running at once (each scrypt takes a core for ~0.15 s and 16 MiB); more
+# logins wait for a slot without holding a worker thread or a database connection.
+LOGIN_CONCURRENCY = 2
 DEFAULT_PAGE_SIZE = 50
 # Sortable columns of each list (a subset of the store's SORTS).
 WORKLIST_SORTS = ("priority", "probability", "first_sign_on", "flagged_on", "updated_at")
@@ -496,6 +502,10 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
 
     # -- login -------------------------------------------------------------------------
 
+    login_throttle = LoginThrottle()
+    app.state.login_throttle = login_throttle
+    login_slots = anyio.CapacityLimiter(LOGIN_CONCURRENCY)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -517,14 +527,30 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
                       error=None, notice=notice, username="")
 
     @app.post("/login", response_class=HTMLResponse)
-    def login(request: Request, username: str = Form(""), password: str = Form(""),
-              next: str = Form("")) -> Response:  # noqa: A002 - the form field's name
-        user = authenticate(queue, username[:128], password[:1024]) if username and password else None
+    async def login(request: Request, username: str = Form(""), password: str = Form(""),
+                    next: str = Form("")) -> Response:  # noqa: A002 - the form field's name
+        # Async on purpose: a refused attempt is answered from the event loop (no thread, no
+        # database, no hash), and the password check runs in at most LOGIN_CONCURRENCY
+        # threads of its own, so a login flood never takes the threads other pages need.
+        t = Translator(lang_of(request))
+        username, password = username[:128], password[:1024]
+        address = request.client.host if request.client else None
+        verdict = login_throttle.attempt(username, address)
+        if not verdict.allowed:
+            if verdict.first_refusal:
+                log.warning("login throttled for %r from %s for %d s", username, address, verdict.retry_after)
+            response = render(request, "login.html", status_code=429, next=safe_next(next, ""),
+                              error=t("login_throttled", seconds=verdict.retry_after), notice=None,
+                              username=username)
+            response.headers["Retry-After"] = str(verdict.retry_after)
+            return response
+        user = (await anyio.to_thread.run_sync(authenticate, queue, username, password, limiter=login_slots)
+                if username and password else None)
         if user is None:
-            t = Translator(lang_of(request))
-            log.info("failed login for %r", username[:128])
+            log.info("failed login for %r from %s", username, address)
             return render(request, "login.html", status_code=401, next=safe_next(next, ""),
-                          error=t("login_failed"), notice=None, username=username[:128])
+                          error=t("login_failed"), notice=None, username=username)
+        login_throttle.succeeded(username, address)
         request.session.clear()  # nothing from before login survives it
         request.session.update({"uid": user.id, "un": user.username, "login_at": int(time.time())})
         rotate_csrf(request)

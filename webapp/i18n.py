@@ -41,6 +41,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("パスワード", "Password"),
     "login_button": ("ログイン", "Log in"),
     "login_failed": ("ユーザー名またはパスワードが正しくありません。", "Wrong username or password."),
+    "login_throttled": ("ログインの試行が多すぎます。{seconds}秒後にもう一度お試しください。",
+                        "Too many login attempts. Try again in {seconds} seconds."),
     "logged_out": ("ログアウトしました。", "You have logged out."),
     "login_required": ("ログインしてください。", "Please log in."),
     # errors

@@ -6,6 +6,10 @@ N=2^14, r=8, p=5: one of OWASP's equivalent scrypt settings (16 MiB of memory, a
 0.15 s per hash on one core). The parameters are stored in the hash itself
 (`scrypt$N$r$p$salt$hash`, base64), so they can be raised later: `authenticate` rehashes a
 password stored with weaker parameters on the next successful login.
+
+No hash runs inside a database transaction or with a pooled connection checked out: a hash
+takes a core for a tenth of a second or more, and on SQLite a write transaction holds the one
+write lock. `authenticate` costs exactly one hash whether the username exists or not.
 """
 from __future__ import annotations
 
@@ -88,26 +92,37 @@ def needs_rehash(encoded: str, params: ScryptParams = DEFAULT_SCRYPT) -> bool:
         stored.n * stored.r * stored.p < params.n * params.r * params.p)
 
 
-_dummy_hashes: dict[ScryptParams, str] = {}
+def _dummy_hash(params: ScryptParams) -> str:
+    """A well-formed hash with these parameters that no password matches (random salt and
+    key): checking a password against it costs exactly one scrypt, like a real user's hash,
+    and building it costs none."""
+    return (f"scrypt${params.n}${params.r}${params.p}$"
+            f"{_b64(secrets.token_bytes(params.salt_bytes))}${_b64(secrets.token_bytes(params.dklen))}")
 
 
 def authenticate(store: QueueStore, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None. An unknown user costs the
-    same hash as a known one, so timing does not reveal which usernames exist."""
+    """The active user with this username and password, or None.
+
+    Exactly one scrypt per call, known user or not (an unknown one is checked against a
+    dummy hash of the store's cost), so timing does not reveal which usernames exist. The
+    hash runs outside any database transaction: the user row is read in a short read
+    transaction, the password checked with no connection held, and only a rehash (stored
+    cost below the store's) writes, in a second short transaction that changes the hash only
+    if nobody changed it meanwhile."""
     username = (username or "").strip()
-    with store._write() as conn:
+    with store._read() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
-        if row is None:
-            params = store.password_params
-            dummy = _dummy_hashes.setdefault(params, hash_password("not a password", params))
-            verify_password(password, dummy)
-            return None
-        if not verify_password(password, row.password_hash) or not row.active:
-            return None
-        if needs_rehash(row.password_hash, store.password_params):
-            conn.execute(update(users).where(users.c.id == row.id)
-                         .values(password_hash=hash_password(password, store.password_params)))
-        return _user(row)
+    if row is None:
+        verify_password(password, _dummy_hash(store.password_params))
+        return None
+    if not verify_password(password, row.password_hash) or not row.active:
+        return None
+    if needs_rehash(row.password_hash, store.password_params):
+        rehashed = hash_password(password, store.password_params)
+        with store._write() as conn:
+            conn.execute(update(users).where(users.c.id == row.id, users.c.password_hash == row.password_hash)
+                         .values(password_hash=rehashed))
+    return _user(row)
 
 
 def load_user(store: QueueStore, user_id: int) -> User | None:
@@ -139,7 +154,7 @@ def _check_new_user(username: str, password: str, role: Role, institution_id: st
             raise InvalidInput(f"role {role.value} belongs to a {wanted_kind}, not {institution_id}")
 
 
-def _insert_user(store: QueueStore, conn: Connection, username: str, password: str, role: Role,
+def _insert_user(store: QueueStore, conn: Connection, username: str, password_hash: str, role: Role,
                  institution_id: str | None, display_name: str) -> User:
     if institution_id is not None and conn.execute(
             select(institutions.c.id).where(institutions.c.id == institution_id)).first() is None:
@@ -147,7 +162,7 @@ def _insert_user(store: QueueStore, conn: Connection, username: str, password: s
     try:
         with conn.begin_nested():
             user_id = conn.execute(insert(users).values(
-                username=username, password_hash=hash_password(password, store.password_params),
+                username=username, password_hash=password_hash,
                 role=role.value, institution_id=institution_id, display_name=display_name,
                 active=True, created_at=store.now(),
             ).returning(users.c.id)).scalar_one()
@@ -171,21 +186,23 @@ def create_user(
     role = Role(role)
     username = username.strip()
     _check_new_user(username, password, role, institution_id)
+    password_hash = hash_password(password, store.password_params)  # before the transaction: no lock held
     with store._write() as conn:
         _require_admin(store, conn, admin)
-        return _insert_user(store, conn, username, password, role, institution_id, display_name or username)
+        return _insert_user(store, conn, username, password_hash, role, institution_id, display_name or username)
 
 
 def bootstrap_admin(store: QueueStore, username: str, password: str, display_name: str = "管理者") -> User:
     """The first administrator of an empty store; refused once an active admin exists."""
     username = username.strip()
     _check_new_user(username, password, Role.ADMIN, None)
+    password_hash = hash_password(password, store.password_params)  # before the transaction: no lock held
     with store._write() as conn:
         admins = conn.execute(select(func.count()).select_from(users).where(
             users.c.role == Role.ADMIN.value, users.c.active.is_(True))).scalar_one()
         if admins:
             raise Forbidden("an administrator exists already; ask them to create accounts")
-        return _insert_user(store, conn, username, password, Role.ADMIN, None, display_name)
+        return _insert_user(store, conn, username, password_hash, Role.ADMIN, None, display_name)
 
 
 def disable_user(store: QueueStore, admin: User, username: str) -> User:
@@ -206,16 +223,22 @@ def disable_user(store: QueueStore, admin: User, username: str) -> User:
 
 
 def change_password(store: QueueStore, user: User, old_password: str, new_password: str) -> None:
-    """A user changes their own password (the old one is checked)."""
+    """A user changes their own password (the old one is checked). Both hashes run outside
+    any transaction; the update applies only if the stored hash is still the one checked."""
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    with store._write() as conn:
+    with store._read() as conn:
         actor = store._actor(conn, user)
         stored = conn.execute(select(users.c.password_hash).where(users.c.id == actor.id)).scalar_one()
-        if not verify_password(old_password, stored):
-            raise Forbidden("the current password is wrong")
-        conn.execute(update(users).where(users.c.id == actor.id)
-                     .values(password_hash=hash_password(new_password, store.password_params)))
+    if not verify_password(old_password, stored):
+        raise Forbidden("the current password is wrong")
+    new_hash = hash_password(new_password, store.password_params)
+    with store._write() as conn:
+        store._actor(conn, user)
+        changed = conn.execute(update(users).where(users.c.id == actor.id, users.c.password_hash == stored)
+                               .values(password_hash=new_hash)).rowcount
+    if not changed:
+        raise Conflict("the password was changed meanwhile; try again")
 
 
 def list_users(store: QueueStore, admin: User) -> list[User]:

@@ -113,3 +113,57 @@ def test_change_password_and_rehash_with_stronger_parameters(store, people):
     with store.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash).where(users.c.username == "analyst.cga_13")).scalar_one()
     assert stored.startswith("scrypt$512$8$1$")
+
+
+def _count_scrypt(monkeypatch, store):
+    """Wrap hashlib.scrypt: count the calls and record the connections checked out of the
+    store's pool while each one runs."""
+    import hashlib
+
+    real, calls = hashlib.scrypt, []
+
+    def counted(*args, **kwargs):
+        calls.append(store.engine.pool.checkedout())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counted)
+    return calls
+
+
+def test_an_unknown_user_costs_one_hash_like_a_known_one(store, people, monkeypatch):
+    calls = _count_scrypt(monkeypatch, store)
+    for username, pw in [("nobody.at.all", "whatever-password"), ("someone.else", "whatever-password"),
+                         ("reviewer.bank_0116", "wrong-password-1"), ("reviewer.bank_0116", "demo-reviewer.bank_0116")]:
+        calls.clear()
+        authenticate(store, username, pw)
+        assert len(calls) == 1, (username, len(calls))
+
+
+def test_passwords_are_hashed_with_no_database_connection_held(store, people, monkeypatch):
+    calls = _count_scrypt(monkeypatch, store)
+    authenticate(store, "nobody.at.all", "whatever-password")
+    authenticate(store, "reviewer.bank_0116", "wrong-password-1")
+    authenticate(store, "reviewer.bank_0116", "demo-reviewer.bank_0116")
+    create_user(store, people.admin, username="new.reviewer", password="long-enough-1", role=Role.BANK_REVIEWER,
+                institution_id="bank_0116")
+    change_password(store, people.bank_a, "demo-reviewer.bank_0116", "a-new-password-1")
+    assert len(calls) == 6 and calls == [0] * 6, calls
+
+
+def test_a_rehash_at_login_is_one_short_write_after_the_check(store, people, monkeypatch):
+    stronger = ScryptParams(n=2 ** 9, r=8, p=1)
+    monkeypatch.setattr(store, "password_params", stronger)
+    calls = _count_scrypt(monkeypatch, store)
+    assert authenticate(store, "reviewer.bank_0116", "demo-reviewer.bank_0116") == people.bank_a
+    assert calls == [0, 0]  # the check, then the new hash: both outside any transaction
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(users.c.password_hash).where(users.c.username == "reviewer.bank_0116")).scalar_one()
+    assert stored.startswith("scrypt$512$8$1$")
+
+
+def test_sqlite_connections_use_wal_and_a_busy_timeout(store):
+    if store.backend != "sqlite":
+        pytest.skip("SQLite only")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
