@@ -43,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from signals.phases import PHASES
+from signals.sharing import scoped_evidence
 from signals.queue.lifecycle import (
     CLOSED_STATES,
     COUNCIL_STATES,
@@ -169,7 +170,10 @@ class Snapshot:
     probability: float | None
     band: str | None
     phase: str | None
-    evidence: str  # the flags' JSON, verbatim
+    # The flags' JSON as the acting user may see it (signals/sharing.py): verbatim for an
+    # administrator and for the only institution of a case; otherwise the viewer's own
+    # records in full and other institutions' only as aggregated facts.
+    evidence: str
 
     @property
     def data(self) -> Any:
@@ -705,8 +709,14 @@ class QueueStore:
         if row is None:
             raise NotFound(f"case {case_id} not found")
         insts = self._institutions(conn, actor, [row.id])
+        sharers = {i.institution_id for i in insts[row.id]}
+        viewer = _evidence_viewer(actor, row)
+
+        def shown(evidence: str) -> str:
+            return evidence if actor.role is Role.ADMIN else scoped_evidence(evidence, viewer, sharers)
+
         snaps = tuple(Snapshot(r.id, _aware(r.taken_at), r.as_of, r.kind, list(r.critical_signs or []),
-                               r.probability, r.band, r.phase, r.evidence)
+                               r.probability, r.band, r.phase, shown(r.evidence))
                       for r in conn.execute(select(evidence_snapshots).where(evidence_snapshots.c.case_id == case_id)
                                             .order_by(evidence_snapshots.c.as_of, evidence_snapshots.c.id)))
         history = tuple(AuditEntry(r.id, _aware(r.at), r.actor, r.actor_role,
@@ -880,6 +890,16 @@ def _scope(actor: User) -> ColumnElement[bool]:
     if actor.role is Role.COUNCIL_INTAKE:
         return and_(cases.c.state.in_(_values(COUNCIL_STATES)), cases.c.consent_on.is_not(None))
     return false()
+
+
+def _evidence_viewer(actor: User, row: Any) -> str | None:
+    """The institution whose records `actor` sees in full in this case's evidence: its own; for
+    council intake, the referring institution's (its consent covers its own records)."""
+    if actor.role in INSTITUTION_ROLES:
+        return actor.institution_id
+    if actor.role is Role.COUNCIL_INTAKE:
+        return row.referring_institution_id
+    return None
 
 
 def _user(row: Any) -> User:

@@ -4,7 +4,7 @@
 -- Inputs: sig_keys, sig_flagged(business_key), sig_catalog(indicator_id, name_ja, name_en).
 WITH loan_months AS (
     -- latest version received by $as_of of each loan-month in the window
-    SELECT k.business_key, l.month, l.balance_jpy, l.days_past_due
+    SELECT k.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
     FROM raw_loans l
     JOIN sig_keys k USING (institution_id, local_id)
     SEMI JOIN sig_flagged f ON f.business_key = k.business_key
@@ -22,7 +22,7 @@ loans AS (
     GROUP BY ALL
 ),
 account_months AS (
-    SELECT k.business_key, a.month, a.month_end_balance_jpy, a.inflow_jpy, a.failed_debits
+    SELECT k.business_key, a.institution_id, a.month, a.month_end_balance_jpy, a.inflow_jpy, a.failed_debits
     FROM raw_accounts a
     JOIN sig_keys k USING (institution_id, local_id)
     SEMI JOIN sig_flagged f ON f.business_key = k.business_key
@@ -39,6 +39,38 @@ accounts AS (
     FROM (SELECT business_key, month, sum(month_end_balance_jpy) AS balance, sum(inflow_jpy) AS inflow,
                  sum(failed_debits) AS failed
           FROM account_months GROUP BY ALL)
+    GROUP BY ALL
+),
+-- The same series per reporting institution: a reviewer is shown its own institution's
+-- figures only (signals/sharing.py), never the totals that would give away another's.
+institution_loans AS (
+    SELECT business_key, institution_id,
+           list({'month': month, 'value': balance} ORDER BY month) AS loan_balance,
+           list({'month': month, 'value': dpd} ORDER BY month) AS dpd
+    FROM (SELECT business_key, institution_id, month, sum(balance_jpy) AS balance, max(days_past_due) AS dpd
+          FROM loan_months GROUP BY ALL)
+    GROUP BY ALL
+),
+institution_accounts AS (
+    SELECT business_key, institution_id,
+           list({'month': month, 'value': balance} ORDER BY month) AS deposit_balance,
+           list({'month': month, 'value': inflow} ORDER BY month) AS inflow,
+           list({'month': month, 'value': failed} ORDER BY month) AS failed_debits
+    FROM (SELECT business_key, institution_id, month, sum(month_end_balance_jpy) AS balance,
+                 sum(inflow_jpy) AS inflow, sum(failed_debits) AS failed
+          FROM account_months GROUP BY ALL)
+    GROUP BY ALL
+),
+by_institution AS (
+    SELECT business_key,
+           list({'institution_id': institution_id,
+                 'loan_balance_jpy': coalesce(l.loan_balance, []),
+                 'max_days_past_due': coalesce(l.dpd, []),
+                 'deposit_balance_jpy': coalesce(a.deposit_balance, []),
+                 'inflow_jpy': coalesce(a.inflow, []),
+                 'failed_debits': coalesce(a.failed_debits, [])} ORDER BY institution_id) AS series
+    FROM institution_loans l
+    FULL JOIN institution_accounts a USING (business_key, institution_id)
     GROUP BY ALL
 ),
 scores AS (
@@ -91,6 +123,7 @@ SELECT f.business_key,
                'failed_debits': coalesce(a.failed_debits, []),
                'score': coalesce(sc.score, [])
            },
+           'series_by_institution': coalesce(bi.series, []),
            'sign_history': coalesce(h.sign_history, [])
        })::VARCHAR AS evidence
 FROM sig_flagged f
@@ -100,4 +133,5 @@ LEFT JOIN loans l ON l.business_key = f.business_key
 LEFT JOIN accounts a ON a.business_key = f.business_key
 LEFT JOIN scores sc ON sc.business_key = f.business_key
 LEFT JOIN sign_history h ON h.business_key = f.business_key
+LEFT JOIN by_institution bi ON bi.business_key = f.business_key
 ORDER BY f.business_key

@@ -112,3 +112,12 @@ def test_series_cover_the_last_24_months_received_by_the_date(snapshot):
 def test_sign_history_marks_the_months_signs_fired_up_to_the_date(snapshot):
     history = {h["month"]: h["signs"] for h in snapshot["doc"]["sign_history"]}
     assert history == {"2026-09-30": ["acc_failed_debits"], "2026-10-31": ["obs_litigation", "rep_dpd_90"]}
+
+
+def test_series_are_also_kept_per_reporting_institution(snapshot):
+    """signals/sharing.py shows a reviewer its own institution's series, never the totals."""
+    doc = snapshot["doc"]
+    (own,) = doc["series_by_institution"]
+    assert own["institution_id"] == "bank_0116"
+    for name in ("loan_balance_jpy", "max_days_past_due", "deposit_balance_jpy", "inflow_jpy", "failed_debits"):
+        assert own[name] == doc["series"][name]

@@ -49,3 +49,22 @@ def test_a_refused_manual_referral_names_only_what_the_council_sees(app: Any, se
     assert _register(council, b2).headers["location"] == "/council"
     page = council.client.get("/council").text
     assert "既に協議会への紹介として受付中" in page and "進行中の案件" not in page
+
+
+def test_a_reviewer_sees_only_its_own_records_in_a_shared_cases_evidence(app: Any, seeded: Seeded) -> None:
+    import polars as pl
+
+    from tests.signals.queue.test_queue_sharing import BANK_B_SECRETS, X, _shared_evidence
+    from tests.webapp.conftest import BANK_A, BANK_B, Business
+
+    shared = Business("S1", X, [(BANK_A, "A-0777"), (BANK_B, "B-2")], 0.3, "high", ["rep_dpd_90"],
+                      "revitalisation", date(2026, 6, 30), 0.9)
+    frame = flags_frame(NEXT_NIGHT, [shared]).with_columns(evidence=pl.lit(_shared_evidence()))
+    seeded.store.apply_flags(frame, NEXT_NIGHT, 6)
+    case_id = next(c.id for c in seeded.store.all_cases(seeded.users["admin"]) if c.business_key == X)
+    page_a = as_user(app, "bank_a").client.get(f"/cases/{case_id}")
+    assert page_a.status_code == 200 and "A-LOAN-1" in page_a.text
+    for secret in BANK_B_SECRETS:
+        assert secret not in page_a.text, secret
+    page_b = as_user(app, "bank_b").client.get(f"/cases/{case_id}").text
+    assert "B-LOAN-9" in page_b and "A-LOAN-1" not in page_b

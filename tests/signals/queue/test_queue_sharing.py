@@ -63,3 +63,79 @@ def test_a_refused_manual_referral_reveals_no_unconsented_case(store, people, ma
         store.register_manual_referral(people.council, X, "士業", None)
     assert store.get_case(people.bank_a, ids[X]).state is State.REFERRED
     assert len(store.all_cases(people.council, CaseQuery(states=(State.REFERRED,)))) == 2
+
+
+def _shared_evidence() -> str:
+    """A document of the shape signals/sql/evidence.sql writes, about a business that banks A
+    and B both lend to; bank B's records hold its loan id, a note and its debtor class."""
+    return json.dumps({
+        "business_key": X, "as_of": "2026-10-31", "model_version": "m", "probability": 0.3, "band": "high",
+        "portfolio_share": 0.01,
+        "signs": [
+            {"indicator_id": "rep_dpd_90", "name_ja": "延滞3ヶ月以上", "name_en": "90+ days past due",
+             "family": "repayment", "severity": "critical", "value": 120,
+             "evidence": {"max_days_past_due": 120, "loans": [
+                 {"bank": "bank_0116", "loan_id": "A-LOAN-1", "days_past_due": 95},
+                 {"bank": "bank_0005", "loan_id": "B-LOAN-9", "days_past_due": 120}]}},
+            {"indicator_id": "obs_litigation", "name_ja": "訴訟", "name_en": "Litigation", "family": "qualitative",
+             "severity": "high", "value": 0.8,
+             "evidence": {"observations": [{"institution": "bank_0005", "code": "litigation",
+                                            "note": "B行内部メモ：社長が入院"}]}},
+            {"indicator_id": "rep_bank_class_watch", "name_ja": "債務者区分", "name_en": "Debtor class",
+             "family": "repayment", "severity": "high", "value": 3,
+             "evidence": {"worst": {"bank": "bank_0005", "debtor_class": "special_attention"},
+                          "banks": [{"bank": "bank_0005", "debtor_class": "special_attention"},
+                                    {"bank": "bank_0116", "debtor_class": "watch"}]}},
+            {"indicator_id": "fin_operating_loss", "name_ja": "営業赤字", "name_en": "Operating loss",
+             "family": "financials", "severity": "medium", "value": -31_000_000,
+             "evidence": {"operating_profit_jpy": -31_000_000}},
+        ],
+        "top_factors": [{"kind": "figure", "indicator": "fin_operating_loss", "contribution": 0.4,
+                         "value": -31_000_000}],
+        "series": {"loan_balance_jpy": [{"month": "2026-10-01", "value": 80_000_000}],
+                   "score": [{"month": "2026-10-31", "value": 0.3}]},
+        "series_by_institution": [
+            {"institution_id": "bank_0005", "loan_balance_jpy": [{"month": "2026-10-01", "value": 77_000_000}]},
+            {"institution_id": "bank_0116", "loan_balance_jpy": [{"month": "2026-10-01", "value": 3_000_000}]}],
+        "sign_history": [{"month": "2026-10-31", "signs": ["rep_dpd_90"]}],
+    }, ensure_ascii=False)
+
+
+BANK_B_SECRETS = ("B-LOAN-9", "B-2", "入院", "special_attention", "77000000", "80000000", "31000000")
+
+
+def test_evidence_is_scoped_per_institution(store, people, make_flags, work):
+    row = make_flags.row
+    ids = work.open(make_flags(row(X, institutions=[("bank_0116", "A-1"), ("bank_0005", "B-2")],
+                                   evidence=_shared_evidence())))
+    text = store.get_case(people.bank_a, ids[X]).snapshots[-1].evidence
+    for secret in BANK_B_SECRETS:
+        assert secret not in text, secret
+    doc = json.loads(text)
+    signs = {s["indicator_id"]: s for s in doc["signs"]}
+    # Every sign still shows as fired; bank A's own records in full, bank B's as a fact only.
+    assert set(signs) == {"rep_dpd_90", "obs_litigation", "rep_bank_class_watch", "fin_operating_loss"}
+    assert signs["rep_dpd_90"]["evidence"] == {
+        "loans": [{"bank": "bank_0116", "loan_id": "A-LOAN-1", "days_past_due": 95}],
+        "other_institutions": "reported"}
+    assert signs["obs_litigation"]["evidence"] == {"other_institutions": "reported"}
+    assert signs["rep_dpd_90"]["value"] is None and signs["fin_operating_loss"]["value"] is None
+    assert doc["series"]["loan_balance_jpy"] == [{"month": "2026-10-01", "value": 3_000_000}]
+    assert doc["series"]["score"] == [{"month": "2026-10-31", "value": 0.3}]
+    assert "value" not in doc["top_factors"][0] and doc["top_factors"][0]["contribution"] == 0.4
+    # Bank B the other way round.
+    other = store.get_case(people.bank_b, ids[X]).snapshots[-1].evidence
+    assert "B-LOAN-9" in other and "入院" in other and "A-LOAN-1" not in other
+    # The administrator sees the document as stored.
+    assert store.get_case(people.admin, ids[X]).snapshots[-1].evidence == _shared_evidence()
+    # The council, once bank A refers it, sees what bank A sees: its consent covers its own records.
+    work.move(ids[X], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED)
+    assert store.get_case(people.council, ids[X]).snapshots[-1].evidence == text
+
+
+def test_a_case_of_one_institution_shows_it_everything(store, people, make_flags, work):
+    ids = work.open(make_flags(make_flags.row(X, institutions=[("bank_0005", "B-2")],
+                                              evidence=_shared_evidence())))
+    doc = json.loads(store.get_case(people.bank_b, ids[X]).snapshots[-1].evidence)
+    assert {s["indicator_id"]: s["value"] for s in doc["signs"]}["fin_operating_loss"] == -31_000_000
+    assert doc["series"]["loan_balance_jpy"][0]["value"] == 80_000_000
