@@ -32,7 +32,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signals.phases import PHASES
 from signals.queue import exports as queue_exports
-from signals.queue.auth import MIN_PASSWORD_LENGTH, authenticate, create_user, disable_user, list_users, load_user
+from signals.queue.auth import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    create_user,
+    disable_user,
+    list_users,
+    open_session,
+    revoke_session,
+)
+from signals.queue.auth import session_user as load_session_user
 from signals.queue.kpis import referral_kpis
 from signals.queue.lifecycle import (
     COUNCIL_STATES,
@@ -53,6 +62,7 @@ from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapsh
 from webapp.charts import evidence_charts
 from webapp.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, Translator, normalize_lang
 from webapp.security import (
+    ABSOLUTE_SECONDS,
     LOOPBACK,
     InsecureSecret,
     session_secret,
@@ -439,11 +449,13 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         return render(request, "error.html", status_code=status_code, title=t(title_key), message=text)
 
     def session_user(request: Request) -> User | None:
-        uid, username = request.session.get("uid"), request.session.get("un")
+        """The user of the request's server-side session (`sid`): None, and the cookie
+        cleared, once that session is revoked (logout, a disabled user) or expired."""
+        uid, username, sid = request.session.get("uid"), request.session.get("un"), request.session.get("sid")
         if not isinstance(uid, int):
             return None
-        user = load_user(queue, uid)
-        if user is None or user.username != username:
+        user = load_session_user(queue, sid) if isinstance(sid, str) else None
+        if user is None or user.id != uid or user.username != username:
             request.session.clear()
             return None
         return user
@@ -526,6 +538,13 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         return render(request, "login.html", next=safe_next(request.query_params.get("next"), ""),
                       error=None, notice=notice, username="")
 
+    def check_password(username: str, password: str) -> tuple[User | None, str | None]:
+        """In a login thread: the user and a new server-side session, or (None, None)."""
+        user = authenticate(queue, username, password)
+        if user is None:
+            return None, None
+        return user, open_session(queue, user, ABSOLUTE_SECONDS)
+
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request, username: str = Form(""), password: str = Form(""),
                     next: str = Form("")) -> Response:  # noqa: A002 - the form field's name
@@ -544,21 +563,24 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
                               username=username)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
-        user = (await anyio.to_thread.run_sync(authenticate, queue, username, password, limiter=login_slots)
-                if username and password else None)
+        user, sid = (await anyio.to_thread.run_sync(check_password, username, password, limiter=login_slots)
+                     if username and password else (None, None))
         if user is None:
             log.info("failed login for %r from %s", username, address)
             return render(request, "login.html", status_code=401, next=safe_next(next, ""),
                           error=t("login_failed"), notice=None, username=username)
         login_throttle.succeeded(username, address)
         request.session.clear()  # nothing from before login survives it
-        request.session.update({"uid": user.id, "un": user.username, "login_at": int(time.time())})
+        request.session.update({"uid": user.id, "un": user.username, "sid": sid, "login_at": int(time.time())})
         rotate_csrf(request)
         log.info("login %s (%s)", user.username, user.role.value)
         return RedirectResponse(safe_next(next, home_for(user)), status_code=303)
 
     @app.post("/logout")
     def logout(request: Request) -> Response:
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            revoke_session(queue, sid)  # a copy of the cookie is worthless from now on
         request.session.clear()
         return RedirectResponse("/login?bye=1", status_code=303)
 

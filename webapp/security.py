@@ -4,9 +4,10 @@ Session: a cookie (`yocho_session`) holding a small JSON document — user id an
 login time, the CSRF token, one-shot flash messages — signed with `QueueSettings.secret_key`
 (itsdangerous, HMAC-SHA1 over the value and a timestamp). It is HttpOnly, SameSite=Lax,
 Path=/, and Secure whenever the request came over HTTPS. A session ends after `IDLE_SECONDS`
-without a request and `ABSOLUTE_SECONDS` after login, whichever comes first. Nothing secret
-is kept in it: the user is loaded from the store on every request, so a disabled account is
-locked out at once.
+without a request and `ABSOLUTE_SECONDS` after login, whichever comes first. It also carries
+the token of a server-side session (`sid`, see `signals.queue.auth.open_session`) that the
+app looks up with the user on every request: logout revokes it, disabling the user revokes
+all of theirs, so a copied cookie stops working at once.
 
 CSRF: every session carries a random token (`secrets.token_urlsafe`). Every form that POSTs
 renders it as the hidden field `csrf_token`; `csrf_protect` (an app-wide dependency) rejects

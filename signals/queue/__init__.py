@@ -22,7 +22,10 @@ from signals.queue.auth import (
     hash_password,
     list_users,
     load_user,
+    open_session,
+    revoke_session,
     seed_demo_users,
+    session_user,
     verify_password,
 )
 from signals.queue.lifecycle import (
@@ -64,5 +67,6 @@ __all__ = [
     "Conflict", "DemoUser", "Forbidden", "IllegalTransition", "Institution", "InvalidInput", "NotFound", "Page",
     "QueueError", "QueueStore", "Role", "Route", "ScryptParams", "Snapshot", "State", "User", "allowed_targets",
     "authenticate", "bootstrap_admin", "change_password", "create_user", "disable_user", "hash_password",
-    "list_users", "load_user", "seed_demo_users", "verify_password",
+    "list_users", "load_user", "open_session", "revoke_session", "seed_demo_users", "session_user",
+    "verify_password",
 ]

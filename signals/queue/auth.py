@@ -20,12 +20,13 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
-from signals.queue.schema import institutions, users
+from signals.queue.schema import institutions, sessions, users
 from signals.queue.store import Institution, QueueStore, User, _user, institution_kind
 
 
@@ -132,6 +133,56 @@ def load_user(store: QueueStore, user_id: int) -> User | None:
         return _user(row) if row is not None else None
 
 
+# ---------------------------------------------------------------------------- web sessions
+
+SESSION_PURGE_AFTER = timedelta(days=7)  # expired or revoked session rows are deleted after this
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def open_session(store: QueueStore, user: User, lifetime_seconds: int) -> str:
+    """A new server-side session for a user who has just logged in: returns the random token
+    the cookie carries (only its SHA-256 is stored). Rows ended more than a week ago are
+    deleted on the way."""
+    token = secrets.token_urlsafe(32)
+    now = store.now()
+    with store._write() as conn:
+        store._actor(conn, user)
+        conn.execute(insert(sessions).values(id=_session_id(token), user_id=user.id, created_at=now,
+                                             expires_at=now + timedelta(seconds=lifetime_seconds)))
+        conn.execute(delete(sessions).where(sessions.c.expires_at < now - SESSION_PURGE_AFTER))
+        conn.execute(delete(sessions).where(sessions.c.revoked_at < now - SESSION_PURGE_AFTER))
+    return token
+
+
+def session_user(store: QueueStore, token: str) -> User | None:
+    """The active user of a session that is neither revoked nor expired, or None. One
+    read: the web app calls it on every request, so logout and disabling act at once."""
+    if not isinstance(token, str) or not token or len(token) > 256:
+        return None
+    with store._read() as conn:
+        row = conn.execute(select(users).join(sessions, sessions.c.user_id == users.c.id).where(
+            sessions.c.id == _session_id(token), sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > store.now(), users.c.active.is_(True))).first()
+    return _user(row) if row is not None else None
+
+
+def revoke_session(store: QueueStore, token: str, reason: str = "logout") -> bool:
+    """End one session (logout): a copy of its cookie no longer logs anybody in."""
+    if not isinstance(token, str) or not token:
+        return False
+    with store._write() as conn:
+        return conn.execute(update(sessions).where(sessions.c.id == _session_id(token), sessions.c.revoked_at.is_(None))
+                            .values(revoked_at=store.now(), revoked_reason=reason[:32])).rowcount > 0
+
+
+def _revoke_user_sessions(store: QueueStore, conn: Connection, user_id: int, reason: str) -> int:
+    return conn.execute(update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+                        .values(revoked_at=store.now(), revoked_reason=reason)).rowcount
+
+
 def _require_admin(store: QueueStore, conn: Connection, admin: User) -> User:
     actor = store._actor(conn, admin)
     if actor.role is not Role.ADMIN:
@@ -206,7 +257,8 @@ def bootstrap_admin(store: QueueStore, username: str, password: str, display_nam
 
 
 def disable_user(store: QueueStore, admin: User, username: str) -> User:
-    """Disable an account (admin only); it can no longer log in or act. Its audit rows stay.
+    """Disable an account (admin only); it can no longer log in or act, and every session of
+    it is revoked in the same transaction. Its audit rows stay.
     The last active administrator cannot be disabled."""
     with store._write() as conn:
         _require_admin(store, conn, admin)
@@ -219,6 +271,7 @@ def disable_user(store: QueueStore, admin: User, username: str) -> User:
             if not others:
                 raise Forbidden("the last active administrator cannot be disabled")
         conn.execute(update(users).where(users.c.id == row.id).values(active=False, disabled_at=store.now()))
+        _revoke_user_sessions(store, conn, row.id, "disabled")
         return User(row.id, row.username, Role(row.role), row.institution_id, row.display_name, False)
 
 
@@ -237,6 +290,8 @@ def change_password(store: QueueStore, user: User, old_password: str, new_passwo
         store._actor(conn, user)
         changed = conn.execute(update(users).where(users.c.id == actor.id, users.c.password_hash == stored)
                                .values(password_hash=new_hash)).rowcount
+        if changed:  # every session of the user ends; the caller opens a new one
+            _revoke_user_sessions(store, conn, actor.id, "password_changed")
     if not changed:
         raise Conflict("the password was changed meanwhile; try again")
 

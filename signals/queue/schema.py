@@ -177,6 +177,20 @@ transitions = Table(
 )
 Index("ix_transitions_case", transitions.c.case_id, transitions.c.id)
 
+# Web sessions, server-side: the cookie carries a random token, the table its SHA-256 (a copy
+# of the table logs nobody in). A session is valid while not revoked and not expired; logout
+# revokes it, disabling a user (or changing their password) revokes all of theirs.
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 hex of the cookie's token
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_reason", String(32), nullable=True),  # logout | disabled | password_changed
+)
+Index("ix_sessions_user", sessions.c.user_id)
+
 APPEND_ONLY = ("evidence_snapshots", "transitions")
 
 
@@ -222,14 +236,20 @@ def _v2_case_owner(conn: Connection) -> None:
         f"WHERE state IN ({_in(s.value for s in OPEN_STATES)})"))
 
 
-SCHEMA_VERSION = 2
+def _v3_sessions(conn: Connection) -> None:
+    """Server-side web sessions, revocable (logout, disabled user)."""
+    metadata.create_all(conn, tables=[sessions])
+
+
+SCHEMA_VERSION = 3
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("cases.owner (institutions | council); one open case per business and owner", _v2_case_owner),
+    3: ("sessions: server-side web sessions, revoked at logout and when a user is disabled", _v3_sessions),
 }
-_DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions; "
-                "append-only triggers")
+_DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions, "
+                "sessions; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from typer.testing import CliRunner
 
+from signals.queue import open_session
 from tests.webapp.conftest import SECRET, Seeded
 from webapp import create_app
 from webapp.security import DEMO_SECRET, SESSION_COOKIE, InsecureSecret, session_secret
@@ -19,9 +20,10 @@ from yocho.cli import app as cli
 from yocho.settings import QueueSettings
 
 
-def forged_cookie(secret: str, uid: int, username: str) -> str:
-    """A session cookie as the middleware writes one, signed with `secret`."""
-    payload = {"uid": uid, "un": username, "login_at": time.time()}
+def forged_cookie(secret: str, uid: int, username: str, sid: str | None = None) -> str:
+    """A session cookie as the middleware writes one, signed with `secret` (naming the
+    server-side session `sid`, if given)."""
+    payload = {"uid": uid, "un": username, "login_at": time.time(), **({"sid": sid} if sid else {})}
     body = base64.urlsafe_b64encode(json.dumps(payload).encode())
     return TimestampSigner(secret, salt="yocho.webapp.session").sign(body).decode("ascii")
 
@@ -46,14 +48,16 @@ def test_a_cookie_signed_with_the_old_default_opens_nothing(seeded: Seeded) -> N
     """The forged-cookie attack: {"uid": admin, "un": "admin"} signed with the value the code
     once shipped. With the demo flag the key is random, so the forgery is an anonymous visitor."""
     admin = seeded.users["admin"]
+    # Even naming a live server-side session of the admin (the strongest forgery), the old key opens nothing.
+    sid = open_session(seeded.store, admin, 3600)
     app = create_app(_with_secret(seeded, ""), store=seeded.store, insecure_demo_secret=True)
     with TestClient(app, base_url="http://127.0.0.1") as client:
-        client.cookies.set(SESSION_COOKIE, forged_cookie(DEMO_SECRET, admin.id, admin.username))
+        client.cookies.set(SESSION_COOKIE, forged_cookie(DEMO_SECRET, admin.id, admin.username, sid))
         response = client.get("/admin/users", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
     # the same forgery with the configured key does open the page: the test can fail
     with TestClient(create_app(seeded.settings, store=seeded.store), base_url="http://127.0.0.1") as client:
-        client.cookies.set(SESSION_COOKIE, forged_cookie(SECRET, admin.id, admin.username))
+        client.cookies.set(SESSION_COOKIE, forged_cookie(SECRET, admin.id, admin.username, sid))
         assert client.get("/admin/users", follow_redirects=False).status_code == 200
 
 
