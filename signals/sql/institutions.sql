@@ -1,7 +1,12 @@
--- Who knows each flagged business as of $as_of, and how much each has at stake.
--- One row per (flagged business, institution that sent any row about it received by
--- $as_of, outcome events and exits aside):
---   local_ids     the institution's own customer numbers for the business (usually one)
+-- Who may see each flagged business's case as of $as_of, and how much each has at stake.
+-- One row per (flagged business, institution with a relationship the platform can trust,
+-- received by $as_of): a bank that reports a loan or a deposit account of the business, an
+-- association that reports a guarantee of it. A `business` master row, a statement, an
+-- observation or an event alone is something an institution can send about anyone (a 法人番号
+-- typed into its own master file) and never makes it one of the case's institutions: they
+-- see the case and its evidence (docs/queue.md, "Sharing").
+--   local_ids     the institution's own customer numbers for the business (usually one),
+--                 those its loans, accounts or guarantees are booked under
 --   exposure_jpy  a bank: the balance of its loans to the business, each loan at its latest
 --                 month received by $as_of within the last $recent_months months;
 --                 the association: the balance it guarantees, each guarantee likewise;
@@ -14,9 +19,8 @@ WITH known AS (
     JOIN sig_keys k USING (institution_id, local_id)
     SEMI JOIN sig_flagged f ON f.business_key = k.business_key
     WHERE r.received_on <= $as_of
-      AND r.feed NOT IN ('events', 'exits')   -- as in the scan's universe (features/pit.py): a
-                                              -- business known only from its outcome or its exit
-                                              -- is not one the institution monitored
+      AND ((r.feed IN ('loans', 'accounts') AND starts_with(r.institution_id, 'bank_'))
+           OR (r.feed = 'guarantees' AND starts_with(r.institution_id, 'cga_')))
     GROUP BY ALL
 ),
 loans AS (

@@ -48,12 +48,27 @@ class Book(Tiny):
              json.dumps(evidence, ensure_ascii=False) if fired and evidence is not None else None])
         return self
 
-    def know(self, key: str, institution_id: str, local_id: str, received_on: date) -> "Book":
-        """A master-data row: the institution knows the business from received_on."""
+    def know(self, key: str, institution_id: str, local_id: str, received_on: date, *,
+             relationship: bool = True) -> "Book":
+        """A master-data row: the institution knows the business from received_on. With
+        `relationship` (the default) also what makes it one of the business's institutions
+        (signals/sql/institutions.sql): a bank a deposit account month, an association a
+        guarantee, both empty, in the month of received_on; without it the institution has
+        only declared the business itself."""
         cn = None if ":" in key else key
-        return self.add("business", institution_id, dict(
+        self.add("business", institution_id, dict(
             local_id=local_id, corporate_number=cn, name="テスト株式会社", entity_type="corporation",
             jsic_division="E", prefecture_code=13, received_on=received_on))
+        if not relationship:
+            return self
+        month = received_on.replace(day=1)
+        if institution_id.startswith("bank_"):
+            return self.add("accounts", institution_id, dict(
+                local_id=local_id, corporate_number=cn, month=month, inflow_jpy=0, outflow_jpy=0,
+                month_end_balance_jpy=0, average_balance_jpy=0, failed_debits=0, received_on=received_on))
+        return self.add("guarantees", institution_id, dict(
+            guarantee_id=f"K-{local_id}", local_id=local_id, corporate_number=cn, lender_bank_code="0116",
+            month=month, balance_jpy=0, status="normal", received_on=received_on))
 
     def month(self, as_of: date, bands: dict[str, str], signs: dict[str, list[str]] | None = None) -> "Book":
         """Score every business of `bands` at as_of and fire the given signs (a scanned month)."""

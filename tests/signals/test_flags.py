@@ -223,3 +223,26 @@ def test_evidence_built_in_small_batches_is_the_same(portfolio, monkeypatch):
         again = flags_as_of(con, LAST_SCAN, settings)
     assert flags.height > 5 * 7  # many batches
     assert_frame_equal(again, flags)
+
+
+def test_a_self_declared_business_row_makes_no_institution_of_the_case():
+    """One `business` row carrying another bank's borrower's 法人番号 (or a statement, or an
+    observation) does not put the sender among the case's institutions; a loan or an account
+    (a bank) or a guarantee (an association) does."""
+    book = Book()
+    book.know(A, "bank_0116", "0116-A", date(2024, 12, 1))
+    book.know(A, "bank_0666", "SPY-1", date(2024, 12, 2), relationship=False)
+    book.add("observations", "bank_0666", dict(observation_id="O1", local_id="SPY-1", corporate_number=A,
+                                               observed_on=date(2024, 12, 3), code="litigation",
+                                               received_on=date(2024, 12, 3)))
+    book.know(A, "cga_99", "G-SPY", date(2024, 12, 2), relationship=False)
+    book.know(A, "cga_13", "G-A", date(2024, 12, 5))
+    book.add("loans", "bank_0117", dict(loan_id="L7", local_id="0117-A", corporate_number=A,
+                                        month=date(2024, 12, 1), balance_jpy=5, scheduled_jpy=1, paid_jpy=1,
+                                        days_past_due=0, restructured=False, received_on=date(2024, 12, 20)))
+    book.month(M[0], {A: "very_high"})
+    row = book.flagged(M[0])[A]
+    assert row["institutions"] == [
+        {"institution_id": "bank_0116", "local_id": "0116-A"}, {"institution_id": "bank_0117", "local_id": "0117-A"},
+        {"institution_id": "cga_13", "local_id": "G-A"}]
+    assert row["lead_institution_id"] == "bank_0117"

@@ -68,3 +68,22 @@ def test_a_reviewer_sees_only_its_own_records_in_a_shared_cases_evidence(app: An
         assert secret not in page_a.text, secret
     page_b = as_user(app, "bank_b").client.get(f"/cases/{case_id}").text
     assert "B-LOAN-9" in page_b and "A-LOAN-1" not in page_b
+
+
+def test_a_bank_that_only_declared_the_business_cannot_open_its_case(app: Any, seeded: Seeded) -> None:
+    """Scope comes from loans, accounts and guarantees (signals/sql/institutions.sql): bank B's
+    master row carrying bank A's borrower's 法人番号 gives bank B no page of it."""
+    from tests.signals import M, Book
+    from tests.webapp.conftest import BANK_A, BANK_B
+
+    key = "7000012050002"
+    book = Book()
+    book.know(key, BANK_A, "A-0900", date(2024, 12, 1))
+    book.know(key, BANK_B, "B-SPY", date(2024, 12, 2), relationship=False)
+    book.month(M[0], {key: "very_high"}, {key: ["rep_dpd_90"]})
+    seeded.store.apply_flags(book.flags(M[0]), M[0], 6)
+    case_id = next(c.id for c in seeded.store.all_cases(seeded.users["admin"]) if c.business_key == key)
+    assert as_user(app, "bank_a").client.get(f"/cases/{case_id}").status_code == 200
+    spy = as_user(app, "bank_b")
+    assert spy.client.get(f"/cases/{case_id}").status_code == 404
+    assert key not in spy.client.get("/cases?state=all").text
