@@ -13,6 +13,9 @@ business at once by signals/sql/evidence.sql:
   lists of {month, value}: `loan_balance_jpy` (all loans, all banks), `max_days_past_due`,
   `deposit_balance_jpy` (month-end, all accounts), `inflow_jpy`, `failed_debits`, and `score`
   (the probability at each scored month-end);
+- `series_by_institution`: the loan, arrears and deposit series again, per reporting
+  institution ([{institution_id, loan_balance_jpy, ...}]), so that a reviewer of a shared case
+  is shown its own figures and never the totals (signals/sharing.py);
 - `sign_history`: per scanned month-end in the same window, {month, signs} with the ids of
   the signs fired then, so a chart can mark when each sign appeared.
 """

@@ -75,3 +75,46 @@ def test_the_default_store_is_the_sqlite_file_in_the_data_dir(tmp_path):
     with QueueStore.from_settings(settings) as queue:
         assert queue.backend == "sqlite"
     assert (tmp_path / "data" / "queue.sqlite").exists()
+
+
+def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queue_url, clock):
+    """Schema v2 (cases.owner): an existing manual referral becomes the council's own case,
+    and the nightly flags then open the banks' case of the same business beside it."""
+    from sqlalchemy import CheckConstraint, Index, MetaData, Table, create_engine
+
+    from signals.queue import schema
+    from tests.signals.queue.conftest import flag_row, flags_frame
+
+    old = MetaData()
+    version_1 = {"schema_version", "institutions", "users", "cases", "case_institutions", "evidence_snapshots",
+                 "transitions"}
+    for table in schema.metadata.sorted_tables:
+        if table.name not in version_1:
+            continue
+        if table.name != "cases":
+            table.to_metadata(old)
+            continue
+        columns = [c._copy() for c in table.columns if c.name != "owner"]
+        checks = [CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
+                  if isinstance(c, CheckConstraint) and c.name != "ck_cases_owner"]
+        v1 = Table("cases", old, *columns, *checks)
+        where = v1.c.state.in_(sorted(s.value for s in schema.OPEN_STATES))
+        Index("uq_cases_open_business", v1.c.business_key, unique=True, sqlite_where=where, postgresql_where=where)
+    engine = create_engine(queue_url)
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(insert(schema_version).values(version=1, applied_at=now, description="v1"))
+        conn.execute(insert(old.tables["cases"]).values(
+            business_key="7000012050002", state="referred", version=1, critical_signs=[], route="other",
+            consent_on=now.date(), referred_on=now.date(), created_at=now, updated_at=now))
+    engine.dispose()
+    with QueueStore(queue_url, clock=clock) as store:
+        with store.engine.connect() as conn:
+            assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
+                                ).scalars().all() == list(range(1, SCHEMA_VERSION + 1))
+            assert conn.execute(select(cases.c.owner)).scalars().all() == ["council"]
+        store.apply_flags(flags_frame(flag_row("7000012050002")), flag_row("x")["as_of"], 6)
+        with store.engine.connect() as conn:
+            assert sorted(conn.execute(select(cases.c.owner, cases.c.state)).tuples().all()) == [
+                ("council", "referred"), ("institutions", "new")]
