@@ -35,10 +35,13 @@ from signals.queue import exports as queue_exports
 from signals.queue.auth import (
     MIN_PASSWORD_LENGTH,
     authenticate,
+    change_role,
     create_user,
     disable_user,
+    list_account_events,
     list_users,
     open_session,
+    record_account_event,
     revoke_session,
 )
 from signals.queue.auth import session_user as load_session_user
@@ -89,6 +92,7 @@ MAX_PAGE_SIZE = 200
 # Password checks running at once (each scrypt takes a core for ~0.15 s and 16 MiB); more
 # logins wait for a slot without holding a worker thread or a database connection.
 LOGIN_CONCURRENCY = 2
+AUDIT_PAGE_SIZE = 100  # rows of the account audit log per page
 DEFAULT_PAGE_SIZE = 50
 # Sortable columns of each list (a subset of the store's SORTS).
 WORKLIST_SORTS = ("priority", "probability", "first_sign_on", "flagged_on", "updated_at")
@@ -538,9 +542,10 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         return render(request, "login.html", next=safe_next(request.query_params.get("next"), ""),
                       error=None, notice=notice, username="")
 
-    def check_password(username: str, password: str) -> tuple[User | None, str | None]:
-        """In a login thread: the user and a new server-side session, or (None, None)."""
-        user = authenticate(queue, username, password)
+    def check_password(username: str, password: str, address: str | None) -> tuple[User | None, str | None]:
+        """In a login thread: the user and a new server-side session, or (None, None). The
+        store records the attempt in the account audit log."""
+        user = authenticate(queue, username, password, address=address)
         if user is None:
             return None, None
         return user, open_session(queue, user, ABSOLUTE_SECONDS)
@@ -556,14 +561,18 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         address = request.client.host if request.client else None
         verdict = login_throttle.attempt(username, address)
         if not verdict.allowed:
-            if verdict.first_refusal:
+            if verdict.first_refusal:  # one audit row per lock, not one per refused attempt
                 log.warning("login throttled for %r from %s for %d s", username, address, verdict.retry_after)
+                await anyio.to_thread.run_sync(lambda: record_account_event(
+                    queue, "login_throttled", actor_name=username or "anonymous", subject=username or None,
+                    address=address, detail=f"refused for {verdict.retry_after} s"))
             response = render(request, "login.html", status_code=429, next=safe_next(next, ""),
                               error=t("login_throttled", seconds=verdict.retry_after), notice=None,
                               username=username)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
-        user, sid = (await anyio.to_thread.run_sync(check_password, username, password, limiter=login_slots)
+        user, sid = (await anyio.to_thread.run_sync(check_password, username, password, address,
+                                                    limiter=login_slots)
                      if username and password else (None, None))
         if user is None:
             log.info("failed login for %r from %s", username, address)
@@ -579,8 +588,11 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
     @app.post("/logout")
     def logout(request: Request) -> Response:
         sid = request.session.get("sid")
-        if isinstance(sid, str):
-            revoke_session(queue, sid)  # a copy of the cookie is worthless from now on
+        user = session_user(request)
+        if isinstance(sid, str) and revoke_session(queue, sid):  # a copy of the cookie is worthless from now on
+            if user is not None:
+                record_account_event(queue, "logout", actor=user, subject=user.username,
+                                     address=request.client.host if request.client else None)
         request.session.clear()
         return RedirectResponse("/login?bye=1", status_code=303)
 
@@ -781,6 +793,32 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
                 flash(request, "ok", t("user_created", username=created.username))
                 return RedirectResponse("/admin/users", status_code=303)
         return users_page(request, admin, status_code=400, error=error, form=form)
+
+    @app.post("/admin/users/{username}/role", response_class=HTMLResponse)
+    def admin_change_role(request: Request, username: str, admin: User = Depends(admin_user), role: str = Form(""),
+                          institution_id: str = Form("")) -> Response:
+        t = Translator(lang_of(request))
+        if role not in {r.value for r in Role}:
+            return users_page(request, admin, status_code=400, error=t("invalid_input"))
+        try:
+            changed = change_role(queue, admin, username[:128], role, institution_id[:64] or None)
+        except Forbidden as exc:
+            return users_page(request, admin, status_code=400, error=f"{t('role_change_refused')} ({exc})")
+        except InvalidInput as exc:
+            return users_page(request, admin, status_code=400, error=f"{t('invalid_input')} ({exc})")
+        log.info("%s gave user %s the role %s", admin.username, changed.username, changed.role.value)
+        flash(request, "ok", t("role_changed", username=changed.username, role=t.role(changed.role)))
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @app.get("/admin/audit", response_class=HTMLResponse)
+    def admin_audit(request: Request, admin: User = Depends(admin_user)) -> Response:
+        before = request.query_params.get("before", "")
+        events = list_account_events(queue, admin, limit=AUDIT_PAGE_SIZE + 1,
+                                     before_id=int(before) if before.isdigit() and len(before) < 12 else None)
+        more = len(events) > AUDIT_PAGE_SIZE
+        events = events[:AUDIT_PAGE_SIZE]
+        return render(request, "admin_audit.html", nav="audit", events=events,
+                      older=f"/admin/audit?before={events[-1].id}" if more else None)
 
     @app.post("/admin/users/{username}/disable", response_class=HTMLResponse)
     def admin_disable_user(request: Request, username: str, admin: User = Depends(admin_user)) -> Response:

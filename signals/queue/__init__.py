@@ -12,17 +12,21 @@ Every read and write takes the acting user and is scoped by its role (docs/queue
 """
 from signals.queue.auth import (
     DEFAULT_SCRYPT,
+    AccountEvent,
     DemoUser,
     ScryptParams,
     authenticate,
     bootstrap_admin,
     change_password,
+    change_role,
     create_user,
     disable_user,
     hash_password,
+    list_account_events,
     list_users,
     load_user,
     open_session,
+    record_account_event,
     revoke_session,
     seed_demo_users,
     session_user,
@@ -62,11 +66,11 @@ from signals.queue.store import (
 )
 
 __all__ = [
-    "CLOSED_STATES", "COUNCIL_STATES", "DEFAULT_SCRYPT", "OPEN_STATES", "ROLE_JA", "ROUTE_JA", "STATE_JA",
+    "AccountEvent", "CLOSED_STATES", "COUNCIL_STATES", "DEFAULT_SCRYPT", "OPEN_STATES", "ROLE_JA", "ROUTE_JA", "STATE_JA",
     "TRANSITIONS", "ApplyResult", "AuditEntry", "CaseDetail", "CaseInstitution", "CaseQuery", "CaseSummary",
     "Conflict", "DemoUser", "Forbidden", "IllegalTransition", "Institution", "InvalidInput", "NotFound", "Page",
     "QueueError", "QueueStore", "Role", "Route", "ScryptParams", "Snapshot", "State", "User", "allowed_targets",
-    "authenticate", "bootstrap_admin", "change_password", "create_user", "disable_user", "hash_password",
-    "list_users", "load_user", "open_session", "revoke_session", "seed_demo_users", "session_user",
+    "authenticate", "bootstrap_admin", "change_password", "change_role", "create_user", "disable_user", "hash_password",
+    "list_account_events", "list_users", "load_user", "open_session", "record_account_event", "revoke_session", "seed_demo_users", "session_user",
     "verify_password",
 ]

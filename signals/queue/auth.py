@@ -20,14 +20,14 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
-from signals.queue.schema import institutions, sessions, users
-from signals.queue.store import Institution, QueueStore, User, _user, institution_kind
+from signals.queue.schema import ACCOUNT_EVENTS, account_events, institutions, sessions, users
+from signals.queue.store import Institution, QueueStore, User, _aware, _user, institution_kind
 
 
 @dataclass(frozen=True)
@@ -101,29 +101,41 @@ def _dummy_hash(params: ScryptParams) -> str:
             f"{_b64(secrets.token_bytes(params.salt_bytes))}${_b64(secrets.token_bytes(params.dklen))}")
 
 
-def authenticate(store: QueueStore, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None.
+def authenticate(store: QueueStore, username: str, password: str, *, address: str | None = None) -> User | None:
+    """The active user with this username and password, or None. Every call leaves one
+    `account_events` row (login_succeeded, or login_failed saying why: unknown user, wrong
+    password, disabled), with the client `address` if given.
 
     Exactly one scrypt per call, known user or not (an unknown one is checked against a
     dummy hash of the store's cost), so timing does not reveal which usernames exist. The
     hash runs outside any database transaction: the user row is read in a short read
-    transaction, the password checked with no connection held, and only a rehash (stored
-    cost below the store's) writes, in a second short transaction that changes the hash only
-    if nobody changed it meanwhile."""
+    transaction, the password checked with no connection held, and then one short write
+    transaction records the outcome and, for a hash stored below the store's cost, rewrites
+    it (only if nobody changed it meanwhile)."""
     username = (username or "").strip()
     with store._read() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).first()
     if row is None:
         verify_password(password, _dummy_hash(store.password_params))
-        return None
-    if not verify_password(password, row.password_hash) or not row.active:
-        return None
-    if needs_rehash(row.password_hash, store.password_params):
-        rehashed = hash_password(password, store.password_params)
-        with store._write() as conn:
+        ok, why = False, "unknown user"
+    elif not verify_password(password, row.password_hash):
+        ok, why = False, "wrong password"
+    elif not row.active:
+        ok, why = False, "disabled user"
+    else:
+        ok, why = True, None
+    rehashed = (hash_password(password, store.password_params)
+                if ok and needs_rehash(row.password_hash, store.password_params) else None)
+    with store._write() as conn:
+        if rehashed is not None:
             conn.execute(update(users).where(users.c.id == row.id, users.c.password_hash == row.password_hash)
                          .values(password_hash=rehashed))
-    return _user(row)
+        _audit(store, conn, "login_succeeded" if ok else "login_failed", actor=username[:128],
+               actor_user_id=row.id if row is not None else None,
+               actor_role=row.role if row is not None else None,
+               subject=username[:128], subject_user_id=row.id if row is not None else None,
+               address=address, detail=why)
+    return _user(row) if ok else None
 
 
 def load_user(store: QueueStore, user_id: int) -> User | None:
@@ -131,6 +143,54 @@ def load_user(store: QueueStore, user_id: int) -> User | None:
     with store._read() as conn:
         row = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True))).first()
         return _user(row) if row is not None else None
+
+
+# ---------------------------------------------------------------------------- account audit log
+
+@dataclass(frozen=True)
+class AccountEvent:
+    id: int
+    at: datetime
+    event: str  # one of schema.ACCOUNT_EVENTS
+    actor: str
+    actor_role: str | None
+    subject: str | None
+    address: str | None
+    detail: str | None
+
+
+def _audit(store: QueueStore, conn: Connection, event: str, *, actor: str, actor_user_id: int | None = None,
+           actor_role: str | None = None, subject: str | None = None, subject_user_id: int | None = None,
+           address: str | None = None, detail: str | None = None) -> None:
+    if event not in ACCOUNT_EVENTS:
+        raise InvalidInput(f"unknown account event {event!r}")
+    conn.execute(insert(account_events).values(
+        at=store.now(), event=event, actor=(actor or "?")[:128], actor_user_id=actor_user_id, actor_role=actor_role,
+        subject=subject[:128] if subject else None, subject_user_id=subject_user_id,
+        address=address[:64] if address else None, detail=detail[:500] if detail else None))
+
+
+def record_account_event(store: QueueStore, event: str, *, actor: User | None = None, actor_name: str | None = None,
+                         subject: str | None = None, address: str | None = None, detail: str | None = None) -> None:
+    """Append one row to the account audit log in a transaction of its own (the web app's
+    logout and throttled logins; the store's own account changes record theirs in the same
+    transaction as the change)."""
+    with store._write() as conn:
+        _audit(store, conn, event, actor=actor.username if actor else (actor_name or "anonymous"),
+               actor_user_id=actor.id if actor else None, actor_role=actor.role.value if actor else None,
+               subject=subject, address=address, detail=detail)
+
+
+def list_account_events(store: QueueStore, admin: User, *, limit: int = 200, before_id: int | None = None,
+                        ) -> list[AccountEvent]:
+    """The account audit log, newest first (admin only); `before_id` pages back."""
+    with store._read() as conn:
+        _require_admin(store, conn, admin)
+        query = select(account_events).order_by(account_events.c.id.desc()).limit(max(1, min(limit, 1000)))
+        if before_id is not None:
+            query = query.where(account_events.c.id < before_id)
+        return [AccountEvent(r.id, _aware(r.at), r.event, r.actor, r.actor_role, r.subject, r.address, r.detail)
+                for r in conn.execute(query)]
 
 
 # ---------------------------------------------------------------------------- web sessions
@@ -195,6 +255,10 @@ def _check_new_user(username: str, password: str, role: Role, institution_id: st
         raise InvalidInput("username: letters, digits and . _ @ - only, up to 128 characters")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    _check_role_institution(role, institution_id)
+
+
+def _check_role_institution(role: Role, institution_id: str | None) -> None:
     wanted_kind = _ROLE_KIND.get(role)
     if wanted_kind is None and institution_id is not None:
         raise InvalidInput("an administrator belongs to no institution")
@@ -239,8 +303,12 @@ def create_user(
     _check_new_user(username, password, role, institution_id)
     password_hash = hash_password(password, store.password_params)  # before the transaction: no lock held
     with store._write() as conn:
-        _require_admin(store, conn, admin)
-        return _insert_user(store, conn, username, password_hash, role, institution_id, display_name or username)
+        actor = _require_admin(store, conn, admin)
+        created = _insert_user(store, conn, username, password_hash, role, institution_id, display_name or username)
+        _audit(store, conn, "user_created", actor=actor.username, actor_user_id=actor.id, actor_role=actor.role.value,
+               subject=created.username, subject_user_id=created.id,
+               detail=f"{role.value}" + (f" ({institution_id})" if institution_id else ""))
+        return created
 
 
 def bootstrap_admin(store: QueueStore, username: str, password: str, display_name: str = "管理者") -> User:
@@ -253,7 +321,10 @@ def bootstrap_admin(store: QueueStore, username: str, password: str, display_nam
             users.c.role == Role.ADMIN.value, users.c.active.is_(True))).scalar_one()
         if admins:
             raise Forbidden("an administrator exists already; ask them to create accounts")
-        return _insert_user(store, conn, username, password_hash, Role.ADMIN, None, display_name)
+        created = _insert_user(store, conn, username, password_hash, Role.ADMIN, None, display_name)
+        _audit(store, conn, "user_created", actor="bootstrap", subject=created.username, subject_user_id=created.id,
+               detail="admin (the first administrator)")
+        return created
 
 
 def disable_user(store: QueueStore, admin: User, username: str) -> User:
@@ -261,7 +332,7 @@ def disable_user(store: QueueStore, admin: User, username: str) -> User:
     it is revoked in the same transaction. Its audit rows stay.
     The last active administrator cannot be disabled."""
     with store._write() as conn:
-        _require_admin(store, conn, admin)
+        actor = _require_admin(store, conn, admin)
         row = conn.execute(select(users).where(users.c.username == username)).first()
         if row is None:
             raise InvalidInput(f"no user {username}")
@@ -271,8 +342,42 @@ def disable_user(store: QueueStore, admin: User, username: str) -> User:
             if not others:
                 raise Forbidden("the last active administrator cannot be disabled")
         conn.execute(update(users).where(users.c.id == row.id).values(active=False, disabled_at=store.now()))
-        _revoke_user_sessions(store, conn, row.id, "disabled")
+        revoked = _revoke_user_sessions(store, conn, row.id, "disabled")
+        _audit(store, conn, "user_disabled", actor=actor.username, actor_user_id=actor.id, actor_role=actor.role.value,
+               subject=row.username, subject_user_id=row.id, detail=f"{revoked} session(s) revoked")
         return User(row.id, row.username, Role(row.role), row.institution_id, row.display_name, False)
+
+
+def change_role(store: QueueStore, admin: User, username: str, role: Role | str,
+                institution_id: str | None = None) -> User:
+    """Give an account another role and institution (admin only), with the same rules as
+    creating one. The new role applies from the user's next request (the store reads role and
+    institution from the users table at every call). The last active administrator keeps the
+    role. Recorded as `role_changed` (before → after)."""
+    role = Role(role)
+    institution_id = institution_id or None
+    _check_role_institution(role, institution_id)
+    with store._write() as conn:
+        actor = _require_admin(store, conn, admin)
+        row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            raise InvalidInput(f"no user {username}")
+        if institution_id is not None and conn.execute(
+                select(institutions.c.id).where(institutions.c.id == institution_id)).first() is None:
+            raise InvalidInput(f"unknown institution {institution_id}")
+        if row.role == Role.ADMIN.value and role is not Role.ADMIN and row.active:
+            others = conn.execute(select(func.count()).select_from(users).where(
+                users.c.role == Role.ADMIN.value, users.c.active.is_(True), users.c.id != row.id)).scalar_one()
+            if not others:
+                raise Forbidden("the last active administrator keeps the role")
+        if (row.role, row.institution_id) == (role.value, institution_id):
+            return _user(row)
+        conn.execute(update(users).where(users.c.id == row.id).values(role=role.value, institution_id=institution_id))
+        before = row.role + (f" ({row.institution_id})" if row.institution_id else "")
+        after = role.value + (f" ({institution_id})" if institution_id else "")
+        _audit(store, conn, "role_changed", actor=actor.username, actor_user_id=actor.id, actor_role=actor.role.value,
+               subject=row.username, subject_user_id=row.id, detail=f"{before} → {after}")
+        return User(row.id, row.username, role, institution_id, row.display_name, bool(row.active))
 
 
 def change_password(store: QueueStore, user: User, old_password: str, new_password: str) -> None:
@@ -291,7 +396,10 @@ def change_password(store: QueueStore, user: User, old_password: str, new_passwo
         changed = conn.execute(update(users).where(users.c.id == actor.id, users.c.password_hash == stored)
                                .values(password_hash=new_hash)).rowcount
         if changed:  # every session of the user ends; the caller opens a new one
-            _revoke_user_sessions(store, conn, actor.id, "password_changed")
+            revoked = _revoke_user_sessions(store, conn, actor.id, "password_changed")
+            _audit(store, conn, "password_changed", actor=actor.username, actor_user_id=actor.id,
+                   actor_role=actor.role.value, subject=actor.username, subject_user_id=actor.id,
+                   detail=f"{revoked} session(s) revoked")
     if not changed:
         raise Conflict("the password was changed meanwhile; try again")
 

@@ -6,9 +6,10 @@ it `SCHEMA_VERSION`; an older database gets the upgrade steps in `MIGRATIONS` it
 database newer than the code is refused rather than used. To change the schema: change the
 tables, bump `SCHEMA_VERSION` and add the upgrade step for existing databases.
 
-Append-only tables: `evidence_snapshots` and `transitions` (the audit log). No code path
-updates or deletes their rows, and the database refuses it too: triggers on both backends
-abort any UPDATE or DELETE (and, on PostgreSQL, TRUNCATE).
+Append-only tables: `evidence_snapshots`, `transitions` (the case audit log) and
+`account_events` (the account audit log). No code path updates or deletes their rows, and
+the database refuses it too: triggers on both backends abort any UPDATE or DELETE (and, on
+PostgreSQL, TRUNCATE).
 """
 from __future__ import annotations
 
@@ -191,17 +192,39 @@ sessions = Table(
 )
 Index("ix_sessions_user", sessions.c.user_id)
 
-APPEND_ONLY = ("evidence_snapshots", "transitions")
+# The account audit log, a sibling of `transitions` and append-only like it: logins (success,
+# failure, throttled), logouts, users created or disabled, role and password changes. Who acted
+# (`actor_*`: the administrator; for a login the username as typed), on whom (`subject_*`),
+# from which client address, and a short detail. No password or token is ever written here.
+ACCOUNT_EVENTS = ("login_succeeded", "login_failed", "login_throttled", "logout", "user_created", "user_disabled",
+                  "role_changed", "password_changed")
+account_events = Table(
+    "account_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("actor_user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("actor", String(128), nullable=False),
+    Column("actor_role", String(32), nullable=True),
+    Column("subject_user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("subject", String(128), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    CheckConstraint(f"event IN ({_in(ACCOUNT_EVENTS)})", name="ck_account_events_event"),
+)
+Index("ix_account_events_at", account_events.c.id)
+
+APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events")
 
 
-def _append_only_ddl(conn: Connection) -> None:
+def _append_only_ddl(conn: Connection, tables: tuple[str, ...] = APPEND_ONLY) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text(
             "CREATE OR REPLACE FUNCTION yocho_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN RAISE EXCEPTION USING ERRCODE = 'restrict_violation', "
             "MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused'; END $$"
         ))
-        for table in APPEND_ONLY:
+        for table in tables:
             conn.execute(text(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION yocho_append_only()"
@@ -211,7 +234,7 @@ def _append_only_ddl(conn: Connection) -> None:
                 "FOR EACH STATEMENT EXECUTE FUNCTION yocho_append_only()"
             ))
     elif conn.dialect.name == "sqlite":
-        for table in APPEND_ONLY:
+        for table in tables:
             for op in ("UPDATE", "DELETE"):
                 conn.execute(text(
                     f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -241,15 +264,23 @@ def _v3_sessions(conn: Connection) -> None:
     metadata.create_all(conn, tables=[sessions])
 
 
-SCHEMA_VERSION = 3
+def _v4_account_events(conn: Connection) -> None:
+    """The account audit log (logins, users created or disabled, role changes), append-only."""
+    metadata.create_all(conn, tables=[account_events])
+    _append_only_ddl(conn, ("account_events",))
+
+
+SCHEMA_VERSION = 4
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("cases.owner (institutions | council); one open case per business and owner", _v2_case_owner),
     3: ("sessions: server-side web sessions, revoked at logout and when a user is disabled", _v3_sessions),
+    4: ("account_events: append-only audit of logins, logouts, users created or disabled, role changes",
+        _v4_account_events),
 }
 _DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions, "
-                "sessions; append-only triggers")
+                "sessions, account_events; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

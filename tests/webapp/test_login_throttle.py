@@ -62,9 +62,9 @@ def test_a_refused_login_is_429_with_retry_after_and_no_password_check(app, brow
     checks = []
     real = webapp_app.authenticate
 
-    def counted(*args):
+    def counted(*args, **kwargs):
         checks.append(args[1])
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(webapp_app, "authenticate", counted)
     token = csrf_of(browser.client.get(f"/login?lang={lang}").text)

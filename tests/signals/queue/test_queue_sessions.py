@@ -57,9 +57,10 @@ def test_old_session_rows_are_purged_at_the_next_login(store, people, clock):
     assert session_user(store, old) is None
 
 
-def test_a_version_2_database_gets_the_sessions_table(store, queue_url, clock, people):
+def test_a_version_2_database_gets_the_sessions_and_account_events_tables(store, queue_url, clock, people):
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE sessions"))
+        conn.execute(text("DROP TABLE account_events"))
         conn.execute(update(schema_version).values(version=2))  # a database as version 2 left it
     with QueueStore(queue_url, clock=clock) as again:
         with again.engine.connect() as conn:
