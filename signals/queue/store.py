@@ -120,7 +120,7 @@ class ApplyResult:
 @dataclass(frozen=True)
 class CaseInstitution:
     institution_id: str
-    local_id: str | None  # None: another bank's account number, not shown to a bank reviewer
+    local_id: str | None  # None: another institution's customer number, not shown to the viewer
 
 
 @dataclass(frozen=True)
@@ -669,15 +669,20 @@ class QueueStore:
             conditions.append(cases.c.phase == query.phase)
         if query.band:
             conditions.append(cases.c.band == query.band)
-        if query.institution_id:
+        if query.institution_id and actor.role is Role.COUNCIL_INTAKE:
+            # the council knows a referral's referring institution, not who else shares the case
+            conditions.append(cases.c.referring_institution_id == query.institution_id)
+        elif query.institution_id:
             conditions.append(exists().where(case_institutions.c.case_id == cases.c.id,
                                              case_institutions.c.institution_id == query.institution_id))
         if query.search and query.search.strip():
             term = query.search.strip()
             local = [case_institutions.c.case_id == cases.c.id,
                      case_institutions.c.local_id.icontains(term, autoescape=True)]
-            if actor.role is Role.BANK_REVIEWER:  # only its own local ids
+            if actor.role in INSTITUTION_ROLES:  # only its own local ids
                 local.append(case_institutions.c.institution_id == actor.institution_id)
+            elif actor.role is Role.COUNCIL_INTAKE:  # only the referring institution's
+                local.append(case_institutions.c.institution_id == cases.c.referring_institution_id)
             conditions.append(or_(cases.c.business_key.icontains(term, autoescape=True), exists().where(*local)))
         return conditions
 
@@ -689,27 +694,37 @@ class QueueStore:
         key = column.desc() if query.descending else column.asc()
         return statement.order_by(key.nulls_last(), cases.c.id.asc())
 
-    def _institutions(self, conn: Connection, actor: User, case_ids: Sequence[int]) -> dict[int, list[CaseInstitution]]:
-        found: dict[int, list[CaseInstitution]] = {case_id: [] for case_id in case_ids}
-        for chunk in _chunks(sorted(case_ids)):
+    def _institutions(self, conn: Connection, actor: User, rows: Sequence[Any]) -> dict[int, list[CaseInstitution]]:
+        """Who shares each case, as the actor may see it (docs/queue.md, "Sharing"): a bank
+        reviewer or an analyst sees which institutions share it, with only its own local ids;
+        council intake sees the referring institution only (whose consent brought the case),
+        with its ids; an administrator everything."""
+        found: dict[int, list[CaseInstitution]] = {r.id: [] for r in rows}
+        referrer = {r.id: r.referring_institution_id for r in rows}
+        for chunk in _chunks(sorted(found)):
             for r in conn.execute(select(case_institutions).where(case_institutions.c.case_id.in_(chunk))
                                   .order_by(case_institutions.c.institution_id, case_institutions.c.local_id)):
-                # A bank reviewer sees which institutions share the case, but only its own
-                # account numbers.
-                hidden = actor.role is Role.BANK_REVIEWER and r.institution_id != actor.institution_id
-                found[r.case_id].append(CaseInstitution(r.institution_id, None if hidden else r.local_id))
+                if actor.role is Role.ADMIN:
+                    found[r.case_id].append(CaseInstitution(r.institution_id, r.local_id))
+                elif actor.role is Role.COUNCIL_INTAKE:
+                    if r.institution_id == referrer[r.case_id]:
+                        found[r.case_id].append(CaseInstitution(r.institution_id, r.local_id))
+                else:
+                    own = r.institution_id == actor.institution_id
+                    found[r.case_id].append(CaseInstitution(r.institution_id, r.local_id if own else None))
         return found
 
     def _summaries(self, conn: Connection, actor: User, rows: Sequence[Any]) -> list[CaseSummary]:
-        insts = self._institutions(conn, actor, [r.id for r in rows])
+        insts = self._institutions(conn, actor, rows)
         return [CaseSummary(**_summary_fields(r, insts[r.id])) for r in rows]
 
     def _detail(self, conn: Connection, actor: User, case_id: int) -> CaseDetail:
         row = conn.execute(select(cases).where(cases.c.id == case_id, _scope(actor))).first()
         if row is None:
             raise NotFound(f"case {case_id} not found")
-        insts = self._institutions(conn, actor, [row.id])
-        sharers = {i.institution_id for i in insts[row.id]}
+        insts = self._institutions(conn, actor, [row])
+        sharers = set(conn.execute(select(case_institutions.c.institution_id)
+                                   .where(case_institutions.c.case_id == row.id)).scalars())
         viewer = _evidence_viewer(actor, row)
 
         def shown(evidence: str) -> str:

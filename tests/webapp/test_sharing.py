@@ -87,3 +87,19 @@ def test_a_bank_that_only_declared_the_business_cannot_open_its_case(app: Any, s
     spy = as_user(app, "bank_b")
     assert spy.client.get(f"/cases/{case_id}").status_code == 404
     assert key not in spy.client.get("/cases?state=all").text
+
+
+def test_the_council_sees_only_the_referring_bank_of_a_shared_referral(app: Any, seeded: Seeded) -> None:
+    """A2 is shared by bank A and the association; bank A refers it with the owner's consent."""
+    case_id = seeded.case_ids["A2"]
+    for target in (State.CONSENT_OBTAINED, State.REFERRED):
+        case = seeded.store.get_case(seeded.users["bank_a"], case_id)
+        seeded.store.transition(seeded.users["bank_a"], case_id, target, expected_version=case.version,
+                                consent_on=date(2026, 11, 20))
+    council = as_user(app, "council")
+    page = council.client.get(f"/cases/{case_id}").text
+    assert "A-0002" in page
+    assert "G-0002" not in page and "東京信用保証協会" not in page
+    export = council.client.get("/exports/council.csv?state=all").content.decode("utf-8-sig")
+    assert "A-0002" in export and "G-0002" not in export
+    assert "A-0002" not in as_user(app, "cga").client.get(f"/cases/{case_id}").text

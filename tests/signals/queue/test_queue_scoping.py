@@ -50,7 +50,10 @@ def test_a_cga_analyst_sees_the_businesses_its_association_guarantees(store, peo
     assert _keys(store, people.cga) == [Y]
     assert _keys(store, people.cga_other) == [W]
     detail = store.get_case(people.cga, cases[Y])
-    assert {(i.institution_id, i.local_id) for i in detail.institutions} == {("bank_0005", "B-2"), ("cga_13", "G-2")}
+    # Like a bank reviewer, it sees who shares the case but only its own customer numbers
+    # (the bank's customer number is the bank's record: docs/queue.md, "Sharing").
+    assert {(i.institution_id, i.local_id) for i in detail.institutions} == {("bank_0005", None), ("cga_13", "G-2")}
+    assert _keys(store, people.cga, search="B-2") == [] and _keys(store, people.cga, search="G-2") == [Y]
     with pytest.raises(NotFound):
         store.get_case(people.cga, cases[X])
     # Shared work: the bank and the association move the same case.

@@ -139,3 +139,19 @@ def test_a_case_of_one_institution_shows_it_everything(store, people, make_flags
     doc = json.loads(store.get_case(people.bank_b, ids[X]).snapshots[-1].evidence)
     assert {s["indicator_id"]: s["value"] for s in doc["signs"]}["fin_operating_loss"] == -31_000_000
     assert doc["series"]["loan_balance_jpy"][0]["value"] == 80_000_000
+
+
+def test_the_council_sees_only_the_referring_institution_of_a_shared_case(store, people, make_flags, work):
+    row = make_flags.row
+    ids = work.open(make_flags(row(X, institutions=[("bank_0116", "A-1"), ("bank_0005", "B-2"), ("cga_13", "G-1")])))
+    work.move(ids[X], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED)  # bank A refers
+    case = store.get_case(people.council, ids[X])
+    assert [(i.institution_id, i.local_id) for i in case.institutions] == [("bank_0116", "A-1")]
+    assert store.all_cases(people.council, CaseQuery(search="B-2")) == []
+    assert store.all_cases(people.council, CaseQuery(institution_id="bank_0005")) == []
+    assert [c.id for c in store.all_cases(people.council, CaseQuery(institution_id="bank_0116"))] == [ids[X]]
+    assert [c.id for c in store.all_cases(people.council, CaseQuery(search="A-1"))] == [ids[X]]
+    # The association, sharing the case, sees who else does, with its own number only.
+    shared = store.get_case(people.cga, ids[X])
+    assert [(i.institution_id, i.local_id) for i in shared.institutions] == [
+        ("bank_0005", None), ("bank_0116", None), ("cga_13", "G-1")]
