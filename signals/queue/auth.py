@@ -10,6 +10,11 @@ password stored with weaker parameters on the next successful login.
 No hash runs inside a database transaction or with a pooled connection checked out: a hash
 takes a core for a tenth of a second or more, and on SQLite a write transaction holds the one
 write lock. `authenticate` costs exactly one hash whether the username exists or not.
+
+Also here: server-side web sessions (`open_session`, `session_user`, `revoke_session`; the
+table keeps only a token's SHA-256) and the append-only account audit log (`account_events`:
+logins, logouts, users created or disabled, role and password changes; `list_account_events`
+for administrators).
 """
 from __future__ import annotations
 
