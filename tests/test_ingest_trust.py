@@ -112,3 +112,69 @@ def test_symlinks_in_landing_are_refused_never_followed(settings: Settings, tmp_
     assert outside.exists() and not (settings.archive_dir).exists()
     with warehouse(settings, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw_guarantees").fetchone()[0] == 0
+
+
+# --- 1: deduplication on loaded content per institution and feed ---------------------
+
+def _deliver(settings: Settings, source: Path, relative: str) -> Path:
+    target = settings.landing_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def test_rejected_file_sent_again_to_the_right_folder_is_ingested(settings: Settings, tmp_path: Path):
+    source = write_csv(tmp_path / "g.csv", JA_HEADER, _good_rows(20))
+    _deliver(settings, source, "cga_13/incidents/g.csv")  # wrong feed folder: missing columns
+    (first,), _ = _ingest(settings)
+    assert first.status == "rejected" and "missing required column" in first.message
+
+    _deliver(settings, source, "cga_13/guarantees/g.csv")
+    (second,), _ = _ingest(settings)
+    assert (second.status, second.rows_loaded) == ("loaded", 20)
+    # The same bytes sent again to the same place are now skipped: they are loaded there.
+    _deliver(settings, source, "cga_13/guarantees/g-again.csv")
+    (third,), _ = _ingest(settings)
+    assert third.status == "skipped" and "already loaded for cga_13/guarantees" in third.message
+
+    with warehouse(settings, read_only=True) as con:
+        files = con.execute("SELECT institution_id, feed, status FROM ingested_files ORDER BY feed").fetchall()
+        assert con.execute("SELECT count(*) FROM raw_guarantees").fetchone()[0] == 20
+    assert files == [("cga_13", "guarantees", "loaded"), ("cga_13", "incidents", "rejected")]
+    archived = [p for p in settings.archive_dir.rglob("*") if p.is_file()]
+    assert len(archived) == 1 and archived[0].read_bytes() == source.read_bytes()
+    assert not archived[0].stat().st_mode & 0o222  # read-only
+
+
+def test_rejected_file_sent_again_after_the_rule_changed_replaces_its_rejection(settings: Settings, tmp_path: Path):
+    bad = [["G%d" % i, "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
+    source = write_csv(tmp_path / "g.csv", JA_HEADER, bad + _good_rows(20))
+    _deliver(settings, source, "cga_13/guarantees/g.csv")
+    (first,), _ = _ingest(settings)
+    assert first.status == "rejected"
+
+    raised = _with_ingest(settings, max_reject_ratio=0.5)
+    _deliver(raised, source, "cga_13/guarantees/g.csv")
+    (second,), _ = _ingest(raised)
+    assert (second.status, second.rows_loaded, second.rows_quarantined) == ("loaded", 20, 5)
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT status FROM ingested_files").fetchall() == [("loaded",)]
+        # The earlier rejection's file-level reason and row errors are replaced, not doubled.
+        assert con.execute("SELECT count(*) FROM quarantine WHERE source_row IS NULL").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 5
+
+
+def test_same_bytes_from_a_second_institution_are_its_own_delivery(settings: Settings, tmp_path: Path):
+    source = write_csv(tmp_path / "g.csv", JA_HEADER, _good_rows(10))
+    _deliver(settings, source, "cga_13/guarantees/g.csv")
+    _deliver(settings, source, "cga_14/guarantees/g.csv")
+    outcomes, _ = _ingest(settings)
+    assert [(o.institution_id, o.status, o.rows_loaded) for o in outcomes] == [
+        ("cga_13", "loaded", 10), ("cga_14", "loaded", 10)]
+    with warehouse(settings, read_only=True) as con:
+        per_institution = con.execute(
+            "SELECT institution_id, count(*) FROM raw_guarantees GROUP BY 1 ORDER BY 1").fetchall()
+        results = con.execute(
+            "SELECT institution_id, count(*) FROM validation_results GROUP BY 1 ORDER BY 1").fetchall()
+    assert per_institution == [("cga_13", 10), ("cga_14", 10)]
+    assert results[0][1] == results[1][1] > 0 and [r[0] for r in results] == ["cga_13", "cga_14"]

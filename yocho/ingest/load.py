@@ -40,8 +40,27 @@ class LoadCounts:
     rows_quarantined: int
 
 
-def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    return con.execute("SELECT 1 FROM ingested_files WHERE sha256 = ?", [sha256]).fetchone() is not None
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, institution_id: str, feed: str) -> bool:
+    """Whether this content was loaded for this institution and feed. A rejected file is
+    not "already ingested": sent again, it is processed again (the rules or the folder may
+    have changed), and the same bytes from another sender or feed are a delivery of their own."""
+    return con.execute(
+        "SELECT 1 FROM ingested_files WHERE sha256 = ? AND institution_id = ? AND feed = ? AND status = 'loaded'",
+        [sha256, institution_id, feed],
+    ).fetchone() is not None
+
+
+def _forget_rejected(con: duckdb.DuckDBPyConnection, record: FileRecord) -> None:
+    """Inside the file's transaction: drop an earlier rejection of the same content for the
+    same institution and feed, which the new outcome replaces."""
+    params = [record.sha256, record.institution_id, record.feed]
+    where = "source_sha256 = ? AND institution_id = ? AND feed = ?"
+    con.execute(f"DELETE FROM quarantine WHERE {where}", params)
+    con.execute(f"DELETE FROM validation_results WHERE {where}", params)
+    con.execute(
+        "DELETE FROM ingested_files WHERE sha256 = ? AND institution_id = ? AND feed = ? AND status = 'rejected'",
+        params,
+    )
 
 
 def _key_match(feed: Feed, left: str, right: str) -> str:
@@ -86,12 +105,13 @@ def _insert_results(con: duckdb.DuckDBPyConnection, record: FileRecord, results:
     try:
         con.execute(
             """
-            INSERT INTO validation_results
-            SELECT ?, ?, expectation, column_name, success, unexpected_count, element_count,
+            INSERT INTO validation_results (source_sha256, feed, institution_id, expectation, column_name,
+                success, unexpected_count, element_count, description, validated_at)
+            SELECT ?, ?, ?, expectation, column_name, success, unexpected_count, element_count,
                    description, current_timestamp::TIMESTAMP
             FROM v_batch
             """,
-            [record.sha256, record.feed],
+            [record.sha256, record.feed, record.institution_id],
         )
     finally:
         con.unregister("v_batch")
@@ -127,6 +147,7 @@ def load_accepted(
     batch = good.select(columns + ["source_row"]).to_arrow()
     con.execute("BEGIN TRANSACTION")
     try:
+        _forget_rejected(con, record)
         con.register("g_batch", batch)
         # The same key sent again in another file is a duplicate, not a correction:
         # corrections carry a later received_on, which is part of every key.
@@ -138,9 +159,10 @@ def load_accepted(
                    NULL::VARCHAR AS value
             FROM (SELECT *, ? AS institution_id FROM g_batch) b
             JOIN {feed.table} r ON {_key_match(feed, "b", "r")}
-            JOIN ingested_files f ON f.sha256 = r.source_sha256
+            JOIN ingested_files f ON f.sha256 = r.source_sha256 AND f.institution_id = r.institution_id
+                AND f.feed = ?
             """,
-            [record.institution_id],
+            [record.institution_id, record.feed],
         ).pl()
         con.execute(
             f"""
@@ -186,6 +208,7 @@ def record_rejected(
     counts = LoadCounts(rows_total=rows_total, rows_loaded=0, rows_quarantined=rows_total)
     con.execute("BEGIN TRANSACTION")
     try:
+        _forget_rejected(con, record)
         _insert_quarantine(con, record, all_errors)
         _insert_results(con, record, results)
         _insert_file(con, record, "rejected", counts, ignored_columns, message)

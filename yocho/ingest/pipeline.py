@@ -16,7 +16,7 @@ from yocho.ingest.load import (
     QUARANTINE_SCHEMA,
     FileRecord,
     LoadCounts,
-    already_ingested,
+    already_loaded,
     load_accepted,
     record_rejected,
 )
@@ -56,8 +56,9 @@ def ingest_file(
     started = time.perf_counter()
     sha256 = sha256_of(landed.path)
     base = dict(path=str(landed.path), institution_id=landed.institution_id, feed=landed.feed, sha256=sha256)
-    if already_ingested(con, sha256):
-        return FileOutcome(**base, status="skipped", message="same content already ingested")
+    if already_loaded(con, sha256, landed.institution_id, landed.feed):
+        return FileOutcome(**base, status="skipped",
+                           message=f"same content already loaded for {landed.institution_id}/{landed.feed}")
     archived = archive_file(landed.path, sha256, settings.archive_dir)
     record = FileRecord(
         sha256=sha256,
@@ -119,7 +120,8 @@ def ingest_files(
     """Ingest files one after another (DuckDB has one writer); each is its own transaction.
 
     Once its outcome is committed a file leaves the landing folder; the archive keeps
-    its bytes, and a crash before removal only means the next run skips it by hash.
+    its bytes, and a crash before removal only means the next run skips it by hash
+    (content already loaded for the same institution and feed).
     """
     outcomes = []
     for landed in files:

@@ -61,23 +61,27 @@ def write_validation_report(con: duckdb.DuckDBPyConnection, path: Path, max_rows
             [f[1:] for f in files],
         ),
     ]
-    for sha, file_name, *_ in files:
+    # The same content may come from two institutions or feeds: each delivery is its own.
+    for sha, file_name, institution_id, feed, *_ in files:
         results = con.execute(
             """
             SELECT expectation, column_name, CASE WHEN success THEN 'ok' ELSE 'FAILED' END,
                    unexpected_count, element_count, description
-            FROM validation_results WHERE source_sha256 = ? ORDER BY success, expectation, column_name
+            FROM validation_results WHERE source_sha256 = ? AND institution_id = ? AND feed = ?
+            ORDER BY success, expectation, column_name
             """,
-            [sha],
+            [sha, institution_id, feed],
         ).fetchall()
         quarantined = con.execute(
             """
             SELECT source_row, column_name, reason, raw_value FROM quarantine
-            WHERE source_sha256 = ? ORDER BY source_row NULLS FIRST, column_name LIMIT ?
+            WHERE source_sha256 = ? AND institution_id = ? AND feed = ?
+            ORDER BY source_row NULLS FIRST, column_name LIMIT ?
             """,
-            [sha, max_rows_per_file],
+            [sha, institution_id, feed, max_rows_per_file],
         ).fetchall()
-        parts.append(f"<h2 id='{sha}'>{html.escape(file_name)}</h2><p>sha256 {sha}</p>")
+        anchor = html.escape(f"{institution_id}-{feed}-{sha}")
+        parts.append(f"<h2 id='{anchor}'>{html.escape(file_name)}</h2><p>sha256 {sha}</p>")
         parts.append("<h3>Expectations</h3>" + _table(
             ["expectation", "column", "result", "unexpected", "checked", "description"], results))
         if quarantined:
