@@ -178,3 +178,65 @@ def test_same_bytes_from_a_second_institution_are_its_own_delivery(settings: Set
             "SELECT institution_id, count(*) FROM validation_results GROUP BY 1 ORDER BY 1").fetchall()
     assert per_institution == [("cga_13", 10), ("cga_14", 10)]
     assert results[0][1] == results[1][1] > 0 and [r[0] for r in results] == ["cga_13", "cga_14"]
+
+
+# --- 4: size limits --------------------------------------------------------------------
+
+def _refused(settings: Settings, relative: str, limit: str) -> str:
+    (outcome,), _ = _ingest(settings)
+    assert outcome.status == "rejected", outcome
+    message = outcome.message
+    assert Path(relative).name in message and f"ingest.{limit}" in message and f"YOCHO_INGEST__{limit.upper()}" in message
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT status FROM ingested_files").fetchall() == [("rejected",)]
+    return message
+
+
+def test_file_larger_than_the_limit_is_refused(settings: Settings):
+    write_csv(settings.landing_dir / "cga_13" / "guarantees" / "big.csv", JA_HEADER, _good_rows(20))
+    message = _refused(_with_ingest(settings, max_file_bytes=500), "big.csv", "max_file_bytes")
+    assert "500" in message
+
+
+def test_more_rows_than_the_limit_are_refused(settings: Settings):
+    write_csv(settings.landing_dir / "cga_13" / "guarantees" / "many.csv", JA_HEADER, _good_rows(20))
+    assert "20 rows" in _refused(_with_ingest(settings, max_rows=10), "many.csv", "max_rows")
+
+
+def test_a_cell_longer_than_the_limit_is_refused_naming_the_column(settings: Settings):
+    rows = _good_rows(20)
+    rows[3][0] = "G" * 150
+    write_csv(settings.landing_dir / "cga_13" / "guarantees" / "long.csv", JA_HEADER, rows)
+    message = _refused(_with_ingest(settings, max_cell_chars=100), "long.csv", "max_cell_chars")
+    assert "保証番号" in message and "150 characters" in message
+
+
+def test_a_runaway_single_line_csv_is_refused_before_it_is_parsed(settings: Settings, monkeypatch):
+    path = settings.landing_dir / "cga_13" / "guarantees" / "oneline.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"a" * 2_000_000)  # no newline at all: one 2 MB header "line"
+
+    def never(*args, **kwargs):
+        raise AssertionError("the CSV reader must not see a runaway line")
+
+    monkeypatch.setattr(pl, "read_csv", never)
+    message = _refused(_with_ingest(settings, max_cell_chars=1000), "oneline.csv", "max_cell_chars")
+    assert "line 1 is 2,000,000 bytes" in message
+
+
+def test_xlsx_expanding_beyond_the_limit_is_refused_before_it_is_opened(settings: Settings, monkeypatch):
+    path = settings.landing_dir / "cga_13" / "guarantees" / "bomb.xlsx"
+    path.parent.mkdir(parents=True)
+    frame = pl.DataFrame({h: [str(v) for v in col] for h, col in zip(JA_HEADER, zip(*_good_rows(100)))})
+    # 100 distinct 30,000-character notes: 3 MB of XML that compresses to a few KB.
+    frame = frame.with_columns(pl.format("{}{}", pl.col("保証番号"), pl.lit("x" * 30_000)).alias("備考"))
+    frame.write_excel(path)
+    assert path.stat().st_size < 100_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook must not be opened")
+
+    monkeypatch.setattr(pl, "read_excel", never)
+    limited = _with_ingest(settings, max_xlsx_uncompressed_bytes=1_000_000)
+    message = _refused(limited, "bomb.xlsx", "max_xlsx_uncompressed_bytes")
+    assert "expands to" in message

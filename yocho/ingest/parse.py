@@ -10,13 +10,17 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from yocho.contract import Column, Feed, Kind, header_aliases
 from yocho.ingest.errors import IngestError
+from yocho.settings import IngestSettings
 
 ERROR_SCHEMA = {"source_row": pl.Int32, "column": pl.Utf8, "reason": pl.Utf8, "value": pl.Utf8}
 
@@ -92,15 +96,32 @@ class ParseResult:
 
 # --- reading -------------------------------------------------------------------
 
-def read_raw(path: Path) -> pl.DataFrame:
-    """Every column as text, as written; empty cells null."""
+def _too_big(path: Path, what: str, limit: str, value: int) -> IngestError:
+    return IngestError(
+        f"{path.name}: {what}, above the limit ingest.{limit} = {value:,}; if the file is genuine, "
+        f"raise the limit (YOCHO_INGEST__{limit.upper()} or [ingest] {limit} in the config file) "
+        "or send it split in smaller files"
+    )
+
+
+def read_raw(path: Path, limits: IngestSettings | None = None) -> pl.DataFrame:
+    """Every column as text, as written; empty cells null. A file beyond one of the
+    `limits` (IngestSettings) is refused before the work that would exhaust memory."""
+    limits = limits or IngestSettings()
     suffix = path.suffix.lower()
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise _too_big(path, f"the file is {size:,} bytes", "max_file_bytes", limits.max_file_bytes)
     try:
         if suffix == ".csv":
-            raw = _read_csv(path)
+            raw = _read_csv(path, limits)
         elif suffix == ".parquet":
+            rows = pq.ParquetFile(path).metadata.num_rows
+            if rows > limits.max_rows:
+                raise _too_big(path, f"{rows:,} rows", "max_rows", limits.max_rows)
             raw = _stringify(pl.read_parquet(path), path)
         elif suffix == ".xlsx":
+            _check_xlsx_size(path, limits)
             # drop_empty_rows=False keeps spreadsheet row numbers true; parse_feed drops
             # blank rows after numbering them. Empty columns are kept so a required
             # column that is present but empty gives row errors, not "missing column".
@@ -112,9 +133,46 @@ def read_raw(path: Path) -> pl.DataFrame:
         raise
     except Exception as exc:  # polars/fastexcel raise many types for a malformed file
         raise IngestError(f"{path.name}: cannot be read as {suffix.lstrip('.')}: {exc}") from exc
+    if raw.height > limits.max_rows:
+        raise _too_big(path, f"{raw.height:,} rows", "max_rows", limits.max_rows)
+    longest = raw.select(pl.all().cast(pl.Utf8).str.len_chars().max()).row(0) if raw.width else ()
+    for column, chars in zip(raw.columns, longest):
+        if chars is not None and chars > limits.max_cell_chars:
+            raise _too_big(path, f"column {column!r} holds a cell of {chars:,} characters",
+                           "max_cell_chars", limits.max_cell_chars)
     return raw.with_columns(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in raw.columns
     )
+
+
+def _check_xlsx_size(path: Path, limits: IngestSettings) -> None:
+    """An .xlsx is a zip: its members' declared sizes say what opening it would cost, and a
+    tiny file can declare gigabytes. Checked before any member is decompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise IngestError(f"{path.name}: cannot be read as xlsx: not a zip archive ({exc})") from exc
+    if declared > limits.max_xlsx_uncompressed_bytes:
+        raise _too_big(path, f"the workbook expands to {declared:,} bytes ({path.stat().st_size:,} compressed)",
+                       "max_xlsx_uncompressed_bytes", limits.max_xlsx_uncompressed_bytes)
+
+
+def _check_line_lengths(data: bytes, path: Path, limits: IngestSettings) -> None:
+    """Before decoding: no line may be longer than its columns could be at max_cell_chars
+    each (4 bytes a character at most, plus quotes and separator). A runaway line (a
+    missing newline, a blob pasted into a cell) is refused before it costs gigabytes."""
+    header_end = data.find(b"\n")
+    columns = (data[: header_end if header_end >= 0 else len(data)].count(b",") + 1)
+    allowed = columns * (limits.max_cell_chars * 4 + 3)
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    bounds = np.concatenate(([-1], newlines, [len(data)]))
+    lengths = np.diff(bounds) - 1
+    worst = int(lengths.argmax())
+    if lengths[worst] > allowed:
+        raise _too_big(path, f"line {worst + 1} is {int(lengths[worst]):,} bytes, more than its {columns} "
+                       f"column(s) can hold at {limits.max_cell_chars:,} characters a cell", "max_cell_chars",
+                       limits.max_cell_chars)
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -147,10 +205,11 @@ def _utf8(data: bytes, path: Path) -> bytes:
     )
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def _read_csv(path: Path, limits: IngestSettings) -> pl.DataFrame:
     data = path.read_bytes()
     if not data.strip():
         raise IngestError(f"{path.name}: the file is empty")
+    _check_line_lengths(data, path, limits)
     return pl.read_csv(io.BytesIO(_utf8(data, path)), infer_schema=False, raise_if_empty=True)
 
 

@@ -72,7 +72,7 @@ def ingest_file(
     feed = FEEDS[landed.feed]
     empty = pl.DataFrame(schema=QUARANTINE_SCHEMA)
     try:
-        parsed = parse_feed(read_raw(landed.path), feed, file_name=record.file_name)
+        parsed = parse_feed(read_raw(landed.path, settings.ingest), feed, file_name=record.file_name)
     except IngestError as exc:
         counts = record_rejected(con, record, empty, [], (), 0, str(exc))
         return _outcome(base, "rejected", counts, str(exc), started)
