@@ -240,3 +240,44 @@ def test_xlsx_expanding_beyond_the_limit_is_refused_before_it_is_opened(settings
     limited = _with_ingest(settings, max_xlsx_uncompressed_bytes=1_000_000)
     message = _refused(limited, "bomb.xlsx", "max_xlsx_uncompressed_bytes")
     assert "expands to" in message
+
+
+# --- 2: encodings that are not plausibly cp932 / UTF-8 Japanese ------------------------
+
+def _business_text(names: list[str]) -> str:
+    lines = [",".join(BUSINESS_HEADER)] + [
+        f"C{i:04d},{corporate_number(i)},{name},corporation,E,13,2024-04-15" for i, name in enumerate(names, 1)]
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.parametrize(("encoding", "names", "why"), [
+    ("euc_jp", [f"山田商店{i}" for i in range(30)], "EUC-JP"),
+    ("euc_jp", ["株式会社さくら", "佐藤工務店", "ヤマダ電機"] * 10, "EUC-JP"),
+    ("utf-16", ["山田商店"] * 30, "UTF-16"),  # with a byte order mark
+    ("utf-16-le", ["ACME"] * 30, "UTF-16"),  # no byte order mark
+    ("utf-16-be", ["山田商店"] * 30, "UTF-16"),
+    ("latin-1", ["MÜNCHEN AG", "STRAßE GMBH", "SOCIÉTÉ GÉNÉRALE"] * 10, "misread"),
+])
+def test_text_that_is_not_cp932_or_utf8_is_rejected_whole(settings: Settings, encoding: str, names: list[str], why: str):
+    path = settings.landing_dir / "bank_0116" / "business" / f"names-{encoding}.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_business_text(names).encode(encoding))
+    (outcome,), _ = _ingest(settings)
+    assert outcome.status == "rejected", outcome
+    assert path.name in outcome.message and why in outcome.message
+    assert "cp932 (Shift_JIS), UTF-8 or UTF-8 with BOM" in outcome.message
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_business").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8", "utf-8-sig"])
+def test_japanese_text_with_half_width_katakana_and_full_width_digits_still_loads(settings: Settings, encoding: str):
+    names = ["ｶﾌﾞｼｷｶﾞｲｼｬﾔﾏﾀﾞ", "ﾔﾏﾀﾞ･ﾀﾛｳ", "株式会社さくら１２３", "ｻﾄｳｹﾝｾﾂ", "ﾊﾟﾝﾔ ﾎﾟﾎﾟ"] * 6
+    path = settings.landing_dir / "bank_0116" / "business" / "names.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_business_text(names).encode(encoding))
+    (outcome,), _ = _ingest(settings)
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 30), outcome.message
+    with warehouse(settings, read_only=True) as con:
+        loaded = [r[0] for r in con.execute("SELECT name FROM raw_business ORDER BY source_row").fetchall()]
+    assert loaded == names

@@ -178,9 +178,26 @@ def _check_line_lengths(data: bytes, path: Path, limits: IngestSettings) -> None
 _BOM = b"\xef\xbb\xbf"
 
 
+ACCEPTED_ENCODINGS = "cp932 (Shift_JIS), UTF-8 or UTF-8 with BOM"
+
+
+def _not_text(path: Path, why: str) -> IngestError:
+    return IngestError(f"{path.name}: {why}; the accepted encodings are {ACCEPTED_ENCODINGS}: "
+                       "save the file again in one of them")
+
+
 def _utf8(data: bytes, path: Path) -> bytes:
     """The file's text as UTF-8 bytes for polars; decoding is strict, so a wrong guess
-    fails loudly instead of loading mojibake."""
+    fails loudly instead of loading mojibake. Text that decodes as cp932 but reads like
+    another encoding misread (EUC-JP, Latin-1) is refused too (`_implausible_cp932`)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _not_text(path, "the file is UTF-16 (it starts with a UTF-16 byte order mark)")
+    nuls = data.count(b"\x00")
+    if nuls * 8 > len(data):
+        # UTF-16/32 without a BOM: every ASCII character comes with NUL bytes, which
+        # would decode "successfully" as UTF-8. A stray NUL in a cell is a row error.
+        raise _not_text(path, f"{nuls:,} of its {len(data):,} bytes are NUL: the file looks like UTF-16 or "
+                        "UTF-32 text without a byte order mark")
     if data.startswith(_BOM):
         body, offset, encodings = data[len(_BOM):], len(_BOM), ("utf-8",)  # a BOM is a promise
     else:
@@ -194,15 +211,77 @@ def _utf8(data: bytes, path: Path) -> bytes:
             if failure is None or exc.start > failure.start:
                 failure = exc
             continue
-        return body if encoding == "utf-8" else text.encode("utf-8")
+        if encoding == "utf-8":
+            return body
+        suspicion = _implausible_cp932(text, body)
+        if suspicion:
+            raise _not_text(path, suspicion)
+        return text.encode("utf-8")
     assert failure is not None
     at = offset + failure.start
     line = data.count(b"\n", 0, at) + 1
     tried = " or ".join({"utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}[e] for e in encodings)
-    raise IngestError(
-        f"{path.name}: not valid {tried} text: undecodable byte(s) "
-        f"{data[at:at + 2].hex(' ')} at byte {at} (line {line})"
+    try:
+        body.decode("euc_jp")
+        guess = "; the text reads as EUC-JP"
+    except UnicodeDecodeError:
+        guess = ""
+    raise _not_text(
+        path,
+        f"not valid {tried} text: undecodable byte(s) {data[at:at + 2].hex(' ')} at byte {at} (line {line}){guess}",
     )
+
+
+# Signs that text decoded as cp932 is another encoding misread. Half-width katakana
+# (bytes A1-DF in cp932) are what EUC-JP kanji and Latin-1 capitals turn into:
+# - a voiced mark ﾞ/ﾟ after a kana that cannot take it (or after a letter: STRAﾟE);
+# - ､ (EUC-JP's hiragana lead byte A4), rare in real half-width text;
+# - one kana between two Latin letters (MﾜNCHEN, SOCIﾉTﾉ);
+# - private-use characters (EUC-JP kanji rows F0-F4 read as cp932 user-defined 外字).
+_MISREAD = (
+    "(?:^|[^\uff73\uff76-\uff84\uff8a-\uff8e])\uff9e"
+    "|(?:^|[^\uff8a-\uff8e])\uff9f"
+    "|\uff64"
+    "|[A-Za-z][\uff61-\uff9f][A-Za-z]"
+    "|[\ue000-\uf8ff]"
+)
+_EUC_PAIR = re.compile(rb"[\xa1-\xfe][\xa1-\xfe]")
+_EUC_COMMON_LEAD = frozenset([0xA4, 0xA5, *range(0xB0, 0xD0)])  # hiragana, katakana, 第1水準 kanji
+
+
+def _implausible_cp932(text: str, data: bytes) -> str | None:
+    """Why `text` (the file decoded as cp932) is not plausibly Japanese cp932, or None.
+
+    Counted per line holding non-ASCII text, so one typo in a large genuine file does not
+    refuse it. Bytes that are also valid EUC-JP made of common kana and 第1水準 kanji
+    (what real EUC-JP text is) are refused outright: a genuine cp932 file almost never
+    decodes as EUC-JP, as its kana and most kanji use lead bytes 81-9F, which EUC-JP lacks.
+    """
+    try:
+        data.decode("euc_jp")
+        euc = True
+    except UnicodeDecodeError:
+        euc = False
+    if euc:
+        leads = [pair[0] for pair in _EUC_PAIR.findall(data)]
+        common = sum(lead in _EUC_COMMON_LEAD for lead in leads)
+        if leads and common >= 0.9 * len(leads):
+            return ("the text reads as EUC-JP, not cp932 (decoded as cp932 it would load as "
+                    f"{_first_non_ascii(text)!r})")
+    lines = pl.Series([text]).str.split("\n").explode()
+    lines = lines.filter(lines.str.contains(r"[^\x00-\x7f]"))
+    if lines.is_empty():
+        return None
+    misread = lines.filter(lines.str.contains(_MISREAD))
+    if misread.len() >= max(1, 0.1 * lines.len()) or (euc and misread.len()):
+        return (f"{misread.len():,} of {lines.len():,} lines with non-ASCII text read like another encoding "
+                f"misread as cp932 (EUC-JP or Latin-1?), e.g. {misread[0].strip()[:60]!r}")
+    return None
+
+
+def _first_non_ascii(text: str) -> str:
+    match = re.search(r"[^\x00-\x7f,\r\n]+", text)
+    return match.group(0)[:40] if match else ""
 
 
 def _read_csv(path: Path, limits: IngestSettings) -> pl.DataFrame:
