@@ -50,6 +50,8 @@ def owner_of(item: Any) -> str | None:
     if isinstance(item, dict):
         for key in ATTRIBUTION_KEYS:
             value = item.get(key)
+            if key == "lender" and isinstance(value, str) and value.isdigit():
+                return f"bank_{value}"  # 統一金融機関コード: bank_0116 is code 0116
             if isinstance(value, str) and value:
                 found = _INSTITUTION.match(value)
                 return found.group(1) if found else value

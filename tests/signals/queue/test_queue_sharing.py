@@ -155,3 +155,18 @@ def test_the_council_sees_only_the_referring_institution_of_a_shared_case(store,
     shared = store.get_case(people.cga, ids[X])
     assert [(i.institution_id, i.local_id) for i in shared.institutions] == [
         ("bank_0005", None), ("bank_0116", None), ("cga_13", "G-1")]
+
+
+def test_records_are_attributed_by_institution_loan_key_and_lender_code():
+    from signals.sharing import owner_of, scoped_evidence
+
+    assert owner_of({"bank": "bank_0116", "loan_id": "L"}) == "bank_0116"
+    assert owner_of({"lender": "0005", "guarantee_id": "G"}) == "bank_0005"
+    assert owner_of("loan:bank_0005:L9") == "bank_0005" and owner_of("cga_13/G1") == "cga_13"
+    assert owner_of({"months": 3}) is None and owner_of("normal") is None
+    doc = json.dumps({"signs": [{"indicator_id": "rep_restructured", "value": 2,
+                                 "evidence": {"loans": 2, "which": ["bank_0116:L1", "bank_0005:L9"]}}]})
+    (sign,) = json.loads(scoped_evidence(doc, "bank_0116", {"bank_0116", "bank_0005"}))["signs"]
+    assert sign == {"indicator_id": "rep_restructured", "value": None,
+                    "evidence": {"which": ["bank_0116:L1"], "other_institutions": "reported"}}
+    assert json.loads(scoped_evidence("not json", "bank_0116", {"bank_0116"})) == {}
