@@ -16,7 +16,8 @@ The rules, for a viewer acting for institution V on a case whose institutions ar
   - every fired sign, with its id, names, family and severity: the aggregated fact "this is
     reported about the business" (e.g. 90+ days past due) without saying by whom;
   - inside a sign's figures, only records attributed to V (a dict naming V as its `bank`,
-    `institution`, `institution_id` or `lender`; a string such as `loan:V:L1` or `V:L1`);
+    `institution`, `institution_id` or `lender`, a 4-digit lender code c counting as bank_c;
+    a string such as `loan:V:L1` or `V:L1`);
     the sign's value and its other figures (a maximum, an amount, a note, another lender's
     loan id, debtor class or observation) are withheld when any record is another
     institution's or cannot be attributed, and `other_institutions: "reported"` says so;
