@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -72,3 +73,36 @@ def test_demo_command_runs_end_to_end(tmp_path: Path):
     assert "demo-council.intake" in out and (tmp_path / "demo" / "queue.sqlite").exists()
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert (tmp_path / "demo" / "reports" / "validation.html").exists()
+
+
+@pytest.mark.slow
+def test_two_demos_on_two_data_dirs_run_side_by_side_and_a_third_command_is_told_to_wait(tmp_path: Path):
+    """Two commands at once on a loaded machine: each starts its own Prefect temporary server
+    and both finish; a command on a data directory another command holds exits at once with
+    one line naming it."""
+    def demo(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "yocho.cli", "demo", "--businesses", "800", "--months", "36",
+             "--data-dir", str(tmp_path / name)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+    first, second = demo("a"), demo("b")
+    try:
+        # wait until the first holds its data directory, then try a third command on it
+        lock = tmp_path / "a" / ".yocho.lock"
+        for _ in range(600):
+            if lock.exists() and lock.read_text(encoding="utf-8").strip():
+                break
+            time.sleep(0.1)
+        third = subprocess.run([sys.executable, "-m", "yocho.cli", "ingest", "--data-dir", str(tmp_path / "a")],
+                               capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert third.returncode == 1
+        lines = [line for line in third.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"(pid {first.pid}: yocho demo" in lines[0], third.stdout + third.stderr
+        outputs = [p.communicate(timeout=1200)[0] for p in (first, second)]
+    finally:
+        for p in (first, second):
+            if p.poll() is None:
+                p.kill()
+    for p, out in zip((first, second), outputs):
+        assert p.returncode == 0, out[-3000:]
+        assert "demo finished" in out
