@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from yocho.ingest.landing import LandedFile, by_institution_and_feed, discover
+from yocho.ingest.load import record_misplaced
 from yocho.ingest.pipeline import FileOutcome, ingest_files
 from yocho.ingest.report import outcomes_markdown
 from yocho.ingest.validate import known_bank_codes
@@ -19,7 +20,10 @@ from yocho.warehouse.db import warehouse
 
 @task(retries=2, retry_delay_seconds=5)
 def find_new_files(settings: Settings) -> tuple[list[LandedFile], list[str]]:
-    found, misplaced = discover(settings.landing_dir, known_bank_codes())
+    """New files, and the misplaced ones, which are recorded in the warehouse (misplaced_files)."""
+    found, misplaced = discover(settings.landing_dir, known_bank_codes(), settings.ingest)
+    with warehouse(settings) as con:
+        record_misplaced(con, [(str(m.path), m.reason) for m in misplaced])
     return found, [f"{m.path}: {m.reason}" for m in misplaced]
 
 

@@ -281,3 +281,59 @@ def test_japanese_text_with_half_width_katakana_and_full_width_digits_still_load
     with warehouse(settings, read_only=True) as con:
         loaded = [r[0] for r in con.execute("SELECT name FROM raw_business ORDER BY source_row").fetchall()]
     assert loaded == names
+
+
+# --- 6: misplaced files are recorded and shown ----------------------------------------
+
+def test_misplaced_files_are_recorded_with_reason_and_shown_in_summary_and_report(settings: Settings, capsys):
+    import os
+    import time
+
+    from yocho.cli import _print_summary
+    from yocho.ingest.load import record_misplaced
+    from yocho.ingest.report import write_validation_report
+    from yocho.ingest.summary import summarise
+
+    landing = settings.landing_dir
+    write_csv(landing / "cga_13" / "guarantees" / "good.csv", JA_HEADER, _good_rows(3))
+    stray = {
+        "cga_99/guarantees/g.csv": "cga_<01-51>",
+        "cga_13/mystery/g.csv": "unknown feed folder 'mystery'",
+        "cga_13/guarantees/..x.csv": "hidden file name",
+        "cga_13/guarantees/.hidden.csv": "hidden file name",
+        "cga_13/guarantees/old.csv.partial": "unfinished upload",
+    }
+    for relative in [*stray, "cga_13/guarantees/fresh.csv.partial"]:
+        write_csv(landing / relative, JA_HEADER, _good_rows(1))
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(landing / "cga_13/guarantees/old.csv.partial", (two_days_ago, two_days_ago))
+
+    files, misplaced = discover(landing, known_bank_codes(), settings.ingest)
+    assert [f.path.name for f in files] == ["good.csv"]
+    reasons = {m.path.relative_to(landing).as_posix(): m.reason for m in misplaced}
+    assert set(reasons) == set(stray)  # the fresh .partial is still being written
+    for relative, words in stray.items():
+        assert words in reasons[relative], (relative, reasons[relative])
+    assert "partial_max_age_hours" in reasons["cga_13/guarantees/old.csv.partial"]
+
+    with warehouse(settings) as con:
+        record_misplaced(con, [(str(m.path), m.reason) for m in misplaced])
+        first = dict(con.execute("SELECT path, first_seen FROM misplaced_files").fetchall())
+        # Next night: the hidden file was removed, the rest are still there.
+        record_misplaced(con, [(str(m.path), m.reason) for m in misplaced if m.path.name != ".hidden.csv"])
+        rows = con.execute("SELECT path, reason, first_seen, last_seen, resolved_at FROM misplaced_files").fetchall()
+        summary = summarise(con)
+        report = write_validation_report(con, settings.reports_dir / "validation.html").read_text(encoding="utf-8")
+    by_path = {r[0]: r for r in rows}
+    assert len(rows) == len(stray)
+    assert by_path[str(landing / "cga_13/guarantees/.hidden.csv")][4] is not None  # resolved
+    kept = by_path[str(landing / "cga_99/guarantees/g.csv")]
+    assert kept[2] == first[kept[0]] and kept[3] >= kept[2] and kept[4] is None
+
+    open_paths = {Path(p).relative_to(landing).as_posix() for p, *_ in summary.misplaced_files}
+    assert open_paths == set(stray) - {"cga_13/guarantees/.hidden.csv"}
+    assert "Misplaced files" in report and "unknown feed folder" in report and "cga_99" in report
+
+    _print_summary(settings)
+    printed = capsys.readouterr().out
+    assert "misplaced files" in printed and "mystery" in printed

@@ -140,6 +140,13 @@ def _print_summary(settings: Settings) -> None:
         console.print(reasons)
     for file_name, message in summary.rejected_files:
         console.print(f"[red]rejected[/red] {file_name}: {message}")
+    if summary.misplaced_files:
+        misplaced = Table(title="misplaced files left in landing (not ingested)")
+        for name in ("path", "reason", "first seen", "last seen"):
+            misplaced.add_column(name)
+        for path, reason, first_seen, last_seen in summary.misplaced_files:
+            misplaced.add_row(path, reason, f"{first_seen:%Y-%m-%d %H:%M}", f"{last_seen:%Y-%m-%d %H:%M}")
+        console.print(misplaced)
     console.print(f"validation report: {report}")
 
 

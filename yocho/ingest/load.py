@@ -217,3 +217,33 @@ def record_rejected(
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+def record_misplaced(con: duckdb.DuckDBPyConnection, misplaced: list[tuple[str, str]]) -> None:
+    """Record one discovery's misplaced files, (path, reason) each, in misplaced_files: the
+    list is the whole landing area's, so a recorded path missing from it is resolved."""
+    frame = pl.DataFrame(misplaced, schema={"path": pl.Utf8, "reason": pl.Utf8}, orient="row").unique("path")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("m_batch", frame.to_arrow())
+        con.execute(
+            """
+            INSERT INTO misplaced_files
+            SELECT path, reason, current_timestamp::TIMESTAMP, current_timestamp::TIMESTAMP, NULL FROM m_batch
+            ON CONFLICT (path) DO UPDATE SET
+                reason = excluded.reason, last_seen = excluded.last_seen, resolved_at = NULL,
+                first_seen = CASE WHEN misplaced_files.resolved_at IS NULL THEN misplaced_files.first_seen
+                                  ELSE excluded.first_seen END
+            """
+        )
+        con.execute(
+            """
+            UPDATE misplaced_files SET resolved_at = current_timestamp::TIMESTAMP
+            WHERE resolved_at IS NULL AND path NOT IN (SELECT path FROM m_batch)
+            """
+        )
+        con.unregister("m_batch")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -62,6 +62,12 @@ def write_validation_report(con: duckdb.DuckDBPyConnection, path: Path, max_rows
         ),
     ]
     # The same content may come from two institutions or feeds: each delivery is its own.
+    misplaced = con.execute(
+        "SELECT path, reason, first_seen, last_seen FROM misplaced_files WHERE resolved_at IS NULL ORDER BY path"
+    ).fetchall()
+    if misplaced:
+        parts.append("<h2 id='misplaced'>置き場所の誤り / Misplaced files (left in landing, not ingested)</h2>"
+                     + _table(["path", "reason", "first seen", "last seen"], misplaced))
     for sha, file_name, institution_id, feed, *_ in files:
         results = con.execute(
             """

@@ -16,6 +16,8 @@ class IngestSummary:
     # (feed, column, reason with numbers folded, count), most frequent first
     top_reasons: list[tuple[str, str | None, str, int]] = field(default_factory=list)
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
+    # Files still lying in landing that cannot be ingested there: (path, reason, first seen, last seen).
+    misplaced_files: list[tuple] = field(default_factory=list)
 
 
 def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> IngestSummary:
@@ -40,4 +42,8 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> IngestSummary:
     rejected = con.execute(
         "SELECT file_name, message FROM ingested_files WHERE status = 'rejected' ORDER BY file_name"
     ).fetchall()
-    return IngestSummary(rows, by_status, quarantined, [tuple(r) for r in reasons], [tuple(r) for r in rejected])
+    misplaced = con.execute(
+        "SELECT path, reason, first_seen, last_seen FROM misplaced_files WHERE resolved_at IS NULL ORDER BY path"
+    ).fetchall()
+    return IngestSummary(rows, by_status, quarantined, [tuple(r) for r in reasons], [tuple(r) for r in rejected],
+                         [tuple(r) for r in misplaced])
