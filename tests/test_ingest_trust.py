@@ -337,3 +337,19 @@ def test_misplaced_files_are_recorded_with_reason_and_shown_in_summary_and_repor
     _print_summary(settings)
     printed = capsys.readouterr().out
     assert "misplaced files" in printed and "mystery" in printed
+
+
+def test_xlsx_decompression_bomb_is_refused_by_its_ratio_with_the_default_limits(settings: Settings, monkeypatch):
+    import zipfile
+
+    path = settings.landing_dir / "cga_13" / "guarantees" / "bomb.xlsx"
+    path.parent.mkdir(parents=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as workbook:  # one 20 MB cell in ~20 KB
+        workbook.writestr("xl/sharedStrings.xml", "<sst><si><t>" + "x" * 20_000_000 + "</t></si></sst>")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook must not be opened")
+
+    monkeypatch.setattr(pl, "read_excel", never)
+    message = _refused(settings, "bomb.xlsx", "max_xlsx_compression_ratio")
+    assert "decompression bomb" in message

@@ -48,10 +48,14 @@ class IngestSettings(BaseModel):
     # (商号 are at most a few hundred characters); 4,000 leaves room for notes.
     max_cell_chars: int = Field(4_000, gt=0)
     # Declared uncompressed size of all members of an .xlsx (zip), checked before it is
-    # opened. A 13-column sheet takes ~500 bytes of XML per row, so 200 MB holds ~400k
+    # opened. A 13-column sheet takes ~500 bytes of XML per row, so 100 MiB holds ~200k
     # rows; extracts bigger than that come as CSV or Parquet. Reading an .xlsx costs
-    # about 30x this figure in memory.
-    max_xlsx_uncompressed_bytes: int = Field(200 * 1024**2, gt=0)
+    # about 30x this figure in memory (3 GB), which a nightly run can afford.
+    max_xlsx_uncompressed_bytes: int = Field(100 * 1024**2, gt=0)
+    # Declared uncompressed size over compressed size of an .xlsx. Real workbooks compress
+    # 5-30x (repetitive XML); a decompression bomb (151 KB expanding to one 150 MB cell)
+    # runs to 1,000x. 100 leaves genuine sheets of repeated values room.
+    max_xlsx_compression_ratio: float = Field(100, gt=1)
 
 
 class GeneratorSettings(BaseModel):

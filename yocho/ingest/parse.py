@@ -153,9 +153,17 @@ def _check_xlsx_size(path: Path, limits: IngestSettings) -> None:
             declared = sum(member.file_size for member in archive.infolist())
     except zipfile.BadZipFile as exc:
         raise IngestError(f"{path.name}: cannot be read as xlsx: not a zip archive ({exc})") from exc
+    compressed = path.stat().st_size
     if declared > limits.max_xlsx_uncompressed_bytes:
-        raise _too_big(path, f"the workbook expands to {declared:,} bytes ({path.stat().st_size:,} compressed)",
+        raise _too_big(path, f"the workbook expands to {declared:,} bytes ({compressed:,} compressed)",
                        "max_xlsx_uncompressed_bytes", limits.max_xlsx_uncompressed_bytes)
+    if declared > limits.max_xlsx_compression_ratio * max(compressed, 1):
+        raise _too_big(path, f"the workbook expands {declared / max(compressed, 1):,.0f}-fold ({compressed:,} bytes "
+                       f"to {declared:,}), as a decompression bomb does", "max_xlsx_compression_ratio",
+                       limits.max_xlsx_compression_ratio)
+
+
+_MAX_COLUMNS = 1_000
 
 
 def _check_line_lengths(data: bytes, path: Path, limits: IngestSettings) -> None:
@@ -163,7 +171,9 @@ def _check_line_lengths(data: bytes, path: Path, limits: IngestSettings) -> None
     each (4 bytes a character at most, plus quotes and separator). A runaway line (a
     missing newline, a blob pasted into a cell) is refused before it costs gigabytes."""
     header_end = data.find(b"\n")
-    columns = (data[: header_end if header_end >= 0 else len(data)].count(b",") + 1)
+    # A header of thousands of columns is no feed's (the widest has 13): beyond _MAX_COLUMNS
+    # the count stops raising the allowance, so one line of commas cannot buy gigabytes.
+    columns = min(data[: header_end if header_end >= 0 else len(data)].count(b",") + 1, _MAX_COLUMNS)
     allowed = columns * (limits.max_cell_chars * 4 + 3)
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     bounds = np.concatenate(([-1], newlines, [len(data)]))
