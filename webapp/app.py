@@ -64,6 +64,7 @@ from signals.queue.lifecycle import (
 from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapshot, User
 from webapp.charts import evidence_charts
 from webapp.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, Translator, normalize_lang
+from signals.sharing import OTHERS, REPORTED
 from webapp.security import (
     ABSOLUTE_SECONDS,
     LOOPBACK,
@@ -326,7 +327,9 @@ def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter) -> Evidence
             continue
         indicator = str(raw.get("indicator_id") or raw.get("id") or raw.get("indicator") or "?")
         details = raw.get("evidence")
-        pairs = [(str(k), _detail_text(v, fmt)) for k, v in details.items()] if isinstance(details, dict) else []
+        pairs = [(t("other_institutions"), t("reported_by_others")) if k == OTHERS and v == REPORTED
+                 else (str(k), _detail_text(v, fmt))
+                 for k, v in details.items()] if isinstance(details, dict) else []
         severity = str(raw.get("severity") or "")
         signs.append(SignView(
             id=indicator,

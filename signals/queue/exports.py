@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -133,6 +134,13 @@ def council_list_frame(store: QueueStore, user: User, query: CaseQuery | None = 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _starts_formula(value: str) -> bool:
+    """Would a spreadsheet read this text as a formula? Also through full-width forms
+    (＝ ＋ － ＠, which Japanese input methods type and spreadsheets fold) and leading spaces."""
+    folded = unicodedata.normalize("NFKC", value).lstrip(" ")
+    return value.startswith(_FORMULA_START) or folded.startswith(_FORMULA_START)
+
+
 def to_csv(columns: tuple[Column, ...], rows: list[list[Any]]) -> bytes:
     """UTF-8 with BOM, CRLF, dates ISO; a text cell that would start a formula gets a '."""
     out = io.StringIO()
@@ -145,7 +153,7 @@ def to_csv(columns: tuple[Column, ...], rows: list[list[Any]]) -> bytes:
                 cells.append("")
             elif col.kind == "date":
                 cells.append(value.isoformat())
-            elif isinstance(value, str) and value.startswith(_FORMULA_START):
+            elif isinstance(value, str) and _starts_formula(value):
                 cells.append("'" + value)
             else:
                 cells.append(value)

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from signals.phases import PHASES
 from signals.sharing import scoped_evidence
+from yocho.contract import institution_source, is_valid_corporate_number
 from signals.queue.lifecycle import (
     CLOSED_STATES,
     COUNCIL_STATES,
@@ -275,6 +276,19 @@ def institution_kind(institution_id: str) -> str:
     if institution_id == "council" or institution_id.startswith("council"):
         return "council"
     raise InvalidInput(f"unknown institution id {institution_id!r}: expected bank_*, cga_* or council*")
+
+
+def is_business_key(key: str) -> bool:
+    """A business key as the warehouse writes them (features/pit.py): a valid 法人番号, or
+    `<institution_id>:<local_id>` for a sole proprietor, without control characters."""
+    if is_valid_corporate_number(key):
+        return True
+    institution, sep, local_id = key.partition(":")
+    try:
+        institution_source(institution)
+    except ValueError:
+        return False
+    return bool(sep and local_id.strip()) and local_id.isprintable()
 
 
 def _clean(text_value: str | None) -> str | None:
@@ -852,6 +866,9 @@ class QueueStore:
             actor = self._actor(conn, user)
             if actor.role is not Role.COUNCIL_INTAKE:
                 raise Forbidden("only council intake registers referrals by hand")
+            if not is_business_key(key):
+                raise InvalidInput("business key must be a 13-digit 法人番号 with a valid check digit, or "
+                                   "<institution>:<customer number> for a sole proprietor (e.g. bank_0116:000123)")
             visible_open = and_(cases.c.state.in_(_values(OPEN_STATES)), _scope(actor))
             taken = conn.execute(select(cases.c.id).where(cases.c.business_key == key, visible_open)).first()
             if taken is not None:

@@ -4,15 +4,15 @@ functions (demo users, two nights of flags, a few transitions), and a logged-in 
 The seeded queue (as of 2026-10-31, "today" 2026-11-24 in Japan):
 
   case  business       institutions            state              note
-  A1    7000010000001  bank A                  new                score 31%, 90+ days past due
-  A2    7000010000002  bank A + CGA            under_review       shared with the association
-  A3    7000010000003  bank A                  consent_obtained   ready to refer
-  A4    7000010000004  bank A                  referred           consent 2026-11-10 (council sees it)
-  A5    7000010000005  bank A                  new                low priority
-  B1    7000020000001  bank B                  new                bank B only
-  B2    7000020000002  bank B                  referred           bank B's referral
-  C1    7000030000001  CGA only                new                subrogation requested
-  M1    7000090000001  (manual, 士業)           referred           registered by council intake
+  A1    6000010000001  bank A                  new                score 31%, 90+ days past due
+  A2    5000010000002  bank A + CGA            under_review       shared with the association
+  A3    4000010000003  bank A                  consent_obtained   ready to refer
+  A4    3000010000004  bank A                  referred           consent 2026-11-10 (council sees it)
+  A5    2000010000005  bank A                  new                low priority
+  B1    4000020000001  bank B                  new                bank B only
+  B2    3000020000002  bank B                  referred           bank B's referral
+  C1    2000030000001  CGA only                new                subrogation requested
+  M1    8000090000001  (manual, 士業)           referred           registered by council intake
 
 `Seeded.case_ids` maps these labels to case ids.
 """
@@ -160,21 +160,21 @@ class Business:
 
 
 BUSINESSES = [
-    Business("A1", "7000010000001", [(BANK_A, "A-0001")], 0.31, "very_high", ["rep_dpd_90", "rep_dpd_30",
+    Business("A1", "6000010000001", [(BANK_A, "A-0001")], 0.31, "very_high", ["rep_dpd_90", "rep_dpd_30",
              "acc_balance_decline"], "revitalisation", date(2026, 4, 30), 0.92),
-    Business("A2", "7000010000002", [(BANK_A, "A-0002"), (CGA, "G-0002")], 0.18, "high",
+    Business("A2", "5000010000002", [(BANK_A, "A-0002"), (CGA, "G-0002")], 0.18, "high",
              ["rep_dpd_30", "fin_operating_loss"], "management_improvement", date(2026, 6, 30), 0.71),
-    Business("A3", "7000010000003", [(BANK_A, "A-0003")], 0.14, "high", ["acc_balance_decline"],
+    Business("A3", "4000010000003", [(BANK_A, "A-0003")], 0.14, "high", ["acc_balance_decline"],
              "profitability", date(2026, 7, 31), 0.55),
-    Business("A4", "7000010000004", [(BANK_A, "A-0004")], 0.22, "high", ["rep_restructured", "rep_dpd_30"],
+    Business("A4", "3000010000004", [(BANK_A, "A-0004")], 0.22, "high", ["rep_restructured", "rep_dpd_30"],
              "management_improvement", date(2026, 3, 31), 0.64),
-    Business("A5", "7000010000005", [(BANK_A, "A-0005")], 0.11, "high", ["fin_operating_loss"],
+    Business("A5", "2000010000005", [(BANK_A, "A-0005")], 0.11, "high", ["fin_operating_loss"],
              "profitability", date(2026, 9, 30), 0.30),
-    Business("B1", "7000020000001", [(BANK_B, "B-0001")], 0.27, "very_high", ["acc_failed_debits", "rep_dpd_30"],
+    Business("B1", "4000020000001", [(BANK_B, "B-0001")], 0.27, "very_high", ["acc_failed_debits", "rep_dpd_30"],
              "revitalisation", date(2026, 5, 31), 0.88),
-    Business("B2", "7000020000002", [(BANK_B, "B-0002")], 0.16, "high", ["rep_dpd_30"],
+    Business("B2", "3000020000002", [(BANK_B, "B-0002")], 0.16, "high", ["rep_dpd_30"],
              "management_improvement", date(2026, 2, 28), 0.60),
-    Business("C1", "7000030000001", [(CGA, "G-0101")], 0.41, "very_high", ["cga_subrogation_requested"],
+    Business("C1", "2000030000001", [(CGA, "G-0101")], 0.41, "very_high", ["cga_subrogation_requested"],
              "rechallenge", date(2026, 8, 31), 0.95),
 ]
 PHASE_REASONS = {
@@ -246,7 +246,7 @@ def seed_queue(url: str, data_dir: Path) -> Seeded:
     move("A3", "bank_a", State.UNDER_REVIEW, State.CONSENT_OBTAINED, consent_on=date(2026, 11, 9))
     move("A4", "bank_a", State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED, consent_on=date(2026, 11, 10))
     move("B2", "bank_b", State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED, consent_on=date(2026, 11, 8))
-    manual = store.register_manual_referral(users["council"], "7000090000001", "professional", "税理士からの相談",
+    manual = store.register_manual_referral(users["council"], "8000090000001", "professional", "税理士からの相談",
                                             phase="management_improvement", consent_on=date(2026, 11, 10))
     ids["M1"] = manual.id
     clock.set_day(date(2026, 11, 24))

@@ -70,8 +70,8 @@ def test_admin_creates_a_bank_reviewer_who_logs_in_and_sees_only_their_bank(app:
     login = reviewer.login("reviewer.new", NEW_PASSWORD)
     assert login.status_code == 303 and login.headers["location"] == "/cases"
     worklist = reviewer.client.get("/cases?state=all").text
-    assert "7000020000001" in worklist and "7000020000002" in worklist  # bank B's businesses
-    assert "7000010000001" not in worklist and "7000030000001" not in worklist  # not bank A's, not the CGA's
+    assert "4000020000001" in worklist and "3000020000002" in worklist  # bank B's businesses
+    assert "6000010000001" not in worklist and "2000030000001" not in worklist  # not bank A's, not the CGA's
     assert reviewer.client.get(f"/cases/{seeded.case_ids['A1']}").status_code == 404
     assert reviewer.client.get("/admin/users").status_code == 404
 

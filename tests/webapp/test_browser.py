@@ -146,7 +146,7 @@ def test_login(live_server: LiveServer, open_browser: Any) -> None:
     page.wait_for_url(live_server.url("/cases"))  # back where it was going
     assert "北陸第一銀行" in page.inner_text("[data-testid=who]")
     table = page.inner_text("[data-testid=worklist]")
-    assert "7000010000001" in table and "7000020000001" not in table  # bank B's business is not listed
+    assert "6000010000001" in table and "4000020000001" not in table  # bank B's business is not listed
     shot(page, "03-worklist-ja")
     page.click("a[lang=en]")
     assert page.inner_text("h1") == "Worklist"
@@ -173,7 +173,7 @@ def test_bank_reviewer_cannot_open_another_banks_case(live_server: LiveServer, o
 
 def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
     case_id = live_server.seeded.case_ids["A1"]
-    business = "7000010000001"
+    business = "6000010000001"
     bank = open_browser("bank-a")
     login(bank, live_server, "bank_a")
     bank.click(f"a[href='/cases/{case_id}']")
@@ -239,7 +239,7 @@ def test_export_download(live_server: LiveServer, open_browser: Any, tmp_path: P
     assert text.startswith(b"\xef\xbb\xbf")
     body = text.decode("utf-8-sig")
     assert body.splitlines()[0].startswith("案件番号,")
-    assert "7000020000002" not in body  # bank B's referral is not in bank A's export
+    assert "3000020000002" not in body  # bank B's referral is not in bank A's export
 
 
 def test_admin_creates_a_user(live_server: LiveServer, open_browser: Any) -> None:

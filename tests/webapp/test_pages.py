@@ -243,7 +243,7 @@ def test_a_case_out_of_scope_by_url_is_404_like_a_missing_one(app: Any, seeded: 
     assert other_bank.status_code == 404
     message = translate("ja", "not_found_text")
     assert message in other_bank.text and message in missing.text
-    assert "7000020000001" not in other_bank.text
+    assert "4000020000001" not in other_bank.text
     assert bank_a.client.get("/cases/abc").status_code == 404
     assert cga.client.get(f"/cases/{ids['A2']}").status_code == 200  # it guarantees A2
     assert cga.client.get(f"/cases/{ids['C1']}").status_code == 200
@@ -251,7 +251,7 @@ def test_a_case_out_of_scope_by_url_is_404_like_a_missing_one(app: Any, seeded: 
     assert council.client.get(f"/cases/{ids['A4']}").status_code == 200  # referred with consent
     assert council.client.get(f"/cases/{ids['A3']}").status_code == 404  # consent, but not referred
     assert council.client.get(f"/cases/{ids['A1']}").status_code == 404
-    assert "7000020000001" not in bank_a.client.get("/cases?state=all").text
+    assert "4000020000001" not in bank_a.client.get("/cases?state=all").text
 
 
 def test_a_transition_on_a_case_out_of_scope_is_404_and_changes_nothing(app: Any, seeded: Seeded) -> None:
@@ -339,7 +339,7 @@ def test_a_role_cannot_make_another_roles_move(app: Any, seeded: Seeded) -> None
 
 def test_council_registers_a_manual_referral(app: Any, seeded: Seeded) -> None:
     council, bank = as_user(app, "council"), as_user(app, "bank_a")
-    form = {"business_key": "7000090000777", "route": "other", "phase": "profitability",
+    form = {"business_key": "8000090000777", "route": "other", "phase": "profitability",
             "consent_on": "2026-11-20", "note": "商工会議所からの紹介"}
     response = council.post("/council/referrals", form, token_from="/council")
     assert response.status_code == 303
@@ -363,11 +363,11 @@ def test_exports_download_scoped_with_the_right_content_types(app: Any) -> None:
     assert csv.content.startswith(b"\xef\xbb\xbf")
     text = csv.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("案件番号,")
-    assert "7000010000001" in text and "7000020000001" not in text
+    assert "6000010000001" in text and "4000020000001" not in text
     filtered = bank.client.get("/exports/worklist.csv?state=new").content.decode("utf-8-sig")
     assert len(filtered.strip().splitlines()) == 3  # header and the two new cases
     council = as_user(app, "council").client.get("/exports/council.csv?state=all").content.decode("utf-8-sig")
-    assert {"7000010000004", "7000020000002", "7000090000001"} <= set(re.findall(r"70000\d{8}", council))
+    assert {"3000010000004", "3000020000002", "8000090000001"} <= set(re.findall(r"\b\d{13}\b", council))
     council_xlsx = as_user(app, "council").client.get("/exports/council.xlsx")
     assert council_xlsx.headers["content-type"] == XLSX and council_xlsx.content.startswith(b"PK")
 

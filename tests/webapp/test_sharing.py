@@ -68,6 +68,8 @@ def test_a_reviewer_sees_only_its_own_records_in_a_shared_cases_evidence(app: An
         assert secret not in page_a.text, secret
     page_b = as_user(app, "bank_b").client.get(f"/cases/{case_id}").text
     assert "B-LOAN-9" in page_b and "A-LOAN-1" not in page_b
+    # withheld details are said in words, not as a raw key
+    assert "他の機関からも報告あり" in page_a.text and "other_institutions" not in page_a.text
 
 
 def test_a_bank_that_only_declared_the_business_cannot_open_its_case(app: Any, seeded: Seeded) -> None:

@@ -91,3 +91,15 @@ def test_each_institutions_worklist(store, people, referred, tmp_path):
     assert dict(zip(rows[0], rows[1]))["取引機関（管理番号）"] == "みずなみ銀行（B-2）、東京信用保証協会"
     assert worklist_frame(store, people.cga)["事業者キー（法人番号等）"].to_list() == [Y]
     assert worklist_frame(store, people.admin).height == 3
+
+
+@pytest.mark.parametrize("text", ["=1+1", "＝SUM(A1:A9)", "＋81-3", "－1", "＠SUM(1)", " =cmd|' /C calc'!A0",
+                                  "\t=1", "@x"])
+def test_csv_neutralises_every_formula_trigger_full_width_ones_included(text):
+    from signals.queue.exports import Column, to_csv
+
+    body = to_csv((Column("理由", "text", lambda c, n: None),), [[text]]).decode("utf-8-sig")
+    cell = next(csv.reader(io.StringIO(body.split("\r\n", 1)[1])))[0]
+    assert cell == "'" + text
+    plain = to_csv((Column("理由", "text", lambda c, n: None),), [["売上減少", ]]).decode("utf-8-sig")
+    assert next(csv.reader(io.StringIO(plain.split("\r\n", 1)[1])))[0] == "売上減少"

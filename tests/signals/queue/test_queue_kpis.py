@@ -37,13 +37,13 @@ def test_fiscal_quarters(day, expected):
 
 
 def test_manual_referrals_by_council_intake(store, people, make_flags, work):
-    case = register_manual_referral(store, people.council, "8000012010003", "士業", "顧問税理士から相談",
+    case = register_manual_referral(store, people.council, "1000012010003", "士業", "顧問税理士から相談",
                                     phase="profitability")
     assert (case.state, case.route, case.route_ja, case.referral_phase) == (
         State.REFERRED, Route.PROFESSIONAL, "士業", "profitability")
     assert (case.referred_on, case.consent_on) == (store.today(), store.today())
     assert case.history[-1].from_state is None and "士業" in case.history[-1].note
-    other = store.register_manual_referral(people.council, "8000012010004", Route.OTHER, None)
+    other = store.register_manual_referral(people.council, "9000012010004", Route.OTHER, None)
     assert other.route_ja == "その他" and other.referral_phase is None
     # The intake can then decide it like any referral.
     decided = store.transition(people.council, other.id, State.ACCEPTED, expected_version=other.version)
@@ -77,9 +77,9 @@ def test_referral_kpis_by_route_phase_and_quarter(store, people, make_flags, wor
     clock.set_day(date(2026, 5, 10))  # FY2026 Q1, 40 days after the first sign
     work.move(ids[X], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED)
     clock.set_day(date(2026, 7, 15))  # FY2026 Q2
-    register_manual_referral(store, people.council, "8000012010003", "士業", "紹介", phase="profitability")
+    register_manual_referral(store, people.council, "1000012010003", "士業", "紹介", phase="profitability")
     clock.set_day(date(2026, 12, 1))  # FY2026 Q3
-    register_manual_referral(store, people.council, "8000012010004", "その他", None)
+    register_manual_referral(store, people.council, "9000012010004", "その他", None)
     clock.set_day(date(2027, 2, 1))  # FY2026 Q4, 93 days after the first sign
     work.move(ids[Y], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED, reviewer=people.cga)
     work.move(ids[X], State.ACCEPTED)
@@ -105,3 +105,14 @@ def test_referral_kpis_by_route_phase_and_quarter(store, people, make_flags, wor
     # A period.
     q2_q3 = referral_kpis(store, people.council, since=date(2026, 7, 1), until=date(2026, 12, 31))
     assert (q2_q3.total, q2_q3.by_route["士業"], q2_q3.by_route["その他"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("key", ["8000012010003",  # a check digit that does not add up
+                                 "800001201000", "free text", "bank_16:A1", "bank_0116:", "x:1",
+                                 "bank_0116:A\x001"])
+def test_a_manual_referral_names_a_business_as_the_warehouse_does(store, people, key):
+    """A 法人番号 with its check digit, or <institution>:<customer number> for a sole
+    proprietor: free text would open a case no flag or evidence can ever join."""
+    with pytest.raises(InvalidInput, match="法人番号"):
+        store.register_manual_referral(people.council, key, "士業", None)
+    assert store.register_manual_referral(people.council, "bank_0116:K-77", "士業", None).business_key == "bank_0116:K-77"
