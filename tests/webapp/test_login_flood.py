@@ -92,6 +92,7 @@ def _client(base: str, source: str = "127.0.0.1") -> httpx.Client:
                         transport=httpx.HTTPTransport(local_address=source))
 
 
+@pytest.mark.slow  # a load test of 60-100 s: CI runs it in its slow pass
 @pytest.mark.parametrize("sources", ["one address", "thirty addresses"])
 def test_a_login_flood_does_not_slow_a_reviewers_moves(live, sources):
     base, seeded, _store = live
