@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.webapp.conftest import USERS, Seeded, password, seed_queue
+from tests.webapp.conftest import USERS, Seeded, password, seed_queue, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,12 +42,6 @@ def _playwright() -> Any:
     return sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     def __init__(self, seeded: Seeded, base_url: str) -> None:
         self.seeded = seeded
@@ -63,27 +54,14 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     _playwright()  # skip (or fail in CI) before starting anything
-    import uvicorn
-
     from webapp import create_app
 
     root = tmp_path_factory.mktemp("webapp-live")
     seeded = seed_queue(f"sqlite:///{root / 'queue.sqlite'}", root / "data")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(seeded.settings, store=seeded.store), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-webapp-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield LiveServer(seeded, f"http://127.0.0.1:{port}")
+        with serving(create_app(seeded.settings, store=seeded.store), "uvicorn-webapp-test") as base:
+            yield LiveServer(seeded, base)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         seeded.store.close()
 
 

@@ -11,78 +11,43 @@ or the worker threads). Bounded: 120 attempts, a 60 s client timeout.
 """
 from __future__ import annotations
 
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from signals.queue import DEFAULT_SCRYPT, QueueStore, Role, State, create_user
-from tests.signals.queue.conftest import pg_database, pg_server  # noqa: F401 - fixtures
-from tests.webapp.conftest import USERS, csrf_of, password, seed_queue
+from tests.signals.queue.conftest import fresh_queue_url, pg_database, pg_server  # noqa: F401 - fixtures
+from tests.webapp.conftest import USERS, csrf_of, password, seed_queue, serving
 
 THREADS, ATTEMPTS = 30, 4
 MAX_TRANSITION_SECONDS = 2.0
 FLOOD_USER, FLOOD_PASSWORD = "flood.target", "a-real-password-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def flood_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'queue.sqlite'}"
-        return
-    database_url: str = request.getfixturevalue("pg_database")
-    schema = f"flood_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{database_url}&options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_queue_url(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def live(flood_url: str, tmp_path: Path) -> Iterator[tuple[str, Any, QueueStore]]:
     """The seeded queue served by uvicorn on 127.0.0.1 through a store with the real scrypt cost."""
-    import uvicorn
-
     from webapp import create_app
 
     seeded = seed_queue(flood_url, tmp_path / "data")
     store = QueueStore(flood_url, clock=seeded.clock, password_params=DEFAULT_SCRYPT)
     create_user(store, seeded.users["admin"], username=FLOOD_USER, password=FLOOD_PASSWORD,
                 role=Role.BANK_REVIEWER, institution_id=seeded.users["bank_b"].institution_id)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(seeded.settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-flood-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", seeded, store
+        with serving(create_app(seeded.settings, store=store), "uvicorn-flood-test") as base:
+            yield base, seeded, store
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         store.close()
         seeded.store.close()
 

@@ -10,6 +10,8 @@ half is skipped, except when the CI environment variable is set: then it fails.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import os
 import pwd
@@ -155,11 +157,11 @@ def pg_database(pg_server: PgServer) -> Iterator[str]:
 
 # ---------------------------------------------------------------------------- store per test
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty queue database on each backend: a new SQLite file, or a new PostgreSQL
-    schema (the URL sets search_path to it, so the store sees an empty database)."""
-    if request.param == "sqlite":
+@contextmanager
+def fresh_queue_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty queue database: a new SQLite file, or a new PostgreSQL schema (the URL
+    sets search_path to it, so the store sees an empty database), dropped afterwards."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'queue.sqlite'}"
         return
     database_url: str = request.getfixturevalue("pg_database")
@@ -173,6 +175,13 @@ def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty queue database on each backend (`fresh_queue_url`)."""
+    with fresh_queue_url(request, request.param, tmp_path) as url:
+        yield url
 
 
 class Clock:
