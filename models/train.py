@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import polars as pl
+from sklearn.calibration import _SigmoidCalibration
 
 from models.dataset import TimeSplit, time_split
 from models.estimators import MODELS, calibration_folds, fired_columns, value_columns
@@ -43,17 +44,41 @@ def fit(model_name: str, rows: pl.DataFrame, calibration: str = "sigmoid") -> ob
     (models.estimators)."""
     if rows["label"].n_unique() < 2:
         raise ValueError("the training rows hold only one class: scan a longer history")
-    rows = rows.sort("as_of", "business_key")
+    # The calibration folds are halves of the rows in this order: halves of the BUSINESSES
+    # (by a fixed hash of the key), each with its whole history. A business's months are
+    # near-copies of each other, so a fold must not see the business it scores; and halves
+    # by time would score the early months with a model of the late ones (whose feeds and
+    # year-over-year signs differ), which on statements alone gave scores that ran against
+    # the outcomes and a sigmoid that turned the ranking upside down.
+    rows = rows.sort(pl.col("business_key").hash(seed=0), "business_key", "as_of")
     X = rows.select(feature_columns()).to_pandas()
     # Each calibration fold's model learns from half of the rows; a column must have values
-    # in each half to be usable (a year-over-year sign in the first year of history has none
-    # in the earlier half).
+    # in each half to be usable.
     present = set(X.columns)
     for fitted, _ in calibration_folds().split(X):
         part = X.iloc[fitted]
         present &= {c for c in X.columns if part[c].notna().any()}
     model = MODELS[model_name](present, calibration) if model_name == "boosted" else MODELS[model_name](present)
-    return model.fit(X, rows["label"].to_numpy())
+    model.fit(X, rows["label"].to_numpy())
+    _keep_the_ranking(model, rows["label"].mean())
+    return model
+
+
+# Slope given to a calibration that found no out-of-fold skill (see _keep_the_ranking).
+FLAT_SLOPE = -1e-6
+
+
+def _keep_the_ranking(pipeline: object, base_rate: float) -> None:
+    """A calibration must never turn the model's ranking upside down. A sigmoid fitted on
+    out-of-fold scores that run against the outcomes has a slope of the wrong sign
+    (sklearn: p = expit(-(a*f + b)), increasing only for a < 0); such a model has shown no
+    skill out of fold, so its probabilities are set to the base rate, with a vanishing
+    slope that keeps the model's own order for ties."""
+    for fold in pipeline.steps[-1][1].calibrated_classifiers_:
+        for calibrator in fold.calibrators:
+            if isinstance(calibrator, _SigmoidCalibration) and calibrator.a_ >= FLAT_SLOPE:
+                calibrator.a_ = FLAT_SLOPE
+                calibrator.b_ = float(np.log((1 - base_rate) / base_rate))
 
 
 def model_columns(pipeline: object) -> list[str]:

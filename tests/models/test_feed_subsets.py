@@ -43,9 +43,11 @@ def test_financial_statements_only(generated, tmp_path):
             "SELECT top_factors FROM risk_scores WHERE portfolio_rank <= 100").fetchall()]
     assert available[Family.FINANCIALS.value] and not available[Family.REPAYMENT.value]
     # Statements alone carry little warning in this portfolio (they lag; the backtest is
-    # near chance on 1,500 businesses), but the model does learn from them:
+    # near chance on 1,500 businesses), but the model does learn from them. 0.58 measured
+    # once businesses that stopped reporting leave the universe (they were easy healthy rows,
+    # and 0.6 was met with them): the bound is above chance, not a target.
     pipeline, _ = Registry(settings.models_dir).load(run.card.version)
-    assert roc_auc_score(rows["label"].to_numpy(), predict(pipeline, rows)) > 0.6
+    assert roc_auc_score(rows["label"].to_numpy(), predict(pipeline, rows)) > 0.55
     assert set(run.card.candidates) == {"scorecard", "boosted"}
     assert result.rows_written > 1000
     financial = {i for i, ind in indicators().items() if ind.family == Family.FINANCIALS}
