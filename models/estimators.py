@@ -16,9 +16,10 @@ split on the size of the business. The boosted model also learns from the measur
 (features.catalog.Measure: 自己資本比率, ROA, 債務償還年数 ... and their changes on the year).
 
 Both are fitted on every training row and calibrated with a sigmoid (Platt) on out-of-fold
-predictions: the rows, in as-of order, are cut in two halves, a model fitted on each half
-scores the other, and the sigmoid is fitted on those scores (CalibratedClassifierCV with
-ensemble=False). A review budget and a band are set on probabilities, so they must be
+predictions: the businesses are cut in two halves (each with its whole history; models.train.fit
+orders the rows for it), a model fitted on each half scores the other, and the sigmoid is fitted
+on those scores (CalibratedClassifierCV with ensemble=False). A sigmoid that found no
+out-of-fold skill is flattened to the base rate rather than allowed to invert the ranking. A review budget and a band are set on probabilities, so they must be
 calibrated; yet the model that scores must learn from every row, the latest months included --
 holding the latest rows out of the fit to calibrate on them cost 0.06 ROC AUC on real
 statements (docs/benchmarks.md). A sigmoid is strictly increasing, so the calibrated score keeps

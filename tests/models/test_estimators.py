@@ -41,3 +41,27 @@ def test_boosted_fired_flags_only_raise_risk():
     constraints = MODELS["boosted"]().steps[0][1].estimator.named_steps["hgb"].monotonic_cst
     n_values = len(value_columns())
     assert set(constraints[n_values:]) == {1} and set(constraints[:n_values]) == {0}
+
+
+def test_a_calibration_without_out_of_fold_skill_never_inverts_the_ranking(panel: pl.DataFrame):
+    """A sigmoid fitted on out-of-fold scores that run against the outcomes would turn the
+    ranking upside down (sklearn: increasing only for a slope a < 0); fit() flattens it to the
+    base rate instead, keeping the model's own order."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from models.train import _keep_the_ranking, feature_columns, fit
+
+    rows = panel[:6000]
+    pipeline = fit("scorecard", rows)
+    X = rows.select(feature_columns()).to_pandas()
+    fold = pipeline.steps[-1][1].calibrated_classifiers_[0]
+    raw = fold.estimator.decision_function(X)
+    fold.calibrators[0].a_ = abs(fold.calibrators[0].a_) + 0.5  # as an inverted out-of-fold fit would leave it
+    inverted = pipeline.predict_proba(X)[:, 1]
+    assert spearmanr(raw, inverted).statistic < -0.99  # the failure this guards against
+    base = float(rows["label"].mean())
+    _keep_the_ranking(pipeline, base)
+    kept = pipeline.predict_proba(X)[:, 1]
+    assert spearmanr(raw, kept).statistic > 0.99
+    assert np.allclose(kept, base, atol=1e-3)
