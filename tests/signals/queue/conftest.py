@@ -340,3 +340,20 @@ class Work:
 @pytest.fixture
 def work(store: QueueStore, people: SimpleNamespace) -> Work:
     return Work(store, people)
+
+
+def assert_append_only(store: QueueStore, table, *statements) -> None:
+    """Each of `statements` (UPDATE/DELETE on `table`), and TRUNCATE on PostgreSQL, is refused
+    by the database's append-only guard and leaves the table's rows as they were."""
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import DBAPIError
+
+    with store.engine.connect() as conn:
+        before = conn.execute(select(table)).all()
+    if store.backend == "postgresql":
+        statements = (*statements, text(f"TRUNCATE {table.name}"))
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(statement)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(table)).all() == before
