@@ -107,6 +107,11 @@ cases = Table(
     Column("priority_rank", Integer, nullable=True),
     Column("lead_institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
     Column("within_capacity", Boolean, nullable=True),
+    # The institution whose monthly review budget (月間審査枠) the nightly flags opened the case
+    # against: its lead institution that night, kept when the lead changes later, so a month's
+    # opened cases are counted against the budget they used. NULL: not opened by the budget
+    # (a council's manual referral, or a case opened before budgets existed without a lead).
+    Column("budget_institution_id", String(64), nullable=True),
     Column("first_sign_on", Date, nullable=True),
     Column("flagged_on", Date, nullable=True),  # as_of of the night that opened the case
     Column("last_as_of", Date, nullable=True),  # as_of of the latest evidence
@@ -138,6 +143,7 @@ Index("uq_cases_open_business", cases.c.business_key, cases.c.owner, unique=True
       sqlite_where=_open, postgresql_where=_open)
 Index("ix_cases_business_key", cases.c.business_key)
 Index("ix_cases_state", cases.c.state)
+Index("ix_cases_budget", cases.c.budget_institution_id, cases.c.flagged_on)
 
 case_institutions = Table(
     "case_institutions", metadata,
@@ -175,8 +181,39 @@ transitions = Table(
     Column("from_state", String(32), nullable=True),  # NULL when the case was created
     Column("to_state", String(32), nullable=False),
     Column("note", Text, nullable=True),
+    # A coded reason (e.g. a dismissal reason from a fixed list) beside the free-text note,
+    # so reasons can be counted; NULL when the transition has none.
+    Column("reason_code", String(40), nullable=True),
 )
 Index("ix_transitions_case", transitions.c.case_id, transitions.c.id)
+
+# The watch list below the line: flagged businesses without an open case that the nightly
+# flags ranked but did not open, because their lead institution's monthly review budget was
+# used up. One row per business and as_of, `rank` 1 = next in line within the lead
+# institution; replaced whole when the same as_of is applied again (not an audit table).
+# Confidential like cases: only the lead institution's users see the rows (store.py).
+waiting_entries = Table(
+    "waiting_entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("business_key", String(128), nullable=False),
+    Column("lead_institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
+    Column("lead_local_id", String(128), nullable=True),  # the lead institution's own customer number
+    Column("rank", Integer, nullable=False),  # 1 = first below the line, within the lead institution
+    Column("trigger", String(16), nullable=True),
+    Column("critical_signs", JSON, nullable=False),
+    Column("probability", Float, nullable=True),
+    Column("band", String(32), nullable=True),
+    Column("phase", String(32), nullable=True),
+    Column("in_event", Boolean, nullable=True),
+    Column("priority", Float, nullable=True),  # the flags' priority
+    Column("ranking_priority", Float, nullable=True),  # after the dismissed-case discount
+    Column("dismissal_discount", Boolean, nullable=False, default=False),
+    Column("first_sign_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("as_of", "business_key", name="uq_waiting_as_of_business"),
+)
+Index("ix_waiting_lead", waiting_entries.c.lead_institution_id, waiting_entries.c.as_of, waiting_entries.c.rank)
 
 # Web sessions, server-side: the cookie carries a random token, the table its SHA-256 (a copy
 # of the table logs nobody in). A session is valid while not revoked and not expired; logout
@@ -270,7 +307,20 @@ def _v4_account_events(conn: Connection) -> None:
     _append_only_ddl(conn, ("account_events",))
 
 
-SCHEMA_VERSION = 4
+def _v5_budget(conn: Connection) -> None:
+    """The monthly review budget: waiting_entries (the ranked watch list below the line),
+    cases.budget_institution_id, and transitions.reason_code (coded reasons). Cases opened
+    before take their lead institution as the budget they were opened against, so re-running
+    a month already loaded opens nothing beyond the budget."""
+    metadata.create_all(conn, tables=[waiting_entries])
+    conn.execute(text("ALTER TABLE cases ADD COLUMN budget_institution_id VARCHAR(64)"))
+    conn.execute(text("CREATE INDEX ix_cases_budget ON cases (budget_institution_id, flagged_on)"))
+    conn.execute(text(f"UPDATE cases SET budget_institution_id = lead_institution_id "
+                      f"WHERE owner = '{OWNER_INSTITUTIONS}' AND flagged_on IS NOT NULL"))
+    conn.execute(text("ALTER TABLE transitions ADD COLUMN reason_code VARCHAR(40)"))
+
+
+SCHEMA_VERSION = 5
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -278,9 +328,11 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     3: ("sessions: server-side web sessions, revoked at logout and when a user is disabled", _v3_sessions),
     4: ("account_events: append-only audit of logins, logouts, users created or disabled, role changes",
         _v4_account_events),
+    5: ("waiting_entries (the watch list below the monthly review budget), cases.budget_institution_id, "
+        "transitions.reason_code", _v5_budget),
 }
 _DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions, "
-                "sessions, account_events; append-only triggers")
+                "sessions, account_events, waiting_entries; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

@@ -84,10 +84,13 @@ def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queu
     for table in schema.metadata.sorted_tables:
         if table.name not in version_1:
             continue
+        if table.name == "transitions":  # reason_code came with version 5
+            Table("transitions", old, *[c._copy() for c in table.columns if c.name != "reason_code"])
+            continue
         if table.name != "cases":
             table.to_metadata(old)
             continue
-        columns = [c._copy() for c in table.columns if c.name != "owner"]
+        columns = [c._copy() for c in table.columns if c.name not in ("owner", "budget_institution_id")]
         checks = [CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
                   if isinstance(c, CheckConstraint) and c.name != "ck_cases_owner"]
         v1 = Table("cases", old, *columns, *checks)
@@ -111,3 +114,57 @@ def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queu
         with store.engine.connect() as conn:
             assert sorted(conn.execute(select(cases.c.owner, cases.c.state)).tuples().all()) == [
                 ("council", "referred"), ("institutions", "new")]
+
+
+def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(queue_url, clock):
+    """Schema v5: waiting_entries (the watch list below the budget), cases.budget_institution_id
+    (cases already opened count against their lead institution's budget) and
+    transitions.reason_code (coded reasons), on a database that has cases and audit rows."""
+    from sqlalchemy import CheckConstraint, Index, MetaData, Table, create_engine, inspect
+
+    from signals.queue import schema
+
+    old = MetaData()
+    for table in schema.metadata.sorted_tables:
+        if table.name == "waiting_entries":
+            continue
+        drop = {"cases": "budget_institution_id", "transitions": "reason_code"}.get(table.name)
+        if drop is None:
+            table.to_metadata(old)
+            continue
+        v4 = Table(table.name, old, *[c._copy() for c in table.columns if c.name != drop],
+                   *[CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
+                     if isinstance(c, CheckConstraint)])
+        for index in table.indexes:
+            if drop not in index.columns:
+                Index(index.name, *[v4.c[c.name] for c in index.columns], unique=index.unique,
+                      **{k: v for k, v in index.dialect_kwargs.items() if v is not None})
+    engine = create_engine(queue_url)
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        schema._append_only_ddl(conn)
+        conn.execute(insert(schema_version).values(version=4, applied_at=now, description="v4"))
+        conn.execute(insert(old.tables["institutions"]).values(id="bank_0116", kind="bank", name="bank"))
+        conn.execute(insert(old.tables["cases"]).values(
+            id=1, business_key="7000012050002", state="new", version=1, critical_signs=[], owner="institutions",
+            lead_institution_id="bank_0116", flagged_on=datetime(2026, 10, 31).date(), created_at=now,
+            updated_at=now))
+        conn.execute(insert(old.tables["transitions"]).values(
+            case_id=1, at=now, actor="system", from_state=None, to_state="new", note="flagged"))
+    engine.dispose()
+    with QueueStore(queue_url, clock=clock) as store:
+        with store.engine.begin() as conn:
+            assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
+                                ).scalars().all() == [4, 5] == [4, SCHEMA_VERSION]
+            assert inspect(conn).has_table("waiting_entries")
+            assert "ix_cases_budget" in {i["name"] for i in inspect(conn).get_indexes("cases")}
+            assert conn.execute(select(cases.c.budget_institution_id)).scalars().all() == ["bank_0116"]
+            assert conn.execute(select(transitions.c.note, transitions.c.reason_code)).tuples().all() == [
+                ("flagged", None)]
+            conn.execute(insert(transitions).values(case_id=1, at=now, actor="reviewer", from_state="new",
+                                                    to_state="dismissed", note="返済正常化", reason_code="repaid"))
+            assert conn.execute(select(transitions.c.reason_code).order_by(transitions.c.id)).scalars().all() == [
+                None, "repaid"]
+        # still append-only after the column was added
+        assert_append_only(store, transitions, update(transitions).values(reason_code="x"))

@@ -61,6 +61,10 @@ def test_a_version_2_database_gets_the_sessions_and_account_events_tables(store,
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE sessions"))
         conn.execute(text("DROP TABLE account_events"))
+        conn.execute(text("DROP TABLE waiting_entries"))  # and what version 5 added
+        conn.execute(text("DROP INDEX ix_cases_budget"))
+        conn.execute(text("ALTER TABLE cases DROP COLUMN budget_institution_id"))
+        conn.execute(text("ALTER TABLE transitions DROP COLUMN reason_code"))
         conn.execute(update(schema_version).values(version=2))  # a database as version 2 left it
     with QueueStore(queue_url, clock=clock) as again:
         with again.engine.connect() as conn:
