@@ -215,6 +215,18 @@ waiting_entries = Table(
 )
 Index("ix_waiting_lead", waiting_entries.c.lead_institution_id, waiting_entries.c.as_of, waiting_entries.c.rank)
 
+# Each lead institution's monthly review budget (月間審査枠) as the nightly flags computed it
+# for an as_of: the businesses it monitors and the new cases it can open that month. Replaced
+# when the same as_of is applied again; the worklist reads the latest.
+review_budgets = Table(
+    "review_budgets", metadata,
+    Column("as_of", Date, primary_key=True),
+    Column("institution_id", String(64), ForeignKey("institutions.id"), primary_key=True),
+    Column("monitored", Integer, nullable=False),
+    Column("budget", Integer, nullable=False),
+    CheckConstraint("budget >= 0 AND monitored >= 0", name="ck_review_budgets_counts"),
+)
+
 # Web sessions, server-side: the cookie carries a random token, the table its SHA-256 (a copy
 # of the table logs nobody in). A session is valid while not revoked and not expired; logout
 # revokes it, disabling a user (or changing their password) revokes all of theirs.
@@ -312,7 +324,7 @@ def _v5_budget(conn: Connection) -> None:
     cases.budget_institution_id, and transitions.reason_code (coded reasons). Cases opened
     before take their lead institution as the budget they were opened against, so re-running
     a month already loaded opens nothing beyond the budget."""
-    metadata.create_all(conn, tables=[waiting_entries])
+    metadata.create_all(conn, tables=[waiting_entries, review_budgets])
     conn.execute(text("ALTER TABLE cases ADD COLUMN budget_institution_id VARCHAR(64)"))
     conn.execute(text("CREATE INDEX ix_cases_budget ON cases (budget_institution_id, flagged_on)"))
     conn.execute(text(f"UPDATE cases SET budget_institution_id = lead_institution_id "
@@ -328,11 +340,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     3: ("sessions: server-side web sessions, revoked at logout and when a user is disabled", _v3_sessions),
     4: ("account_events: append-only audit of logins, logouts, users created or disabled, role changes",
         _v4_account_events),
-    5: ("waiting_entries (the watch list below the monthly review budget), cases.budget_institution_id, "
+    5: ("waiting_entries (the watch list below the monthly review budget), review_budgets, "
+        "cases.budget_institution_id, "
         "transitions.reason_code", _v5_budget),
 }
 _DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions, "
-                "sessions, account_events, waiting_entries; append-only triggers")
+                "sessions, account_events, waiting_entries, review_budgets; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

@@ -126,7 +126,7 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
 
     old = MetaData()
     for table in schema.metadata.sorted_tables:
-        if table.name == "waiting_entries":
+        if table.name in ("waiting_entries", "review_budgets"):
             continue
         drop = {"cases": "budget_institution_id", "transitions": "reason_code"}.get(table.name)
         if drop is None:
@@ -157,7 +157,7 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
         with store.engine.begin() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
                                 ).scalars().all() == [4, 5] == [4, SCHEMA_VERSION]
-            assert inspect(conn).has_table("waiting_entries")
+            assert inspect(conn).has_table("waiting_entries") and inspect(conn).has_table("review_budgets")
             assert "ix_cases_budget" in {i["name"] for i in inspect(conn).get_indexes("cases")}
             assert conn.execute(select(cases.c.budget_institution_id)).scalars().all() == ["bank_0116"]
             assert conn.execute(select(transitions.c.note, transitions.c.reason_code)).tuples().all() == [

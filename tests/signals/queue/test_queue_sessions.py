@@ -62,6 +62,7 @@ def test_a_version_2_database_gets_the_sessions_and_account_events_tables(store,
         conn.execute(text("DROP TABLE sessions"))
         conn.execute(text("DROP TABLE account_events"))
         conn.execute(text("DROP TABLE waiting_entries"))  # and what version 5 added
+        conn.execute(text("DROP TABLE review_budgets"))
         conn.execute(text("DROP INDEX ix_cases_budget"))
         conn.execute(text("ALTER TABLE cases DROP COLUMN budget_institution_id"))
         conn.execute(text("ALTER TABLE transitions DROP COLUMN reason_code"))
