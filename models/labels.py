@@ -28,8 +28,24 @@ def labels(
 
     Train only on rows with `complete` and not `already_in_event`."""
     build_business_keys(con)
+    sql, params = _labels_sql(con, horizon_months, until)
+    return con.execute(sql, params).pl().sort("business_key", "as_of")
+
+
+def create_labels_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    horizon_months: int = HORIZON_MONTHS,
+    until: date | None = None,
+) -> None:
+    """The same labels as `labels`, as a temp table inside DuckDB (for analyses that join
+    them to indicator_values without bringing every row into Python)."""
+    build_business_keys(con)
+    sql, params = _labels_sql(con, horizon_months, until)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", params)
+
+
+def _labels_sql(con: duckdb.DuckDBPyConnection, horizon_months: int, until: date | None) -> tuple[str, dict]:
     sql = (resources.files("models") / "sql" / "labels.sql").read_text(encoding="utf-8")
     end = until or observed_until(con) or date.min
-    return con.execute(sql, {"horizon_months": horizon_months, "observed_until": end}).pl().sort(
-        "business_key", "as_of"
-    )
+    return sql, {"horizon_months": horizon_months, "observed_until": end}

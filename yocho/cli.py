@@ -196,11 +196,13 @@ def _scan(settings: Settings, as_of: date, history: int) -> dict:
 
 def _print_sign_rates(settings: Settings) -> None:
     from features.evaluate import any_sign_rates, sign_rates_before_events
+    from features.quality import WEAK_HEALTHY_RATE, WEAK_LIFT, sign_quality
     from yocho.warehouse.db import warehouse
 
     with warehouse(settings, read_only=True) as con:
         families = sign_rates_before_events(con)
         overall = any_sign_rates(con)
+        quality = sign_quality(con)
     table = Table(title="signs 6–12 months before a deterioration event vs businesses without one")
     for name in ("family", "系統", "before event", "no event", "ratio"):
         table.add_column(name, justify="left" if name in ("family", "系統") else "right")
@@ -212,6 +214,10 @@ def _print_sign_rates(settings: Settings) -> None:
     for r in overall.iter_rows(named=True):
         console.print(f"{r['grp']}: {r['rows']:,} business-months, high/critical sign {r['serious_rate']:.1%}, "
                       f"any sign {r['any_rate']:.1%}, mean signs fired {r['mean_signs']:.2f}")
+    weak = quality.filter(quality["weak"].fill_null(False))
+    console.print(f"weak signs (弱い): {weak.height} of {quality.height} fire for more than {WEAK_HEALTHY_RATE:.0%} of "
+                  f"healthy business-months or have a lift below {WEAK_LIFT:g}× — yocho indicators --quality "
+                  f"--data-dir {settings.data_dir}", soft_wrap=True)
 
 
 @app.command()
@@ -411,11 +417,60 @@ def _demo(settings: Settings) -> None:
 
 
 @app.command("indicators")
-def indicators_command() -> None:
-    """Print the indicator catalog as markdown (docs/indicators.md is this output)."""
-    from features.catalog_doc import render_markdown
+def indicators_command(
+    quality: bool = typer.Option(
+        False, "--quality", help="Instead of the catalog, measure every sign on a data folder's warehouse (read "
+        "only): how often it fired 6-12 months before a deterioration event and for healthy businesses, its lift "
+        "and 12-month precision; weak signs marked (features/quality.py)."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Print the indicator catalog as markdown (docs/indicators.md is this output), or with --quality how well
+    each sign separates on a warehouse."""
+    if not quality:
+        from features.catalog_doc import render_markdown
 
-    print(render_markdown(), end="")
+        print(render_markdown(), end="")
+        return
+    settings = _settings(data_dir)
+    if not settings.warehouse_path.exists():
+        console.print(f"[red]no warehouse at {settings.warehouse_path}: ingest and scan first[/red]")
+        raise typer.Exit(1)
+    with _holding(settings, "indicators --quality"):
+        _print_quality(settings)
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _fmt_lift(value: float | None) -> str:
+    return "—" if value is None else ("∞" if value == float("inf") else f"{value:.2f}×")
+
+
+def _print_quality(settings: Settings) -> None:
+    from features.quality import WEAK_HEALTHY_RATE, WEAK_LIFT, sign_quality
+    from yocho.warehouse.db import warehouse
+
+    with warehouse(settings, read_only=True) as con:
+        frame = sign_quality(con)
+    table = Table(title="兆候の識別力 / how well each warning sign separates (sorted by lift)")
+    columns = ("indicator", "指標", "severity", "available", "6–12 months before event", "healthy", "lift",
+               "precision (12 months)", "fired", "base rate", "判定 / verdict")
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("indicator", "指標", "severity", "判定 / verdict") else "right")
+    for r in frame.iter_rows(named=True):
+        verdict = "—" if r["weak"] is None else ("[yellow]弱い / weak[/yellow]" if r["weak"] else "")
+        table.add_row(r["indicator_id"], r["ja"], r["severity"], f"{r['rows']:,}", _fmt_rate(r["before_rate"]),
+                      _fmt_rate(r["healthy_rate"]), _fmt_lift(r["lift"]), _fmt_rate(r["precision"]),
+                      f"{r['fired_rows']:,}", _fmt_rate(r["base_rate"]), verdict)
+    console.print(table)
+    weak = int(frame["weak"].fill_null(False).sum())
+    console.print(
+        f"{weak} of {frame.height} signs weak (弱い): firing for more than {WEAK_HEALTHY_RATE:.0%} of healthy "
+        f"business-months or a lift below {WEAK_LIFT:g}×. Healthy: no deterioration event within the 12 months "
+        "after, all 12 observed; precision: share of firings (outcome observed) followed by an event within 12 "
+        "months; business-months already in an event are left out (docs/signals.md, \"Measuring the signs\").",
+        soft_wrap=True)
 
 
 @app.command()
