@@ -130,6 +130,27 @@ def test_chunks_add_up_to_all_businesses(run):
     assert (multi["local_id"] == multi["len"]).all()
 
 
+def test_monthly_health_truth(run):
+    """Every business's latent health in every simulated month (the 18 pre-window months
+    included), agreeing with the per-business summary."""
+    out, _ = run
+    truth = pl.read_parquet(out / "truth" / "businesses.parquet")
+    health = pl.read_parquet(out / "truth" / "health_monthly.parquet")
+    months = 18 + CFG.months
+    assert health.height == CFG.businesses * months
+    assert health.group_by("business_id").len()["len"].unique().to_list() == [months]
+    # 24 written months end in 2026-09 and start in 2024-10; 18 simulated before them
+    assert health["month"].min() == date(2023, 4, 1) and health["month"].max() == date(2026, 9, 1)
+    window = health.filter(pl.col("month") >= date(2024, 10, 1))
+    summary = window.group_by("business_id").agg(
+        start=pl.col("h").sort_by("month").first(), low=pl.col("h").min(), mean=pl.col("h").mean())
+    both = truth.join(summary, on="business_id")
+    assert both.height == CFG.businesses
+    assert (both["health_start"] - both["start"]).abs().max() < 1e-5
+    assert (both["health_min"] - both["low"]).abs().max() < 1e-5
+    assert (health["distress"] - (-health["h"]).clip(lower_bound=0)).abs().max() == 0
+
+
 def test_encodings_and_headers(run):
     out, _ = run
     for path in (out / "landing").rglob("*"):

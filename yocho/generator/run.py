@@ -18,7 +18,7 @@ from yocho.generator.health import industry_levels, simulate_health
 from yocho.generator.institutions import home_prefectures, institutions
 from yocho.generator.population import build_population
 from yocho.generator.timeline import Timeline
-from yocho.generator.truth import TruthWriter, business_truth, links_truth
+from yocho.generator.truth import TruthWriter, business_truth, health_monthly, links_truth
 from yocho.generator.writer import write_feed
 from yocho.settings import GeneratorSettings
 
@@ -95,6 +95,7 @@ def generate(cfg: GeneratorSettings, out_dir: Path,
             biz = business_truth(world, builder)
             truth.append("businesses", biz)
             truth.append("links", links_truth(world, builder, biz))
+            truth.append("health_monthly", health_monthly(world, biz))
             with_event += int(biz["first_event_month"].is_not_null().sum())
             del world, builder, biz, pop, health, rels, loans, sales, accounts
             if progress:

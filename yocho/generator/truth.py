@@ -60,6 +60,20 @@ def _month_or_null(tl, t: np.ndarray, allow_future: bool = False) -> pl.Series:
     return pl.Series(tl.month_start(np.where(ok, t, 0))).set(pl.Series(~ok), None)
 
 
+def health_monthly(world: World, businesses: pl.DataFrame) -> pl.DataFrame:
+    """business_id, month (first day), h, distress: each business's latent health in every
+    simulated month up to the end of the window, the pre-window months included (a
+    year-on-year view of the first written months needs them). Every observable sign is
+    generated from this state, so it is what a best possible ranking knows at each month."""
+    h = world.health.h
+    n, T = h.shape
+    return pl.DataFrame({
+        "business_id": businesses["business_id"].gather(np.repeat(np.arange(n), T)),
+        "month": pl.Series(np.tile(world.tl.month_start(np.arange(T)), n)),
+        "h": h.reshape(-1).astype(np.float32),
+    }).with_columns(distress=(-pl.col("h")).clip(lower_bound=0.0))
+
+
 def links_truth(world: World, builder: Builder, businesses: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for inst in world.insts:
