@@ -46,10 +46,15 @@ def _quiet_network() -> None:
 def _holding(settings: Settings, command: str) -> Iterator[None]:
     """The data directory for this command alone (yocho.runlock): a second command on it
     exits at once with one line naming the first."""
+    from yocho import prefect_server
     from yocho.runlock import Busy, exclusive
 
     try:
         with exclusive(settings.data_dir, command):
+            # before any flow starts Prefect's temporary server: the folder's own Prefect
+            # home, and a watchdog that stops the server if this command is killed
+            prefect_server.use_home_in(settings.data_dir)
+            prefect_server.stop_with_this_process()
             yield
     except Busy as exc:
         console.print(f"[red]{exc}[/red]", soft_wrap=True)
@@ -387,11 +392,13 @@ def demo(
 
 
 def _demo(settings: Settings) -> None:
+    from yocho.prefect_server import HOME_DIR
     from yocho.runlock import LOCK_FILE
 
-    # recreated, but the lock this run holds stays where the next command will look for it
+    # recreated, but the lock this run holds stays where the next command will look for it,
+    # and Prefect's home stays (a new one costs its server seconds of migrations)
     for entry in settings.data_dir.iterdir():
-        if entry.name != LOCK_FILE:
+        if entry.name not in (LOCK_FILE, HOME_DIR):
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     started = time.perf_counter()
     _generate(settings)
