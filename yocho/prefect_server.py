@@ -54,10 +54,10 @@ def home_variables(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]
 
     Two commands on two data folders used to share ~/.prefect: one SQLite database written by
     two temporary servers at once, growing with every folder's runs for ever, and migrated to
-    its schema by whichever Prefect version started first (another checkout with a newer
-    Prefect makes this one's server refuse to start). Each folder gets its own. The user's
-    profiles and logging configuration are still read from the home they would otherwise come
-    from, so a PREFECT_API_URL set with `prefect config set` keeps applying."""
+    its schema by the newest Prefect that started a server on it (another checkout with a
+    newer Prefect would leave this one's server unable to start). Each folder gets its own.
+    The user's profiles and logging configuration are still read from the home they would
+    otherwise come from, so a PREFECT_API_URL set with `prefect config set` keeps applying."""
     if environ.get("PREFECT_HOME"):
         return {}
     user_home = Path("~/.prefect").expanduser()
