@@ -198,26 +198,32 @@ def previous_score(facts: SnapshotFacts) -> tuple[date, float] | None:
 
 def why_now(current: SnapshotFacts, initial: SnapshotFacts | None = None, *,
             bands: Mapping[str, float] | None = None,
-            stored_bands: Mapping[date, str | None] | None = None) -> WhyNow:
+            stored: Mapping[date, tuple[float | None, str | None]] | None = None) -> WhyNow:
     """What changed at `current` since the previous month, and since `initial` (the case's
     first snapshot; None or the same date: not shown).
 
-    The band at an earlier month is the one a stored snapshot of that date recorded
-    (`stored_bands`, as_of -> band), else the band its probability falls in under `bands`
-    (settings.models.bands)."""
+    `stored`: the case's snapshots, as_of -> (probability, band). An earlier month with a
+    stored snapshot is compared by that snapshot's figures — what the reviewer was shown
+    then — rather than by the score series; the band of any other earlier month is the one
+    its probability falls in under `bands` (settings.models.bands)."""
     bands = bands or {}
-    stored_bands = stored_bands or {}
-
-    def band_at(day: date, probability: float | None) -> str | None:
-        return stored_bands.get(day) or band_of(probability, bands)
+    stored = stored or {}
+    by_month = {_month(day): (day, probability, band) for day, (probability, band) in stored.items()
+                if probability is not None and day < current.as_of}
 
     now_signs = current.current_signs
     previous = previous_signs(current)
     month = compare_signs(previous[1] if previous else None, now_signs, previous[0] if previous else None)
     score = None
     before = previous_score(current)
+    if by_month:
+        latest_stored = by_month[max(by_month)]
+        if before is None or _month(latest_stored[0]) >= _month(before[0]):
+            before = (latest_stored[0], latest_stored[1])
     if before is not None and current.probability is not None:
-        score = ScoreChange(before[0], before[1], current.probability, band_at(before[0], before[1]),
+        entry = by_month.get(_month(before[0]))
+        band_before = (entry[2] if entry else None) or band_of(before[1], bands)
+        score = ScoreChange(before[0], before[1], current.probability, band_before,
                             current.band or band_of(current.probability, bands))
     opened_on = since_signs = since_score = None
     if initial is not None and initial.as_of < current.as_of:

@@ -50,6 +50,7 @@ from signals.queue.lifecycle import (
     COUNCIL_STATES,
     MANUAL_ROUTES,
     OPEN_STATES,
+    REASON_CODES,
     TRANSITIONS,
     Conflict,
     Forbidden,
@@ -62,6 +63,8 @@ from signals.queue.lifecycle import (
     State,
 )
 from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapshot, User
+from signals.queue.outcomes import MIN_SIMILAR, similar_outcomes
+from webapp.case_insight import similar_view, why_now_view
 from webapp.charts import evidence_charts
 from webapp.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, Translator, normalize_lang
 from signals.sharing import OTHERS, REPORTED
@@ -311,9 +314,10 @@ def _detail_text(value: Any, fmt: Formatter) -> str:
     return fmt.num(value) if isinstance(value, (int, float)) else str(value)[:200]
 
 
-def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter) -> EvidenceView:
+def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter, opened_on: date | None = None) -> EvidenceView:
     """What a case page shows of one snapshot. Reads the shape of signals/sql/evidence.sql
-    and tolerates missing parts (a malformed document shows as empty evidence)."""
+    and tolerates missing parts (a malformed document shows as empty evidence). opened_on:
+    the case's flag date, marked on the charts."""
     try:
         data = snapshot.data
     except (TypeError, ValueError):
@@ -356,7 +360,8 @@ def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter) -> Evidence
             fired=fired if isinstance(fired, bool) else None,
             contribution=_as_float(raw.get("contribution")),
         ))
-    charts = evidence_charts(data, lang=t.lang, translate=t, indicator_name=t.indicator, end=snapshot.as_of)
+    charts = evidence_charts(data, lang=t.lang, translate=t, indicator_name=t.indicator, end=snapshot.as_of,
+                             opened_on=opened_on)
     return EvidenceView(
         snapshot=snapshot,
         probability=_as_float(data.get("probability", score.get("probability", snapshot.probability))),
@@ -377,6 +382,7 @@ class ActionForm:
     note_required: bool
     snooze_required: bool
     consent_required: bool
+    reason_codes: tuple[tuple[str, str], ...] = ()  # (code, label) a dismissal chooses from
 
 
 def action_forms(case: CaseDetail, t: Translator) -> list[ActionForm]:
@@ -384,8 +390,9 @@ def action_forms(case: CaseDetail, t: Translator) -> list[ActionForm]:
     for target in case.allowed_transitions:
         rule = TRANSITIONS[(case.state, target)]
         style = "primary" if target in PRIMARY else "danger" if target in DANGER else "secondary"
+        codes = tuple((code, t.reason(code)) for code in REASON_CODES.get(target, {}))
         forms.append(ActionForm(target, t(f"do_{target.value}"), style, rule.note_required,
-                                rule.snooze_until_required, rule.consent_on_required))
+                                rule.snooze_until_required, rule.consent_on_required, codes))
     order = {"primary": 0, "secondary": 1, "danger": 2}
     return sorted(forms, key=lambda f: order[f.style])
 
@@ -641,22 +648,33 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         today = queue.today()
         return render(
             request, "case.html", nav="council" if user.role is Role.COUNCIL_INTAKE else "worklist",
-            case=case, evidence=evidence_view(chosen, t, fmt) if chosen else None,
+            case=case, evidence=evidence_view(chosen, t, fmt, case.flagged_on) if chosen else None,
             actions=action_forms(case, t), names=institution_names(user), today=today.isoformat(),
             critical_names=[t.indicator(s) for s in case.critical_signs],
             phase_reason=case.phase_reason_en if t.lang == "en" else case.phase_reason_ja,
+            **decision_aids(user, case, chosen, t),
         )
+
+    def decision_aids(user: User, case: CaseDetail, chosen: Snapshot | None, t: Translator) -> dict[str, Any]:
+        """Why now and how similar cases ended (webapp/case_insight.py), from the snapshots the
+        store scoped for this user and outcomes counted within the user's scope."""
+        why = why_now_view(case.snapshots, chosen, t, settings.models.bands) if chosen else None
+        similar = similar_view(similar_outcomes(queue, user, case.id), t, t.reason) if case.phase else None
+        scope = {Role.COUNCIL_INTAKE: "similar_scope_council", Role.ADMIN: "similar_scope_admin"}.get(
+            user.role, "similar_scope_institution")
+        return {"why": why, "similar": similar, "similar_min": MIN_SIMILAR, "similar_scope": scope}
 
     @app.post("/cases/{case_id}/transition")
     def transition(request: Request, case_id: int, user: User = Depends(current_user),
                    to_state: str = Form(...), version: int = Form(...), note: str = Form(""),
-                   snooze_until: str = Form(""), consent_on: str = Form(""),
+                   snooze_until: str = Form(""), consent_on: str = Form(""), reason_code: str = Form(""),
                    next: str = Form("")) -> Response:  # noqa: A002 - the form field's name
         t = Translator(lang_of(request))
         back = safe_next(next, f"/cases/{case_id}")
         try:
             case = queue.transition(user, case_id, to_state, expected_version=version, note=note[:2000],
-                                    snooze_until=_parse_date(snooze_until), consent_on=_parse_date(consent_on))
+                                    snooze_until=_parse_date(snooze_until), consent_on=_parse_date(consent_on),
+                                    reason_code=reason_code[:40] or None)
         except Conflict:
             flash(request, "error", t("conflict"))
         except IllegalTransition:

@@ -111,9 +111,12 @@ def line_chart(
     tick_format: Callable[[float], str],
     value_format: Callable[[float], str],
     no_data: str,
+    opened: tuple[Month, str] | None = None,
     style: ChartStyle = ChartStyle(),
 ) -> Markup:
-    """One chart as an <svg>. markers: month -> tooltip text of the signs fired that month."""
+    """One chart as an <svg>. markers: month -> tooltip text of the signs fired that month.
+    opened: (month, label) of the month the case was opened, drawn as a dashed vertical line
+    so a reviewer sees what the figures did before and after the flag."""
     s = style
     plot_w, plot_h = s.width - s.left - s.right, s.height - s.top - s.bottom
     title_id = f"{chart_id}-title"
@@ -167,6 +170,14 @@ def line_chart(
         if month in markers:
             parts.append(f'<rect x="{x(i) - slot / 2:.1f}" y="{s.top}" width="{slot:.1f}" height="{plot_h}" '
                          'class="chart-signband"/>')
+    # the month the case was opened
+    if opened is not None and opened[0] in months:
+        ox = x(months.index(opened[0]))
+        parts.append(f'<line x1="{ox:.1f}" x2="{ox:.1f}" y1="{s.top}" y2="{s.top + plot_h}" class="chart-opened">'
+                     f'<title>{escape(opened[1])}</title></line>')
+        anchor = "end" if ox > s.left + plot_w * 0.8 else "start"
+        parts.append(f'<text x="{ox + (-3 if anchor == "end" else 3):.1f}" y="{s.top + 9}" text-anchor="{anchor}" '
+                     f'class="chart-opened-label">{escape(opened[1])}</text>')
     # the line, broken where a month is missing
     run: list[str] = []
     for i, month in enumerate(months):
@@ -238,6 +249,10 @@ def days_format(lang: str) -> Callable[[float], str]:
     return (lambda v: f"{v:,.0f} d") if lang == "en" else (lambda v: f"{v:,.0f}日")
 
 
+def count_format(lang: str) -> Callable[[float], str]:
+    return (lambda v: f"{v:,.0f}") if lang == "en" else (lambda v: f"{v:,.0f}件")
+
+
 def pct_format(v: float) -> str:
     return f"{v * 100:.0f}%" if abs(v) >= 0.1 or v == 0 else f"{v * 100:.1f}%"
 
@@ -247,6 +262,8 @@ SERIES = (
     ("loan_balance_jpy", "chart_loan_balance", yen_tick, yen_value),
     ("max_days_past_due", "chart_dpd", days_format, days_format),
     ("deposit_balance_jpy", "chart_deposit_balance", yen_tick, yen_value),
+    ("inflow_jpy", "chart_inflow", yen_tick, yen_value),
+    ("failed_debits", "chart_failed_debits", count_format, count_format),
     ("score", "chart_score", lambda lang: pct_format, lambda lang: pct_format),
 )
 
@@ -259,9 +276,12 @@ def evidence_charts(
     indicator_name: Callable[[str], str],
     end: date | None,
     months: int = 24,
+    opened_on: date | None = None,
 ) -> list[tuple[str, Markup]]:
-    """The four charts of a case page: [(title, svg)], over the `months` months ending at
-    `end` (the snapshot's as-of date), markers on the months with fired signs."""
+    """The charts of a case page (loan balance, days past due, deposits, inflows, failed
+    debits, score): [(title, svg)], over the `months` months ending at `end` (the snapshot's
+    as-of date), markers on the months with fired signs, and the month of `opened_on` (the
+    case's flag date) marked as the month the case was opened."""
     series = evidence.get("series") if isinstance(evidence.get("series"), Mapping) else {}
     assert isinstance(series, Mapping)
     parsed = {key: series_values(series.get(key)) for key, *_ in SERIES}
@@ -279,12 +299,15 @@ def evidence_charts(
             if len(names) > 6:
                 shown += " …"
             tooltips[month] = translate("chart_signs_in", month=f"{month[0]}-{month[1]:02d}", signs=shown)
+    opened_month = month_key(opened_on) if opened_on else None
+    opened = (opened_month, translate("chart_opened", month=f"{opened_month[0]}-{opened_month[1]:02d}")
+              ) if opened_month else None
     charts = []
     for key, title_key, tick, value in SERIES:
         title = translate(title_key)
         charts.append((title, line_chart(
             chart_id=f"chart-{key.replace('_', '-')}", title=title, values=parsed[key], months=axis,
             markers=tooltips, tick_format=tick(lang), value_format=value(lang),
-            no_data=translate("chart_no_data"),
+            no_data=translate("chart_no_data"), opened=opened,
         )))
     return charts

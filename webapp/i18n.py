@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from signals.phases import PHASES
-from signals.queue.lifecycle import ROLE_JA, ROUTE_JA, STATE_JA, Role, Route, State
+from signals.queue.lifecycle import DISMISS_REASON_JA, ROLE_JA, ROUTE_JA, STATE_JA, DismissReason, Role, Route, State
 
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
@@ -174,8 +174,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chart_dpd": ("最長延滞日数", "Days past due (max)"),
     "chart_deposit_balance": ("預金残高（月末）", "Deposit balance (month end)"),
     "chart_score": ("スコア（12か月発生確率）", "Score (12-month probability)"),
+    "chart_inflow": ("入金額（月計）", "Inflows (monthly)"),
+    "chart_failed_debits": ("口座振替不能（件数）", "Failed direct debits"),
+    "chart_opened": ("{month} 案件化", "Case opened {month}"),
+    "chart_opened_note": ("破線は案件化した月です。", "The dashed line marks the month the case was opened."),
     "chart_no_data": ("データなし", "No data"),
     "chart_signs_in": ("{month} の予兆: {signs}", "Signs in {month}: {signs}"),
+    # why now
+    "why_now": ("今月の変化", "What changed this month"),
+    "why_now_compared": ("{date}時点と前回 {since} の比較", "As of {date}, compared with {since}"),
+    "why_now_first_month": ("{date}時点。比較できる前月の記録がありません（記録の最初の月）。",
+                            "As of {date}. There is no earlier month on record to compare with."),
+    "why_now_probability": ("確率（12か月以内の劣化事象）", "Probability of a deterioration event within 12 months"),
+    "why_now_band": ("リスク区分", "Risk band"),
+    "why_now_prev_score": ("前回 {since}: {value}", "{since}: {value}"),
+    "why_now_no_prev_score": ("前回のスコアはありません", "No earlier score"),
+    "why_now_new_signs": ("今月新たに発生した予兆", "Signs that fired this month"),
+    "why_now_first_signs": ("この月に発生している予兆", "Signs firing this month"),
+    "why_now_stopped_signs": ("前月から止まった事象（現在は予兆として発生していません）",
+                              "Stopped since last month (no longer firing: not warning signs now)"),
+    "why_now_continuing": ("継続中の予兆: {n}件", "Still firing: {n}"),
+    "why_now_none": ("なし", "none"),
+    "why_now_nothing": ("前月から予兆と確率に変化はありません。", "No change in signs or probability since last month."),
+    "since_opened": ("案件化（{date}、{months}か月前）からの変化", "Since the case was opened ({date}, {months} months ago)"),
+    "since_opened_new": ("案件化後に発生した予兆", "Signs that fired since opening"),
+    "since_opened_stopped": ("案件化時から止まった事象（現在は発生していません）",
+                             "Stopped since opening (not firing now)"),
+    "band_unchanged": ("変化なし", "unchanged"),
+    # how similar cases ended
+    "similar": ("類似案件のその後", "How similar cases ended"),
+    "similar_basis": ("推奨フェーズ「{phase}」・きっかけ「{trigger}」が同じで終了した案件 {n}件",
+                      "{n} closed cases with the same phase ({phase}) and trigger ({trigger})"),
+    "similar_basis_phase": ("推奨フェーズ「{phase}」が同じで終了した案件 {n}件（きっかけを問わず）",
+                            "{n} closed cases with the same phase ({phase}), any trigger"),
+    "similar_scope_institution": ("あなたの機関が閲覧できる案件のみを集計しています。",
+                                  "Counted over the cases your institution can see only."),
+    "similar_scope_council": ("協議会に紹介された案件のみを集計しています。",
+                              "Counted over the cases referred to the council only."),
+    "similar_scope_admin": ("全機関の案件を集計しています。", "Counted over every institution's cases."),
+    "similar_too_few": ("類似の終了案件が{n}件未満のため表示しません（個別の案件が特定されないように）。",
+                        "Fewer than {n} similar closed cases: not shown (so no single case can be identified)."),
+    "similar_outcome": ("結果", "Outcome"),
+    "similar_count": ("件数", "Cases"),
+    "similar_median": ("案件化から終了までの中央値: {months}か月", "Median from flag to close: {months} months"),
+    "reason_code": ("理由", "Reason"),
+    "reason_code_required": ("対象外とする理由（必須）", "Reason for dismissing (required)"),
+    "reason_choose": ("選択してください", "Choose one"),
+    "reason_note_hint": ("「その他」を選んだ場合は記述が必須です。", "Describe the reason when choosing Other."),
+    "reason_uncoded": ("理由コードなし", "No reason code"),
     "history": ("対応履歴（監査ログ）", "History (audit log)"),
     "at": ("日時", "When"),
     "actor": ("担当者", "By"),
@@ -441,6 +487,23 @@ def indicator_label(lang: str, indicator_id: str, name_ja: str | None = None, na
 _QUARTER = re.compile(r"^FY(\d{4}) Q([1-4])$")
 
 
+REASON_EN: dict[str, str] = {
+    DismissReason.TEMPORARY.value: "Temporary cause",
+    DismissReason.ALREADY_SUPPORTED.value: "Already being handled",
+    DismissReason.DATA_ERROR.value: "Data error",
+    DismissReason.HEALTHY.value: "Business is sound",
+    DismissReason.OTHER.value: "Other (described)",
+}
+
+
+def reason_label(lang: str, code: str | None) -> str:
+    """A reason code's label (lifecycle.DISMISS_REASON_JA for Japanese); None: no code recorded."""
+    if code is None:
+        return translate(lang, "reason_uncoded")
+    ja = next((label for reason, label in DISMISS_REASON_JA.items() if reason.value == code), None)
+    return (REASON_EN.get(code) if lang == "en" else ja) or ja or code
+
+
 def kpi_label(lang: str, japanese: str) -> str:
     """A KPI key in the language: the data layer keys its KPIs by Japanese labels, and its
     quarters as "FY2026 Q1" (2026年度第1四半期 in Japanese)."""
@@ -490,6 +553,9 @@ class Translator:
 
     def indicator(self, indicator_id: str, name_ja: str | None = None, name_en: str | None = None) -> str:
         return indicator_label(self.lang, indicator_id, name_ja, name_en)
+
+    def reason(self, code: str | None) -> str:
+        return reason_label(self.lang, code)
 
     def kpi(self, japanese: str) -> str:
         return kpi_label(self.lang, japanese)

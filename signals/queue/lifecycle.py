@@ -107,10 +107,36 @@ class InvalidInput(QueueError, ValueError):
     """A required reason, date or field is missing or wrong."""
 
 
+class DismissReason(StrEnum):
+    """Why a reviewer dismissed a case (対象外の理由), recorded as `transitions.reason_code`
+    so the reasons can be counted (KPIs, how similar cases ended) rather than read."""
+    TEMPORARY = "temporary"  # a one-off: a seasonal dip, a delayed payment already made good
+    ALREADY_SUPPORTED = "already_supported"  # the bank or another supporter is already on it
+    DATA_ERROR = "data_error"  # the sign comes from a wrong or misattributed record
+    HEALTHY = "healthy"  # the reviewer knows the business and finds it sound
+    OTHER = "other"  # anything else, described in the note
+
+
+DISMISS_REASON_JA: dict[DismissReason, str] = {
+    DismissReason.TEMPORARY: "一時的な要因",
+    DismissReason.ALREADY_SUPPORTED: "既に対応中",
+    DismissReason.DATA_ERROR: "データの誤り",
+    DismissReason.HEALTHY: "事業は健全",
+    DismissReason.OTHER: "その他（記述）",
+}
+# The coded reasons a move takes, by target state, with their Japanese labels.
+REASON_CODES: dict[State, dict[str, str]] = {
+    State.DISMISSED: {reason.value: label for reason, label in DISMISS_REASON_JA.items()},
+}
+# Codes that say nothing by themselves: the note must describe the reason.
+CODES_NEEDING_NOTE = frozenset({DismissReason.OTHER.value})
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset[Role]
     note_required: bool = False  # a reason in the audit note
+    reason_code_required: bool = False  # one of REASON_CODES[to_state], in the audit row
     snooze_until_required: bool = False
     consent_on_required: bool = False
     system: bool = False  # the nightly job may also make this move (waking a snoozed case)
@@ -124,7 +150,8 @@ TRANSITIONS: dict[tuple[State, State], Rule] = {
     (State.CONSENT_OBTAINED, State.REFERRED): Rule(REVIEWERS),
     (State.REFERRED, State.ACCEPTED): Rule(COUNCIL),
     (State.REFERRED, State.DECLINED): Rule(COUNCIL, note_required=True),
-    **{(s, State.DISMISSED): Rule(REVIEWERS, note_required=True) for s in _WORKING},
+    # A dismissal is coded (REASON_CODES); its note is free text, required for その他.
+    **{(s, State.DISMISSED): Rule(REVIEWERS, reason_code_required=True) for s in _WORKING},
     **{(s, State.SNOOZED): Rule(REVIEWERS, note_required=True, snooze_until_required=True) for s in _WORKING},
     (State.SNOOZED, State.UNDER_REVIEW): Rule(REVIEWERS, system=True),
 }
@@ -144,6 +171,29 @@ def rule_for(from_state: State, to_state: State, role: Role | None) -> Rule:
     elif role not in rule.roles:
         raise Forbidden(f"role {role.value} may not move a case {from_state.value} → {to_state.value}")
     return rule
+
+
+def check_reason_code(rule: Rule, to_state: State, code: str | None, note: str | None) -> str | None:
+    """The reason code a move records (None for a move without codes), or InvalidInput with a
+    message a reviewer can act on: a dismissal needs one of the declared codes, and その他
+    needs its description in the note."""
+    code = (code or "").strip() or None
+    codes = REASON_CODES.get(to_state, {})
+    if code is None:
+        if rule.reason_code_required:
+            listed = " / ".join(f"{label} ({value})" for value, label in codes.items())
+            raise InvalidInput(f"理由を選んでください: {listed} "
+                               f"(a reason code is required to move a case to {to_state.value})")
+        return None
+    if code not in codes:
+        if not codes:
+            raise InvalidInput(f"a move to {to_state.value} takes no reason code")
+        raise InvalidInput(f"理由コード {code!r} はありません: {', '.join(codes)} "
+                           f"(unknown reason code for {to_state.value})")
+    if code in CODES_NEEDING_NOTE and not (note or "").strip():
+        raise InvalidInput(f"「{codes[code]}」を選んだときは理由を記述してください "
+                           "(describe the reason in the note)")
+    return code
 
 
 def allowed_targets(from_state: State, role: Role) -> list[State]:

@@ -51,6 +51,7 @@ from signals.queue.lifecycle import (
     INSTITUTION_ROLES,
     MANUAL_ROUTES,
     OPEN_STATES,
+    REASON_CODES,
     ROUTE_JA,
     Conflict,
     Forbidden,
@@ -60,6 +61,7 @@ from signals.queue.lifecycle import (
     Route,
     State,
     allowed_targets,
+    check_reason_code,
     rule_for,
 )
 from signals.queue.schema import (
@@ -190,6 +192,7 @@ class AuditEntry:
     from_state: State | None
     to_state: State
     note: str | None
+    reason_code: str | None = None  # the coded reason (lifecycle.REASON_CODES), e.g. a dismissal's
 
 
 @dataclass(frozen=True)
@@ -749,7 +752,8 @@ class QueueStore:
                       for r in conn.execute(select(evidence_snapshots).where(evidence_snapshots.c.case_id == case_id)
                                             .order_by(evidence_snapshots.c.as_of, evidence_snapshots.c.id)))
         history = tuple(AuditEntry(r.id, _aware(r.at), r.actor, r.actor_role,
-                                   State(r.from_state) if r.from_state else None, State(r.to_state), r.note)
+                                   State(r.from_state) if r.from_state else None, State(r.to_state), r.note,
+                                   r.reason_code)
                         for r in conn.execute(select(transitions).where(transitions.c.case_id == case_id)
                                               .order_by(transitions.c.id)))
         return CaseDetail(
@@ -772,11 +776,14 @@ class QueueStore:
         note: str | None = None,
         snooze_until: date | None = None,
         consent_on: date | None = None,
+        reason_code: str | None = None,
     ) -> CaseDetail:
         """Move a case, as `user`, from the state it had at `expected_version` (the version the
         user was shown). The state change and its audit row are one transaction. Raises
         NotFound (outside scope), Conflict (changed meanwhile), IllegalTransition, Forbidden
-        (role), InvalidInput (missing reason, snooze date or consent date)."""
+        (role), InvalidInput (missing reason, reason code, snooze date or consent date).
+        `reason_code`: a dismissal's coded reason (lifecycle.REASON_CODES), kept in the audit
+        row's `reason_code`."""
         try:
             target = State(to_state)
         except ValueError:
@@ -797,6 +804,7 @@ class QueueStore:
             rule = rule_for(current, target, actor.role)
             if rule.note_required and not note:
                 raise InvalidInput(f"a reason is required to move a case to {target.value}")
+            code = check_reason_code(rule, target, reason_code, note)
             values: dict[str, Any] = {}
             if target is State.SNOOZED:
                 if snooze_until is None or snooze_until <= today:
@@ -815,7 +823,9 @@ class QueueStore:
                     "referring_institution_id": actor.institution_id, "referral_phase": cases.c.phase,
                 }
             if target in CLOSED_STATES:
-                values |= {"closed_on": today, "close_reason": note}
+                label = REASON_CODES.get(target, {}).get(code or "")
+                values |= {"closed_on": today,
+                           "close_reason": f"{label}：{note}" if label and note else (note or label)}
             if target in (State.ACCEPTED, State.DECLINED):
                 values["decided_by"] = actor.id
             moved = conn.execute(
@@ -826,7 +836,7 @@ class QueueStore:
                 raise Conflict(f"case {case_id} was changed by someone else; reload it")
             conn.execute(insert(transitions).values(
                 case_id=case_id, at=now, actor_user_id=actor.id, actor=actor.username, actor_role=actor.role.value,
-                from_state=current.value, to_state=target.value, note=note))
+                from_state=current.value, to_state=target.value, note=note, reason_code=code))
             return self._detail(conn, actor, case_id)
 
     def register_manual_referral(

@@ -48,11 +48,17 @@ def test_probability_and_band_change_since_the_previous_scored_month() -> None:
     assert score.band_changed
 
 
-def test_a_stored_snapshot_band_wins_over_the_derived_one() -> None:
-    data = document("2026-10-31", {}, {"2026-09-30": 0.05, "2026-10-31": 0.06}, 0.06, "watch")
+def test_a_stored_snapshot_of_an_earlier_month_is_what_the_month_is_compared_with() -> None:
+    # the reviewer saw 5% and "high" in September's snapshot; the series, recomputed since, says 4%
+    data = document("2026-10-31", {}, {"2026-08-31": 0.02, "2026-09-30": 0.04, "2026-10-31": 0.06}, 0.06, "watch")
     result = why_now(snapshot_facts(date(2026, 10, 31), data), bands=BANDS,
-                     stored_bands={date(2026, 9, 30): "high"})
-    assert result.score is not None and result.score.band_before == "high"
+                     stored={date(2026, 9, 30): (0.05, "high"), date(2026, 10, 31): (0.06, "watch")})
+    assert result.score is not None
+    assert (result.score.since, result.score.before, result.score.band_before) == (date(2026, 9, 30), 0.05, "high")
+    # a stored snapshot older than the latest scored month does not hide that month
+    older = why_now(snapshot_facts(date(2026, 10, 31), data), bands=BANDS, stored={date(2026, 8, 31): (0.02, None)})
+    assert older.score is not None and older.score.since == date(2026, 9, 30)
+    assert older.score.band_before == "watch"  # derived from 4% by the bands
 
 
 def test_the_first_month_has_no_previous_month_to_compare_with() -> None:

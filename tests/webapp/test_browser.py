@@ -157,7 +157,7 @@ def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
     bank.click(f"a[href='/cases/{case_id}']")
     bank.wait_for_url(live_server.url(f"/cases/{case_id}"))
     assert "新規" in bank.inner_text(".head-badges")
-    assert bank.locator("svg.chart").count() == 4 and bank.locator("svg.chart .chart-marker").count() > 0
+    assert bank.locator("svg.chart").count() == 6 and bank.locator("svg.chart .chart-marker").count() > 0
     shot(bank, "06-case-new")
 
     bank.click("button >> text=検討を開始する")

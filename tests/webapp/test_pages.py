@@ -195,8 +195,12 @@ def test_case_page_shows_evidence_charts_history_and_phase(app: Any, seeded: See
     assert "延滞3ヶ月以上" in ja and "預金残高の減少傾向" in ja  # signs fired, with names from the evidence
     assert "3か月以上の延滞があり抜本的な再生支援が必要" in ja  # phase reason
     assert "事業再生" in ja  # recommended phase
-    assert ja.count('<svg class="chart"') == 4
+    # loan balance, days past due, deposits, inflows, failed debits, score
+    assert ja.count('<svg class="chart"') == 6
     assert ja.count('class="chart-marker"') >= 4  # months in which signs fired
+    # the month the case was opened, on every chart with figures (this evidence has no inflows
+    # nor failed debits: those two say "no data")
+    assert ja.count('class="chart-opened"') == 4 and "2026-09 案件化" in ja and ja.count("データなし") >= 2
     assert "scorecard-2026-10" in ja and "31.0%" in ja
     assert 'data-testid="history"' in ja and "flagged as of 2026-09-30" in ja
     assert 'data-target="under_review"' in ja and 'data-target="dismissed"' in ja
@@ -306,7 +310,10 @@ def test_closing_moves_need_a_reason(app: Any, seeded: Seeded) -> None:
     bank, council = as_user(app, "bank_a"), as_user(app, "council")
     move(bank, seeded, "A5", "dismissed")
     assert state_of(seeded, "A5") is State.NEW
-    move(bank, seeded, "A5", "dismissed", note="既に自主再建中で対象外")
+    move(bank, seeded, "A5", "dismissed", note="既に自主再建中で対象外")  # a note, but no reason code
+    assert state_of(seeded, "A5") is State.NEW
+    assert "理由を選んでください" in flash_text(bank, f"/cases/{seeded.case_ids['A5']}")
+    move(bank, seeded, "A5", "dismissed", reason_code="already_supported", note="既に自主再建中で対象外")
     assert state_of(seeded, "A5") is State.DISMISSED
     move(bank, seeded, "A3", "snoozed", note="決算確定待ち", snooze_until="2027-01-31")
     assert state_of(seeded, "A3") is State.SNOOZED
@@ -322,7 +329,8 @@ def test_a_stale_form_is_refused_with_a_conflict(app: Any, seeded: Seeded) -> No
     case_id = seeded.case_ids["A1"]
     stale = version_of(seeded, "A1")
     move(b, seeded, "A1", "under_review")
-    b.post(f"/cases/{case_id}/transition", {"to_state": "dismissed", "version": stale, "note": "重複"},
+    b.post(f"/cases/{case_id}/transition", {"to_state": "dismissed", "version": stale, "note": "重複",
+                                            "reason_code": "already_supported"},
            token_from=f"/cases/{case_id}")
     assert flash_text(b, f"/cases/{case_id}") == "error: " + translate("ja", "conflict")
     assert state_of(seeded, "A1") is State.UNDER_REVIEW
@@ -414,10 +422,12 @@ def test_charts_mark_sign_months_and_break_at_missing_months() -> None:
     }
     charts = evidence_charts(evidence, lang="en", translate=lambda key, **kw: translate("en", key, **kw),
                              indicator_name=lambda i: {"rep_dpd_30": "30+ days past due"}.get(i, i),
-                             end=date(2026, 10, 31), months=6)
+                             end=date(2026, 10, 31), months=6, opened_on=date(2026, 9, 30))
     assert [title for title, _ in charts] == ["Loan balance", "Days past due (max)", "Deposit balance (month end)",
+                                              "Inflows (monthly)", "Failed direct debits",
                                               "Score (12-month probability)"]
-    loan, dpd, deposit, _score = (str(svg) for _, svg in charts)
+    loan, dpd, deposit, *_ = (str(svg) for _, svg in charts)
+    assert loan.count('class="chart-opened"') == 1 and "Case opened 2026-09" in loan
     assert loan.count("<polyline") == 1  # July stands alone (August is missing); September–October joined
     assert loan.count('class="chart-marker"') == 1 and "Signs in 2026-09: 30+ days past due" in loan
     assert dpd.count("<polyline") == 1 and dpd.count('class="chart-marker"') == 1

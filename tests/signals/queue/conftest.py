@@ -319,7 +319,8 @@ class Work:
         return {c.business_key: c.id for c in self.store.all_cases(
             self.people.admin, CaseQuery(states=tuple(OPEN_STATES)))}
 
-    def move(self, case_id: int, *targets: Any, reviewer: Any = None, note: str = "理由を記入") -> Any:
+    def move(self, case_id: int, *targets: Any, reviewer: Any = None, note: str = "理由を記入",
+             reason_code: str = "temporary") -> Any:
         from signals.queue import State
 
         case = None
@@ -333,6 +334,8 @@ class Work:
                 kwargs["snooze_until"] = self.store.today() + timedelta(days=30)
             if target is State.CONSENT_OBTAINED:
                 kwargs["consent_on"] = self.store.today()
+            if target is State.DISMISSED:  # a dismissal is coded (lifecycle.REASON_CODES)
+                kwargs["reason_code"] = reason_code
             case = self.store.transition(user, case_id, target, expected_version=version, note=note, **kwargs)
         return case
 

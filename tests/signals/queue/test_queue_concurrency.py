@@ -21,7 +21,7 @@ def test_a_stale_version_is_a_conflict_across_two_sessions(store, people, make_f
         store.transition(people.bank_a, case_id, State.UNDER_REVIEW, expected_version=seen_by_bank.version)
         with pytest.raises(Conflict, match="changed by someone else"):
             other.transition(people.cga, case_id, State.DISMISSED, expected_version=seen_by_cga.version,
-                             note="対象外")
+                             note="対象外", reason_code="already_supported")
         case = other.get_case(people.cga, case_id)
     assert (case.state, case.version) == (State.UNDER_REVIEW, 2)
     assert [h.to_state for h in case.history] == [State.NEW, State.UNDER_REVIEW]
@@ -38,7 +38,9 @@ def test_simultaneous_moves_one_wins_one_conflicts(store, people, make_flags, wo
         user, target, note = moves[i]
         barrier.wait()
         try:
-            outcomes[i] = stores[i].transition(user, case_id, target, expected_version=1, note=note).state
+            code = "already_supported" if target is State.DISMISSED else None
+            outcomes[i] = stores[i].transition(user, case_id, target, expected_version=1, note=note,
+                                               reason_code=code).state
         except Conflict as exc:
             outcomes[i] = exc
 

@@ -44,6 +44,8 @@ def test_every_legal_transition_is_made_and_audited(store, people, make_flags, w
         kwargs["snooze_until"] = store.today() + timedelta(days=14)
     if target is State.CONSENT_OBTAINED:
         kwargs["consent_on"] = store.today() - timedelta(days=1)
+    if target is State.DISMISSED:
+        kwargs["reason_code"] = "temporary"
     after = store.transition(user, case_id, target, expected_version=before.version, note="メモ", **kwargs)
     assert after.state is target and after.version == before.version + 1
     assert len(after.history) == len(before.history) + 1
@@ -51,6 +53,7 @@ def test_every_legal_transition_is_made_and_audited(store, people, make_flags, w
     assert (entry.actor, entry.actor_role, entry.from_state, entry.to_state, entry.note) == (
         user.username, user.role.value, source, target, "メモ")
     assert entry.at == store.now()
+    assert entry.reason_code == ("temporary" if target is State.DISMISSED else None)
 
 
 def test_the_whole_way_to_the_council(store, people, make_flags, work, clock):
