@@ -45,7 +45,7 @@ from signals.queue.auth import (
     revoke_session,
 )
 from signals.queue.auth import session_user as load_session_user
-from signals.queue.kpis import referral_kpis
+from signals.queue.kpis import DECISIONS, decision_kpis, referral_kpis
 from signals.queue.lifecycle import (
     COUNCIL_STATES,
     MANUAL_ROUTES,
@@ -726,6 +726,7 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         quarters = list(figures.by_quarter)
         pivot = [(q, [figures.by_route_quarter.get((q, r), 0) for r in routes]) for q in quarters]
         return render(request, "kpis.html", nav="kpis", k=figures, routes=routes, pivot=pivot,
+                      decisions=decision_kpis(queue, user, since=since, until=until), DECISIONS=DECISIONS,
                       since=since.isoformat() if since else "", until=until.isoformat() if until else "")
 
     # -- exports -----------------------------------------------------------------------

@@ -6,7 +6,9 @@
 - by Japanese fiscal-year quarter of the referral date (the fiscal year runs April–March:
   2026-05-10 is FY2026 Q1, 2027-02-01 is FY2026 Q4);
 - by outcome (紹介済 pending, 受付, 不受理);
-- the median days from the first warning sign (first_sign_on) to the referral.
+- the median days from the first warning sign (first_sign_on) to the referral;
+- reviewers' decisions per fiscal quarter (`decision_kpis`): cases dismissed (by reason
+  code), snoozed to watch, consent obtained, referred — from the audit log.
 
 Scoped like every read: council intake and admin count every referral; a bank or CGA user
 counts the referrals among its own cases.
@@ -18,9 +20,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
+
 from signals.phases import PHASES
 from signals.queue.lifecycle import COUNCIL_STATES, ROUTE_JA, STATE_JA, Route, State
-from signals.queue.store import CaseDetail, CaseQuery, QueueStore, User
+from signals.queue.schema import cases, transitions
+from signals.queue.store import TOKYO, CaseDetail, CaseQuery, QueueStore, User, _aware, _scope
 
 UNSET_PHASE = "未設定"
 
@@ -83,6 +88,55 @@ def referral_kpis(store: QueueStore, user: User, *, since: date | None = None,
         by_outcome=by_outcome,
         median_days_first_sign_to_referral=float(statistics.median(days)) if days else None,
         by_route_quarter=dict(sorted(route_quarter.items())),
+    )
+
+
+# The decisions a reviewer records on a case, in the order the KPI page lists them.
+DECISIONS = (State.DISMISSED, State.SNOOZED, State.CONSENT_OBTAINED, State.REFERRED)
+
+
+@dataclass(frozen=True)
+class DecisionKpis:
+    total: dict[State, int]  # every decision in DECISIONS (zeros included)
+    by_quarter: dict[str, dict[State, int]]  # "FY2026 Q1" -> decision -> count, chronological
+    dismissed_by_reason: dict[str | None, int]  # reason code -> dismissals (None: recorded without a code)
+    dismissed_by_quarter_reason: dict[tuple[str, str | None], int]  # (quarter, reason code) -> dismissals
+
+
+def decision_kpis(store: QueueStore, user: User, *, since: date | None = None,
+                  until: date | None = None) -> DecisionKpis:
+    """Reviewers' decisions, from the case audit log (`transitions`), on the cases the user can
+    see, made on days (in Japan) in [since, until]: each move to dismissed, snoozed (watch),
+    consent obtained or referred by a person, counted in the fiscal quarter it was made.
+    The nightly job's moves and council intake's hand-registered referrals are not reviewers'
+    decisions and are not counted."""
+    with store._read() as conn:
+        actor = store._actor(conn, user)
+        rows = conn.execute(
+            select(transitions.c.at, transitions.c.to_state, transitions.c.reason_code)
+            .join(cases, cases.c.id == transitions.c.case_id)
+            .where(_scope(actor), transitions.c.to_state.in_(sorted(d.value for d in DECISIONS)),
+                   transitions.c.actor_user_id.is_not(None), transitions.c.from_state.is_not(None))).all()
+    total = {d: 0 for d in DECISIONS}
+    quarters: dict[tuple[int, int], dict[State, int]] = {}
+    reasons: Counter[str | None] = Counter()
+    quarter_reasons: Counter[tuple[tuple[int, int], str | None]] = Counter()
+    for r in rows:
+        day = _aware(r.at).astimezone(TOKYO).date()
+        if (since is not None and day < since) or (until is not None and day > until):
+            continue
+        decision, quarter = State(r.to_state), fiscal_quarter(day)
+        total[decision] += 1
+        quarters.setdefault(quarter, {d: 0 for d in DECISIONS})[decision] += 1
+        if decision is State.DISMISSED:
+            reasons[r.reason_code] += 1
+            quarter_reasons[(quarter, r.reason_code)] += 1
+    return DecisionKpis(
+        total=total,
+        by_quarter={f"FY{y} Q{q}": counts for (y, q), counts in sorted(quarters.items())},
+        dismissed_by_reason=dict(reasons.most_common()),
+        dismissed_by_quarter_reason={(f"FY{y} Q{q}", code): n for ((y, q), code), n in
+                                     sorted(quarter_reasons.items(), key=lambda item: (item[0][0], str(item[0][1])))},
     )
 
 

@@ -109,3 +109,39 @@ def test_fewer_with_the_same_trigger_falls_back_to_the_phase(store, people, make
         work.move(opened[key(n)], State.DISMISSED)
     result = similar_outcomes(store, people.bank_a, opened[key(70)])
     assert result.trigger is None and result.total == 6  # no closed case with its trigger ("both")
+
+
+def test_decision_kpis_per_fiscal_quarter_in_the_users_scope(store, people, make_flags, work, clock):
+    from datetime import datetime, timezone
+
+    from signals.queue.kpis import decision_kpis
+
+    opened = work.open(make_flags(*(make_flags.row(key(n), institutions=[("bank_0116", f"L-{n}")])
+                                    for n in (80, 81, 82, 83)),
+                                  make_flags.row(key(90), institutions=[("bank_0005", "B-90")])))
+    clock.set_day(date(2026, 11, 24))  # FY2026 Q3
+    work.move(opened[key(80)], State.DISMISSED, reason_code="temporary")
+    work.move(opened[key(81)], State.SNOOZED)
+    work.move(opened[key(90)], State.DISMISSED, reviewer=people.bank_b, reason_code="healthy")
+    clock.now = datetime(2027, 3, 31, 16, 0, tzinfo=timezone.utc)  # 2027-04-01 01:00 in Japan: FY2027 Q1
+    work.move(opened[key(82)], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED)
+    work.move(opened[key(83)], State.DISMISSED, reason_code="other", note="廃業済み")
+    store.register_manual_referral(people.council, key(99), "士業", None)  # not a reviewer's decision
+
+    bank = decision_kpis(store, people.bank_a)
+    assert bank.total == {State.DISMISSED: 2, State.SNOOZED: 1, State.CONSENT_OBTAINED: 1, State.REFERRED: 1}
+    assert list(bank.by_quarter) == ["FY2026 Q3", "FY2027 Q1"]
+    assert bank.by_quarter["FY2026 Q3"] == {State.DISMISSED: 1, State.SNOOZED: 1, State.CONSENT_OBTAINED: 0,
+                                            State.REFERRED: 0}
+    assert bank.by_quarter["FY2027 Q1"][State.REFERRED] == 1
+    assert bank.dismissed_by_reason == {"temporary": 1, "other": 1}
+    assert bank.dismissed_by_quarter_reason == {("FY2026 Q3", "temporary"): 1, ("FY2027 Q1", "other"): 1}
+    # Another bank's decisions are its own.
+    assert decision_kpis(store, people.bank_b).dismissed_by_reason == {"healthy": 1}
+    # Council intake sees the referral made to it, nothing of the banks' dismissals or snoozes.
+    council = decision_kpis(store, people.council)
+    assert council.total == {State.DISMISSED: 0, State.SNOOZED: 0, State.CONSENT_OBTAINED: 1, State.REFERRED: 1}
+    assert decision_kpis(store, people.admin).total[State.DISMISSED] == 3
+    # A period, in days in Japan.
+    q1 = decision_kpis(store, people.bank_a, since=date(2027, 4, 1))
+    assert list(q1.by_quarter) == ["FY2027 Q1"] and q1.total[State.SNOOZED] == 0
