@@ -54,6 +54,55 @@ class Threshold:
     reason: str
 
 
+class Direction(StrEnum):
+    # which end of a sign's value is the bad one
+    ABOVE = "above"
+    BELOW = "below"
+
+
+# Columns of the business master a relative threshold may compare within (features/peers.py).
+PEER_GROUPS = ("jsic_division",)
+
+
+@dataclass(frozen=True)
+class PeerThreshold:
+    """An industry-relative threshold (features/peers.py): the sign fires when the value is
+    beyond the `percentile`-th percentile, at its bad end (`direction`), of the values of the
+    monitored businesses of the same `relative_to` group (JSIC division) as of the same date.
+    With fewer than `min_peers` such values the sign's flat thresholds decide, and its
+    evidence says so. `default` says whether the relative threshold is in force unless the
+    settings say otherwise (`<id>.relative` 1 or 0); `reason` says why, from measurements.
+    Flags, percentile and peer minimum are configurable like any threshold
+    (`<id>.relative`, `<id>.percentile`, `<id>.min_peers`)."""
+    relative_to: str
+    direction: Direction
+    default: bool
+    reason: str
+    percentile: float = 90
+    min_peers: int = 30
+    percentile_reason: str = (
+        "A business beyond its own trade's top tenth stands out from businesses run the same way; a flat line "
+        "instead separates trades (construction, real estate, hotels carry more debt and longer terms as a matter "
+        "of course).")
+    min_peers_reason: str = (
+        "A 90th percentile of fewer than 30 values rests on the top two or three businesses, so one outlier "
+        "moves it; below that the flat threshold is the steadier judgement.")
+
+    def __post_init__(self):
+        if self.relative_to not in PEER_GROUPS:
+            raise ValueError(f"relative_to must be one of {PEER_GROUPS}, got {self.relative_to!r}")
+        if not 50 <= self.percentile < 100 or self.min_peers < 2:
+            raise ValueError("percentile must be in [50, 100) and min_peers at least 2")
+
+    def thresholds(self) -> tuple[Threshold, ...]:
+        """The relative threshold's settings, listed and overridden like thresholds."""
+        return (
+            Threshold("relative", 1.0 if self.default else 0.0, self.reason),
+            Threshold("percentile", self.percentile, self.percentile_reason),
+            Threshold("min_peers", self.min_peers, self.min_peers_reason),
+        )
+
+
 @dataclass(frozen=True)
 class Declared:
     """What every catalog entry says about itself: names, family, feeds, definition, unit."""
@@ -71,6 +120,8 @@ class Indicator(Declared):
     """A warning sign: it fires on its thresholds and is shown to reviewers with evidence."""
     severity: Severity
     thresholds: tuple[Threshold, ...] = ()
+    # an industry-relative threshold offered next to the flat ones (PeerThreshold)
+    peers: PeerThreshold | None = None
 
     def param(self, threshold: str) -> str:
         """Name of the SQL parameter carrying one of this indicator's thresholds."""
@@ -130,7 +181,7 @@ def threshold_values(overrides: dict[str, float] | None = None) -> dict[str, flo
     overrides = dict(overrides or {})
     values: dict[str, float] = {}
     for indicator in indicators().values():
-        for t in indicator.thresholds:
+        for t in indicator.thresholds + (indicator.peers.thresholds() if indicator.peers else ()):
             values[indicator.param(t.name)] = float(overrides.pop(f"{indicator.id}.{t.name}", t.default))
     if overrides:
         raise ValueError(f"unknown indicator thresholds in settings: {', '.join(sorted(overrides))}")

@@ -1,7 +1,23 @@
 """Render the indicator catalog as docs/indicators.md (Japanese and English)."""
 from __future__ import annotations
 
-from features.catalog import FAMILY_NAMES, Family, by_family
+from features.catalog import FAMILY_NAMES, Direction, Family, Indicator, by_family
+
+
+def _peer_sentence(i: Indicator) -> str:
+    """How a sign's industry-relative threshold works (catalog.PeerThreshold)."""
+    p = i.peers
+    if p.direction is Direction.ABOVE:
+        where = f"above the {p.percentile:g}th percentile (`percentile`)"
+    else:
+        where = f"below the {100 - p.percentile:g}th percentile (100 − `percentile`)"
+    state = "in force by default (`relative` = 1)" if p.default else "offered, off by default (`relative` = 0)"
+    return (
+        f"Industry-relative threshold, {state}: the sign fires when the value is {where} of the values of the "
+        f"monitored businesses of the same {p.relative_to} as of the same date. With fewer than `min_peers` such "
+        f"values, or no {p.relative_to} on file, the flat threshold decides, and the evidence says so; the evidence "
+        f"gives the value, the division's percentile threshold and the number of peers."
+    )
 
 
 def render_markdown() -> str:
@@ -35,8 +51,11 @@ def render_markdown() -> str:
         out.append("")
         for i in members:
             out += [f"### `{i.id}` — {i.ja} / {i.en}", "", i.definition, ""]
-            if i.thresholds:
+            if i.peers:
+                out += [_peer_sentence(i), ""]
+            shown = i.thresholds + (i.peers.thresholds() if i.peers else ())
+            if shown:
                 out += ["| threshold | default | why |", "|---|---|---|"]
-                out += [f"| `{t.name}` | {t.default:g} | {t.reason} |" for t in i.thresholds]
+                out += [f"| `{t.name}` | {t.default:g} | {t.reason} |" for t in shown]
                 out.append("")
     return "\n".join(out)

@@ -21,7 +21,7 @@ from importlib import resources
 import duckdb
 import polars as pl
 
-from features import pit
+from features import peers, pit
 from features.catalog import MEASURE, Family, by_family, indicators, measures, measures_of, threshold_values
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -72,7 +72,10 @@ def compute(
     `shard=(index, count)` computes only the businesses of that shard (`features.pit`,
     `features.partition`); None computes every business, in as many shards one after
     another as keep a pass within `business_dates_per_pass` (None: no limit). A business is
-    whole in one shard, so the results are the same either way."""
+    whole in one shard, so the results are the same either way. With `shard` given, the
+    signs with an industry-relative threshold are left as their flat thresholds decided
+    (and keep their evidence on every available row): `features.peers.apply` decides them
+    over all shards together (`features.partition.merge_shards`)."""
     values = threshold_values(thresholds)
     con.register("indicator_catalog", _severities().to_arrow())
     con.execute(
@@ -96,6 +99,10 @@ def compute(
                 _compute_family(con, family, values)
     con.execute("DROP TABLE IF EXISTS family_result")
     con.unregister("indicator_catalog")
+    if shard is None:
+        # industry-relative thresholds compare a business with every monitored business of its
+        # trade, so they are decided once all businesses are in; a shard leaves them to the merge
+        peers.apply(con, values)
 
 
 def _compute_family(con: duckdb.DuckDBPyConnection, family: Family, values: dict[str, float]) -> None:

@@ -17,14 +17,20 @@ How statements are chosen (the same for every indicator of the family):
 - A figure a statement leaves empty is unknown, not zero: an indicator that needs it is
   unavailable (borrowings: unknown only when both short- and long-term are empty).
 """
-from features.catalog import Family, Indicator, Measure, Severity, Threshold
+from features.catalog import Direction, Family, Indicator, Measure, PeerThreshold, Severity, Threshold
 
 _FEEDS = ("financials",)
 
 
-def _fin(id: str, ja: str, en: str, definition: str, unit: str, severity: Severity, *thresholds: Threshold) -> Indicator:
+def _fin(id: str, ja: str, en: str, definition: str, unit: str, severity: Severity, *thresholds: Threshold,
+         peers: PeerThreshold | None = None) -> Indicator:
     return Indicator(id=id, ja=ja, en=en, family=Family.FINANCIALS, feeds=_FEEDS, definition=definition,
-                     unit=unit, severity=severity, thresholds=thresholds)
+                     unit=unit, severity=severity, thresholds=thresholds, peers=peers)
+
+
+def _division(direction: Direction, default: bool, reason: str) -> PeerThreshold:
+    """An industry-relative threshold against the JSIC division (features/peers.py)."""
+    return PeerThreshold(relative_to="jsic_division", direction=direction, default=default, reason=reason)
 
 
 INDICATORS = (
@@ -76,6 +82,12 @@ INDICATORS = (
         "ratio", Severity.MEDIUM,
         Threshold("max_ratio", 1.0, "Below 1, the debts due within a year exceed what can be turned into cash "
                   "within a year: a short-term funding gap."),
+        peers=_division(
+            Direction.BELOW, False,
+            "Flat by default. The flat ratio 1 fires for more than half of the healthy businesses of some "
+            "trades (M 宿泊・飲食 58%, P 医療・福祉 54%, N 生活関連 51%; 21% overall), but its lift (1.17) is higher than "
+            "that of the division's 10th percentile (1.08, firing for 9.4% of healthy business-months) on the"
+            " demo portfolio: offered (`relative` = 1), not the default."),
     ),
     _fin(
         "fin_borrowings_to_monthly_sales", "借入金月商倍率の高さ", "Borrowings high against monthly sales",
@@ -86,6 +98,13 @@ INDICATORS = (
         Threshold("max_months", 6, "Lenders commonly treat borrowings above about six months of sales (3 months is "
                   "healthy for most trades) as more than operations can repay in a normal term; only "
                   "capital-intensive trades (real estate, hotels) routinely carry more."),
+        peers=_division(
+            Direction.ABOVE, True,
+            "Relative by default. On the demo portfolio (20,000 businesses, 36 months) the flat 6 months "
+            "fired for 31% of healthy business-months (25-41% in every division) with a lift of 1.05 six to "
+            "twelve months before a first deterioration event; the division's 90th percentile fires for 9.7% "
+            "of healthy business-months with a lift of 1.14 (docs/indicators.md, industry-relative "
+            "thresholds)."),
     ),
     _fin(
         "fin_borrowings_multiple_rising", "借入金月商倍率の上昇", "Borrowings multiple rising",
@@ -105,6 +124,11 @@ INDICATORS = (
         "ratio", Severity.MEDIUM,
         Threshold("max_ratio", 1.0, "Below 1, operations do not even earn the interest on the debt; the line the BOJ "
                   "and FSA use for zombie firms (persistently, with a weak business)."),
+        peers=_division(
+            Direction.BELOW, True,
+            "Relative by default. The flat ratio 1 fired for 31% of healthy business-months (A 農林 58%, K 不動産 "
+            "55%, M 宿泊・飲食 53%) with a lift of 1.24; the division's 10th percentile fires for 9.2% with a lift"
+            " of 1.27 on the demo portfolio."),
     ),
     _fin(
         "fin_receivable_days_up", "売上債権回転日数の長期化", "Receivable days lengthening",
@@ -117,6 +141,11 @@ INDICATORS = (
                   "sales booked that will never be collected (also a sign of 粉飾)."),
         Threshold("min_increase_days", 15, "Half a month more credit is what a credit officer notices in 回転期間; "
                   "below that, a big percentage on a small base (cash trades) is noise."),
+        peers=_division(
+            Direction.ABOVE, False,
+            "Flat by default. The change already compares the business with its own past: the flat thresholds"
+            " fire for 11% of healthy business-months, at most 20% in any division (D 建設), and the division's"
+            " 90th percentile separates no better on the demo portfolio (lift 0.86 against 0.93)."),
     ),
     _fin(
         "fin_inventory_days_up", "棚卸資産回転日数の長期化", "Inventory days lengthening",
@@ -129,6 +158,12 @@ INDICATORS = (
                   "inventory inflated to flatter profit (在庫の水増し)."),
         Threshold("min_increase_days", 15, "Half a month more stock on hand is material for the cash tied up; below "
                   "that, a big percentage on a small base (services) is noise."),
+        peers=_division(
+            Direction.ABOVE, False,
+            "Flat by default. The flat thresholds fire for 5% of healthy business-months, 17% in "
+            "manufacturing (E) where stock matters and almost never in services, as `min_increase_days` "
+            "intends; the division's 90th percentile fires for a tenth of every trade, small stocks included,"
+            " with a lift of 0.99 against 1.06 on the demo portfolio."),
     ),
     _fin(
         "fin_cash_decline", "現預金の減少", "Cash falling",

@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 
 from features import compute as compute_module
+from features import peers
+from features.catalog import threshold_values
 from features.store import store
 
 RESULT_SCHEMA = (
@@ -105,8 +107,14 @@ def load_shards(con: duckdb.DuckDBPyConnection, out_dir: str | Path, shards: int
     return con.execute("SELECT count(*) FROM indicator_results").fetchone()[0]
 
 
-def merge_shards(con: duckdb.DuckDBPyConnection, out_dir: str | Path, shards: int | None = None) -> int:
-    """Load every shard's results and store them (`features.store.store`: the long table and
-    the panel, one transaction). `con` is the one writing connection. Returns rows written."""
+def merge_shards(
+    con: duckdb.DuckDBPyConnection, out_dir: str | Path, shards: int | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> int:
+    """Load every shard's results, decide the industry-relative signs over all of them
+    (`features.peers`, with the same `thresholds` overrides the shards used) and store them
+    (`features.store.store`: the long table and the panel, one transaction). `con` is the one writing connection. Returns rows written."""
     load_shards(con, out_dir, shards)
+    # the industry-relative thresholds need every shard's businesses (features/peers.py)
+    peers.apply(con, threshold_values(thresholds))
     return store(con)

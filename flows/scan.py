@@ -52,7 +52,7 @@ def compute_indicator_shard(
 def merge_indicator_shards(settings: Settings, as_of: list[date], out_dir: str, shards: int) -> dict:
     """The one writer: every shard's results into the warehouse in one transaction."""
     with warehouse(settings) as con:
-        written = merge_shards(con, out_dir, shards)
+        written = merge_shards(con, out_dir, shards, dict(settings.features.thresholds))
         last = max(as_of)
         businesses = con.execute(
             "SELECT count(DISTINCT business_key) FROM indicator_results WHERE as_of = ?", [last]

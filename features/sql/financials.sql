@@ -285,5 +285,12 @@ SELECT business_key, as_of, i.id AS indicator_id,
        CASE WHEN coalesce(i.available, false) THEN i.value END::DOUBLE AS value,
        coalesce(i.available, false) AS available,
        CASE WHEN coalesce(i.available, false) THEN coalesce(i.hit, false) END AS fired,
-       CASE WHEN coalesce(i.available, false) AND i.hit THEN i.evidence::VARCHAR END AS evidence
+       -- the signs with an industry-relative threshold (features/peers.py decides them over
+       -- the whole portfolio) keep their evidence on every available row: they may fire
+       -- relative to their trade where the flat threshold did not
+       CASE WHEN coalesce(i.available, false)
+                 AND (i.hit OR i.id IN ('fin_borrowings_to_monthly_sales', 'fin_current_ratio_low',
+                                        'fin_interest_coverage_low', 'fin_receivable_days_up',
+                                        'fin_inventory_days_up'))
+            THEN i.evidence::VARCHAR END AS evidence
 FROM v

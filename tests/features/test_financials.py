@@ -68,6 +68,15 @@ def _evidence(got: dict, indicator: str, at: date = T) -> dict:
 UNAVAILABLE = (None, False, None)
 
 
+def _flat_alone(value: float) -> dict:
+    """What a sign with an industry-relative threshold adds to its evidence for the one
+    business of these tests: one peer in its division (E), fewer than 30, so the flat
+    threshold decided; the division's 90th (10th) percentile of one value is that value."""
+    return {"threshold": "flat", "value": value, "jsic_division": "E", "division_percentile": 90.0,
+            "division_threshold": value, "peers": 1,
+            "flat_because": "businesses of the division with a value: 1, fewer than 30"}
+
+
 # --- fin_sales_decline_yoy ---------------------------------------------------------
 
 def test_sales_decline_yoy_fires_and_cuts_off_at_receipt():
@@ -262,7 +271,9 @@ def test_borrowings_to_monthly_sales_level_and_rise_fire():
     assert _get(got, "fin_borrowings_to_monthly_sales") == (10.5, True, True)
     assert _evidence(got, "fin_borrowings_to_monthly_sales") == {
         "period_end": "2025-03-31", "short_term_borrowings_jpy": 20000000, "long_term_borrowings_jpy": 64000000,
-        "sales_jpy": 96000000, "monthly_sales_jpy": 8000000.0, "months_of_sales": 10.5}
+        "sales_jpy": 96000000, "monthly_sales_jpy": 8000000.0, "months_of_sales": 10.5,
+        # alone in its division: the flat threshold decided (tests/features/test_peer_thresholds.py)
+        **_flat_alone(10.5)}
     assert _get(got, "fin_borrowings_multiple_rising") == (4.5, True, True)  # 10.5 - 6.0
     assert _evidence(got, "fin_borrowings_multiple_rising") == {
         "period_end": "2025-03-31", "borrowings_jpy": 84000000, "sales_jpy": 96000000, "months_of_sales": 10.5,
@@ -319,7 +330,7 @@ def test_interest_coverage():
     assert _get(got, "fin_interest_coverage_low") == (0.8, True, True)  # 800k / 1m
     assert _evidence(got, "fin_interest_coverage_low") == {
         "period_end": "2025-03-31", "operating_profit_jpy": 800000, "interest_expense_jpy": 1000000,
-        "interest_coverage": 0.8}
+        "interest_coverage": 0.8, **_flat_alone(0.8)}
     assert _get(_run(_statement(FY25, date(2025, 6, 1))), "fin_interest_coverage_low") == (6.0, True, False)
     # no interest paid: nothing to cover, no value, does not fire
     assert _get(_run(_statement(FY25, date(2025, 6, 1), interest_expense_jpy=0)),
