@@ -196,6 +196,26 @@ def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
     assert "受付（事前相談）" in bank.inner_text(".head-badges")
 
 
+def test_why_now_and_a_coded_dismissal(live_server: LiveServer, open_browser: Any) -> None:
+    case_id = live_server.seeded.case_ids["A5"]
+    bank = open_browser("bank-a-dismiss")
+    login(bank, live_server, "bank_a")
+    bank.goto(live_server.url(f"/cases/{case_id}"))
+    assert "確率（12か月以内の劣化事象）" in bank.inner_text("[data-testid=why-now]")
+    assert "5件未満" in bank.inner_text("[data-testid=similar]")
+    bank.click("summary >> text=対象外とする")
+    form = bank.locator("form[data-target=dismissed]")
+    form.locator("button").click()  # the browser holds the form back: no reason chosen
+    assert "新規" in bank.inner_text(".head-badges")
+    form.locator("select[name=reason_code]").select_option("temporary")
+    form.locator("textarea[name=note]").fill("季節的な売上減少")
+    form.locator("button").click()
+    bank.wait_for_load_state()
+    assert "対象外" in bank.inner_text(".head-badges")
+    assert "一時的な要因" in bank.inner_text("[data-testid=history]")
+    shot(bank, "11b-case-dismissed-with-reason")
+
+
 def test_export_download(live_server: LiveServer, open_browser: Any, tmp_path: Path) -> None:
     page = open_browser("export")
     login(page, live_server, "bank_a")

@@ -2,9 +2,12 @@
 ended (類似案件のその後, scoped to the viewer), the coded dismissal, and the decision KPIs."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any
+
+import polars as pl
 
 from signals.queue import State
 from tests.webapp.conftest import AS_OF, BANK_A, Business, Seeded, as_user, flags_frame
@@ -35,12 +38,29 @@ def test_why_now_shows_the_sign_new_this_month_and_the_probability_change(app: A
     why = section(page, "why-now")
     assert "2026-10-31時点と前回 2026-09-30 の比較" in why
     assert "確率（12か月以内の劣化事象）" in why
-    new = why[why.index('data-testid="why-new"'):why.index('data-testid="why-stopped"')]
+    new = why[why.index('data-testid="why-new"'):]
+    new = new[:new.index("</div>")]
     assert "口座振替不能" in new and "延滞1ヶ月以上" not in new  # the continuing sign is not new
-    stopped = why[why.index('data-testid="why-stopped"'):]
-    assert "口座振替不能" not in stopped and "継続中の予兆: 1件" in why
+    assert 'data-testid="why-stopped"' not in why and "継続中の予兆: 1件" in why  # nothing stopped
     english = section(as_user(app, "bank_a").client.get(f"/cases/{case_id}?lang=en").text, "why-now")
     assert "Signs that fired this month" in english and "Failed direct debits" in english
+
+
+def test_a_sign_that_stopped_is_shown_as_stopped_not_as_a_warning(app: Any, seeded: Seeded) -> None:
+    business = Business("X2", key(2), [(BANK_A, "X-2")], 0.2, "high", ["rep_dpd_30"], "management_improvement",
+                        date(2026, 5, 31), 0.5)
+    frame = flags_frame(AS_OF, [business])
+    evidence = json.loads(frame["evidence"][0])
+    evidence["sign_history"][-2]["signs"].append("acc_failed_debits")  # September only
+    frame = frame.with_columns(pl.lit(json.dumps(evidence, ensure_ascii=False)).alias("evidence"))
+    seeded.store.apply_flags(frame, AS_OF, 6)
+    case_id = next(c.id for c in seeded.store.all_cases(seeded.users["bank_a"]) if c.business_key == key(2))
+    page = as_user(app, "bank_a").client.get(f"/cases/{case_id}").text
+    why = section(page, "why-now")
+    stopped = why[why.index('data-testid="why-stopped"'):]
+    assert "前月から止まった事象（現在は予兆として発生していません）" in stopped and "口座振替不能" in stopped
+    assert 'data-testid="why-new"' not in why
+    assert "口座振替不能" not in section(page, "signs")  # not among the signs fired
 
 
 def test_why_now_compares_with_the_snapshot_shown_last_month_and_with_opening(app: Any, seeded: Seeded) -> None:
@@ -48,6 +68,7 @@ def test_why_now_compares_with_the_snapshot_shown_last_month_and_with_opening(ap
     why = section(page, "why-now")
     # September's snapshot said 28.0% (the night's probability); October 31.0%
     assert "前回 2026-09-30: 28.0%" in why and "+3.0pt" in why
+    assert "前月から新たに発生した予兆も、止まった事象もありません。" in why
     assert "案件化（2026-09-30、1か月前）からの変化" in why and "案件化時 2026-09-30: 28.0%" in why
 
 
