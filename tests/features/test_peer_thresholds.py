@@ -177,3 +177,17 @@ def test_shards_leave_the_decision_to_the_merge_which_sees_the_whole_division():
     assert_frame_equal(results(tiny.con), whole)
     assert _row({(r["business_key"], r["as_of"], r["indicator_id"]): r
                  for r in whole.iter_rows(named=True)}, "E29")["fired"] is True
+
+
+def test_every_relative_sign_keeps_its_evidence_in_its_familys_sql():
+    # a sign that may fire only relative to its trade needs its figures on every available row
+    import re
+
+    from features.catalog import indicators
+    from features.compute import family_sql
+
+    for family in {i.family for i in indicators().values() if i.peers}:
+        kept = re.search(r"i\.hit OR i\.id IN \(([^)]*)\)", family_sql(family))
+        assert kept, f"{family.value}.sql keeps no evidence for its relative signs"
+        assert set(re.findall(r"'(\w+)'", kept.group(1))) == {
+            i.id for i in indicators().values() if i.peers and i.family is family}
