@@ -9,14 +9,15 @@ of 30 values the 90th percentile lies at position 0.9 × 29 = 26.1 of the sorted
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import polars as pl
 from polars.testing import assert_frame_equal
 
 from features import peers
-from features.catalog import Family, threshold_values
-from features.compute import compute, results
+from features.catalog import Family, indicators, threshold_values
+from features.compute import compute, family_sql, results
 from tests.features.tiny import Tiny
 
 T = date(2025, 10, 31)
@@ -181,11 +182,6 @@ def test_shards_leave_the_decision_to_the_merge_which_sees_the_whole_division():
 
 def test_every_relative_sign_keeps_its_evidence_in_its_familys_sql():
     # a sign that may fire only relative to its trade needs its figures on every available row
-    import re
-
-    from features.catalog import indicators
-    from features.compute import family_sql
-
     for family in {i.family for i in indicators().values() if i.peers}:
         kept = re.search(r"i\.hit OR i\.id IN \(([^)]*)\)", family_sql(family))
         assert kept, f"{family.value}.sql keeps no evidence for its relative signs"
