@@ -10,8 +10,10 @@ until requirements.lock or pyproject.toml changes.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -44,6 +46,34 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+def _ends_with_us():
+    """For Popen's preexec_fn (Linux): the child is sent SIGTERM when this process ends, however
+    it ends, so killing `python3 run.py demo` (a CI timeout, kill -9) does not leave the `yocho`
+    command running on; that command's own watchdog then stops its Prefect server
+    (yocho/prefect_server.py). PR_SET_PDEATHSIG fires when the thread that started the child
+    ends; this launcher has only its main thread, which lives until the child is done. None
+    where prctl is not available: the child then outlives a killed launcher."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    launcher = os.getpid()
+
+    def in_child() -> None:
+        prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+        if os.getppid() != launcher:  # the launcher ended before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
+
+
+def launch(cmd: list[str], env: dict[str, str]) -> int:
+    """Run `cmd` from the repository root until it ends; its exit status."""
+    return subprocess.run(cmd, cwd=ROOT, env=env, preexec_fn=_ends_with_us()).returncode
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -62,7 +92,7 @@ def main(argv: list[str]) -> int:
         cmd = [str(VENV / "bin" / "yocho"), *rest]
     else:
         cmd = [str(VENV / "bin" / "yocho"), command, *rest]
-    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    return launch(cmd, env)
 
 
 if __name__ == "__main__":
