@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from models.registry import Registry
-from models.training import TrainingRun, latest_panel, register_best, run_backtests, training_rows
+from models.training import TrainingRun, budget_figures, latest_panel, register_best, run_backtests, training_rows
 from yocho.settings import Settings, load_settings
 from yocho.warehouse.db import warehouse
 
@@ -28,9 +28,18 @@ def backtest_candidates(settings: Settings, frame):
 
 
 @task(cache_policy=NO_CACHE)
-def register(settings: Settings, frame, backtests, latest, until: date | None = None) -> TrainingRun:
+def compare_at_budget(settings: Settings, backtests, until: date | None = None) -> dict:
+    """Synthetic data only (a generator truth folder in the data folder): the model and the flag
+    policy against the best possible ranking at the monthly review budget."""
+    with warehouse(settings) as con:
+        return budget_figures(con, backtests, settings.models, settings.signals, settings.data_dir / "truth", until)
+
+
+@task(cache_policy=NO_CACHE)
+def register(settings: Settings, frame, backtests, latest, until: date | None = None,
+             watchlist: dict | None = None) -> TrainingRun:
     return register_best(Registry(settings.models_dir), frame, backtests, latest, settings.models, settings.features,
-                         until=until)
+                         until=until, watchlist=watchlist)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -49,7 +58,8 @@ def train_flow(settings: Settings | None = None, until: date | None = None) -> d
     settings = settings or load_settings()
     frame, latest = load_rows(settings, until)
     backtests = backtest_candidates(settings, frame)
-    run = register(settings, frame, backtests, latest, until)
+    watchlist = compare_at_budget(settings, backtests, until)
+    run = register(settings, frame, backtests, latest, until, watchlist)
     report = write_report(settings, run)
     create_markdown_artifact(key="model-training", markdown=run.markdown(), description=run.card.version)
     create_table_artifact(key="model-backtest", table=[{"model": name, **metrics}

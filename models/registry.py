@@ -55,6 +55,9 @@ class ModelCard:
     drift_top: list[dict] = field(default_factory=list)
     backtest_months: list[dict] = field(default_factory=list)  # the chosen model's figures per held-out month
     trained_until: str = ""  # `yocho train --until`: the history known on this date only ("" = all)
+    # the model and the flag policy against the best possible ranking at the monthly review
+    # budget (models/budget_comparison.py); only when the data folder holds generator truth
+    watchlist: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

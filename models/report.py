@@ -78,6 +78,42 @@ def drift_lines(score_psi: float | None, top: list[dict]) -> list[str]:
     return lines
 
 
+WATCHLIST_NAMES = {
+    "model": "model (held-out backtest scores)",
+    "flag_policy": "flag policy (critical sign or band, in queue order)",
+    "true_risk": "true risk (generator's latent health and hazard)",
+    "foresight": "perfect foresight (knows the event)",
+}
+
+
+def watchlist_lines(watchlist: dict) -> list[str]:
+    """The model and the flag policy against the best possible ranking at the monthly review
+    budget; nothing without the generator's truth (models/budget_comparison.py)."""
+    if not watchlist:
+        return []
+    w = watchlist
+    lines = [
+        "## At the monthly review budget, against the best possible ranking",
+        "",
+        f"Each month-end from {w['list_from']} to {w['list_until']} ({w['list_months']} months) a review team adds "
+        f"the top {w['budget_share']:.1%} of the monitored businesses (about {w['mean_monitored']:,}) not already "
+        "on its watch list; an entry stays 12 months. Recall: the businesses whose first deterioration event "
+        f"fell in {w['events_from']} … {w['events_until']} that entered the list in the 12 months before it; "
+        "lead: months from entry to event; precision: new entries followed by an event within 12 months. "
+        "Same budget, months, businesses and events for every ranking; the generator's truth is read for "
+        "this comparison only (models/budget_comparison.py).",
+        "",
+        "| ranking | events | caught | recall | median lead (months) | precision of new entries | "
+        "recall / true-risk recall |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in w["rankings"].items():
+        lines.append(f"| {WATCHLIST_NAMES.get(name, name)} | {f['events']:,} | {f['caught']:,} | "
+                     f"{_fmt(f.get('recall'), '{:.1%}')} | {_fmt(f.get('median_lead_months'), '{:.0f}')} | "
+                     f"{_fmt(f.get('precision'), '{:.1%}')} | {_fmt(f.get('recall_share_of_true_risk'), '{:.0%}')} |")
+    return [*lines, ""]
+
+
 def card_markdown(card: ModelCard) -> str:
     """The model card: what the model is for, what it was trained on, how well it did."""
     lines = [
@@ -116,6 +152,7 @@ def card_markdown(card: ModelCard) -> str:
         "",
         f"The registered model is **{card.model}**, refitted on every labelled as-of date.",
         "",
+        *watchlist_lines(card.watchlist),
         "## Calibration on held-out months",
         "",
         *calibration_lines(card.calibration),
@@ -166,6 +203,7 @@ def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: st
         "",
         *months_lines(card.backtest_months),
         "",
+        *watchlist_lines(card.watchlist),
         f"## Calibration of {card.model} on held-out months",
         "",
         *calibration_lines(card.calibration),

@@ -15,6 +15,7 @@ import polars as pl
 
 from features.catalog import threshold_values
 from models.dataset import training_frame
+from models.budget_comparison import compare
 from models.drift import feature_drift, score_drift
 from models.estimators import fired_columns, value_columns
 from models.explain import METHOD
@@ -22,7 +23,7 @@ from models.labels import HORIZON_MONTHS
 from models.registry import Decision, ModelCard, Registry
 from models.report import card_markdown, training_markdown
 from models.train import Backtest, backtest, fingerprint, fit, model_columns, predict
-from yocho.settings import FeatureSettings, ModelSettings
+from yocho.settings import FeatureSettings, ModelSettings, SignalSettings
 
 PACKAGES = ("scikit-learn", "numpy", "polars", "duckdb", "skops", "prefect")
 # Scores for the drift figure are computed on at most this many training rows.
@@ -136,6 +137,10 @@ class TrainingRun:
         return training_markdown(self.card, self.decision.promoted, self.decision.reason, self.decision.champion,
                                  self.drift.features.head(20).to_dicts())
 
+    @property
+    def watchlist(self) -> dict:
+        return self.card.watchlist
+
     def summary(self) -> dict:
         return {
             "version": self.card.version,
@@ -145,12 +150,13 @@ class TrainingRun:
             "training_rows": self.card.training_rows,
             "backtest": self.card.candidates,
             "score_psi": self.drift.score["psi"],
+            "watchlist": self.card.watchlist,
         }
 
 
 def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, Backtest], drift_against: pl.DataFrame,
                   models: ModelSettings, features: FeatureSettings, now: datetime | None = None,
-                  until: date | None = None) -> TrainingRun:
+                  until: date | None = None, watchlist: dict | None = None) -> TrainingRun:
     """Fit the best candidate on every labelled row (the backtest said how well this recipe
     does on unseen months; production should learn from the latest of them too), register
     it and decide promotion."""
@@ -185,14 +191,28 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
         drift_top=drift.features.head(10).select("feature", "psi", "level").to_dicts(),
         backtest_months=chosen.months.with_columns(pl.col("as_of").cast(pl.Utf8)).to_dicts(),
         trained_until=until.isoformat() if until else "",
+        watchlist=watchlist or {},
     )
     folder = registry.save(pipeline, card, {"card.md": card_markdown(card)})
     decision = registry.promote_if_not_worse(card.version, models.promotion_metric, models.promotion_tolerance)
     return TrainingRun(backtests, card, drift, decision, folder)
 
 
+def budget_figures(con: duckdb.DuckDBPyConnection, backtests: dict[str, Backtest], models: ModelSettings,
+                   signals: SignalSettings, truth_dir: Path | None, until: date | None = None) -> dict:
+    """The chosen candidate's backtest at the monthly review budget against the generator's
+    true-risk ranking and the flag policy (models/budget_comparison.py); {} without truth."""
+    chosen = backtests[best_candidate(backtests, models.promotion_metric)]
+    return compare(con, chosen, truth_dir, models, signals, until) or {}
+
+
 def train(con: duckdb.DuckDBPyConnection, registry: Registry, models: ModelSettings, features: FeatureSettings,
-          now: datetime | None = None, until: date | None = None) -> TrainingRun:
+          now: datetime | None = None, until: date | None = None, truth_dir: Path | None = None,
+          signals: SignalSettings | None = None) -> TrainingRun:
+    """`truth_dir`: the generator's truth folder, when the data is synthetic: the card then
+    compares the model with the best possible ranking at the review budget."""
     frame = training_rows(con, models, until)
     backtests = run_backtests(frame, models)
-    return register_best(registry, frame, backtests, latest_panel(con, until), models, features, now, until)
+    watchlist = budget_figures(con, backtests, models, signals or SignalSettings(), truth_dir, until)
+    return register_best(registry, frame, backtests, latest_panel(con, until), models, features, now, until,
+                         watchlist)
