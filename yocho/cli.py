@@ -262,7 +262,28 @@ def _train(settings: Settings, until: date | None = None) -> dict:
         f"score PSI against the latest month {summary['score_psi']:.3f}"
     )
     console.print(f"trained in {elapsed:.1f}s; report {summary['report']}; model card {summary['folder']}/card.md")
+    _print_watchlist(summary.get("watchlist") or {})
     return summary
+
+
+def _print_watchlist(watchlist: dict) -> None:
+    """The model and the flag policy against the best possible ranking at the monthly review
+    budget (synthetic data only: the generator's truth is in the data folder)."""
+    if not watchlist:
+        return
+    from models.report import WATCHLIST_NAMES
+
+    table = Table(title=f"watch list at the monthly review budget ({watchlist['budget_share']:.1%} of monitored "
+                        f"businesses a month, entries kept 12 months; events {watchlist['events_from']} … "
+                        f"{watchlist['events_until']})")
+    for column in ("ranking", "events", "recall", "median lead (months)", "precision", "recall / true risk"):
+        table.add_column(column, justify="left" if column == "ranking" else "right")
+    for name, f in watchlist["rankings"].items():
+        table.add_row(WATCHLIST_NAMES.get(name, name), f"{f['events']:,}",
+                      *[("—" if f.get(k) is None else pattern.format(f[k])) for k, pattern in (
+                          ("recall", "{:.1%}"), ("median_lead_months", "{:.0f}"), ("precision", "{:.1%}"),
+                          ("recall_share_of_true_risk", "{:.0%}"))])
+    console.print(table)
 
 
 def _number(value: object) -> str:
