@@ -133,10 +133,17 @@ class SignalSettings(BaseModel):
     """Flag policy, routing and review capacity (signals/, docs/signals.md)."""
     model_config = ConfigDict(frozen=True)
 
-    # Signs serious enough to open a case on their own, whatever the score.
+    # Signs serious enough to open a case on their own, whatever the score. Chosen by measured
+    # evidence (docs/signals.md, "Flag policy"): a sign is critical when its 12-month precision
+    # (share of its firings followed by a deterioration event) is at least that of the score
+    # band that opens a case on its own (flag_band high: 19% on the demo backtest), measured on
+    # 200 or more firings. rep_dpd_90 and cga_subrogation_requested are deterioration events
+    # themselves (no lead to measure) and stay. Failed debits (14%), payroll stopped (14%) and
+    # social insurance stopped (18%) fall short: they are high signs that raise the score.
     critical_signs: tuple[str, ...] = (
-        "rep_dpd_90", "cga_subrogation_requested", "acc_failed_debits",
-        "acc_tax_stopped", "acc_payroll_stopped", "acc_social_insurance_stopped",
+        "rep_dpd_90", "cga_subrogation_requested", "rep_dpd_30", "cga_guarantee_adverse_status",
+        "x_adverse_at_multiple_institutions", "acc_tax_stopped", "cga_incident_reported",
+        "obs_management_unreachable",
     )
     # A score in this band (models.bands) or above opens a case ...
     flag_band: str = "high"

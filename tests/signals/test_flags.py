@@ -34,9 +34,11 @@ def _known(book: Book, *keys: str) -> Book:
 def test_enters_on_a_critical_sign_whatever_the_score():
     book = _known(Book(), A, B, C)
     book.month(M[0], {A: "low", B: "low", C: "watch"},
-               {A: ["rep_dpd_90", "fin_operating_loss"], B: ["rep_dpd_30", "rep_restructured"], C: []})
+               {A: ["rep_dpd_90", "fin_operating_loss"], B: ["acc_failed_debits", "rep_restructured"], C: []})
     flagged = book.flagged(M[0])
-    assert set(flagged) == {A}  # a high sign (B) or a watch band (C) alone does not open a case
+    # high signs that are not critical (B: failed debits, a restructuring) or a watch band (C) alone
+    # do not open a case: failed debits are followed by an event less often than the high band is
+    assert set(flagged) == {A}
     row = flagged[A]
     assert row["trigger"] == "critical_sign"
     assert row["critical_signs"] == ["rep_dpd_90"]
@@ -45,11 +47,11 @@ def test_enters_on_a_critical_sign_whatever_the_score():
 
 def test_enters_on_the_flag_band_or_above():
     book = _known(Book(), A, B, C)
-    book.month(M[0], {A: "high", B: "watch", C: "very_high"}, {C: ["acc_failed_debits"]})
+    book.month(M[0], {A: "high", B: "watch", C: "very_high"}, {B: ["acc_failed_debits"], C: ["rep_dpd_30"]})
     flagged = book.flagged(M[0])
     assert set(flagged) == {A, C}
     assert flagged[A]["trigger"] == "score" and flagged[A]["critical_signs"] == []
-    assert flagged[C]["trigger"] == "both" and flagged[C]["critical_signs"] == ["acc_failed_debits"]
+    assert flagged[C]["trigger"] == "both" and flagged[C]["critical_signs"] == ["rep_dpd_30"]
     # the band that opens a case is a setting
     strict = Settings(duckdb_memory_limit="1GB", signals=SignalSettings(flag_band="very_high"))
     assert set(book.flagged(M[0], strict)) == {C}
@@ -84,7 +86,7 @@ def test_a_critical_sign_in_a_low_month_keeps_the_flag_and_can_reopen_it():
 def test_first_sign_on_is_the_start_of_the_current_troubled_run():
     book = _known(Book(), A)
     book.month(M[0], {A: "watch"}).month(M[1], {A: "low"})
-    book.month(M[2], {A: "watch"}).month(M[3], {A: "low"}, {A: ["rep_dpd_30"]})  # a high sign is trouble too
+    book.month(M[2], {A: "watch"}).month(M[3], {A: "low"}, {A: ["acc_failed_debits"]})  # a high sign is trouble too
     book.month(M[4], {A: "high"})
     assert book.flagged(M[4])[A]["first_sign_on"] == M[2]
 
