@@ -25,6 +25,8 @@ Value-only measures (severity 'measure') are figures for the models, not signs: 
 """
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 
@@ -88,10 +90,12 @@ def _weak(frame: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(weak_reason=pl.when(pl.col("weak_reason") == "").then(None).otherwise(pl.col("weak_reason")))
 
 
-def sign_quality(con: duckdb.DuckDBPyConnection, horizon_months: int = HORIZON_MONTHS) -> pl.DataFrame:
+def sign_quality(con: duckdb.DuckDBPyConnection, horizon_months: int = HORIZON_MONTHS,
+                 until: date | None = None) -> pl.DataFrame:
     """One row per warning sign of the catalog (module docstring), sorted by lift, highest
-    first. A sign with no row in the warehouse (not scanned) is listed with zero rows."""
-    create_labels_table(con, LABELS_TABLE, horizon_months)
+    first. A sign with no row in the warehouse (not scanned) is listed with zero rows.
+    `until`: the history known on that date, as `yocho train --until` (models/labels.py)."""
+    create_labels_table(con, LABELS_TABLE, horizon_months, until)
     try:
         measured = con.execute(QUALITY_SQL).pl()
     finally:
@@ -109,3 +113,41 @@ def sign_quality(con: duckdb.DuckDBPyConnection, horizon_months: int = HORIZON_M
         pl.col("rows", "before_rows", "healthy_rows", "fired_rows").fill_null(0)
     )
     return _weak(frame).sort("lift", "indicator_id", descending=[True, False], nulls_last=True)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _lift(value: float | None) -> str:
+    return "—" if value is None else ("∞" if value == float("inf") else f"{value:.2f}×")
+
+
+def quality_markdown(frame: pl.DataFrame) -> list[str]:
+    """The table as markdown lines (training reports, benchmarks): the signs with data, by
+    lift; the signs the warehouse never had data for are named in one line after it."""
+    measured = frame.filter(pl.col("rows") > 0)
+    lines = [
+        "| sign | 指標 | severity | available | 6–12 months before an event | healthy | lift | "
+        "precision, 12 months | firings (outcome observed) | base rate | 判定 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in measured.iter_rows(named=True):
+        verdict = "—" if r["weak"] is None else (f"弱い / weak ({r['weak_reason']})" if r["weak"] else "")
+        lines.append(
+            f"| `{r['indicator_id']}` | {r['ja']} | {r['severity']} | {r['rows']:,} | {_pct(r['before_rate'])} "
+            f"({r['before_rows']:,}) | {_pct(r['healthy_rate'])} ({r['healthy_rows']:,}) | {_lift(r['lift'])} | "
+            f"{_pct(r['precision'])} | {r['fired_rows']:,} | {_pct(r['base_rate'])} | {verdict} |")
+    weak = int(measured["weak"].fill_null(False).sum())
+    lines += [
+        "",
+        f"{weak} of {measured.height} signs with data are weak: they fire for more than "
+        f"{WEAK_HEALTHY_RATE:.0%} of healthy business-months (no deterioration event within the 12 months "
+        f"after, all observed) or fire less than {WEAK_LIFT:g} times as often 6–12 months before a first "
+        "event. Precision: the share of firings followed by an event within 12 months; business-months "
+        "already in an event are left out (features/quality.py, docs/signals.md).",
+    ]
+    unmeasured = frame.filter(pl.col("rows") == 0)["indicator_id"].to_list()
+    if unmeasured:
+        lines += ["", f"No data for {len(unmeasured)} signs: " + ", ".join(f"`{i}`" for i in unmeasured) + "."]
+    return lines

@@ -173,3 +173,18 @@ def test_cli_prints_the_table_for_a_data_folder_and_the_catalog_without_the_flag
 
     missing = CliRunner().invoke(cli.app, ["indicators", "--quality", "--data-dir", str(tmp_path / "nothing")])
     assert missing.exit_code == 1 and "no warehouse" in missing.output
+
+
+def test_markdown_lists_the_signs_with_data_and_names_the_rest(quality):
+    from features.quality import quality_markdown
+
+    _, frame = quality
+    lines = quality_markdown(frame)
+    rows = [line for line in lines if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == ["acc_failed_debits", "fin_operating_loss", "obs_staff_leaving",
+                                               "rep_dpd_90"]
+    assert "| 4.00× | 66.7% | 3 | 33.3% |" in rows[0] and rows[0].endswith("|  |")
+    assert "弱い / weak (fires for more than 25% of healthy months)" in rows[1]
+    assert rows[3].endswith("| — |")  # never fired: not measured
+    assert "2 of 4 signs with data are weak" in "\n".join(lines)
+    assert lines[-1].startswith(f"No data for {len(indicators()) - 4} signs: ")
