@@ -22,11 +22,18 @@ def refresh(settings: Settings, as_of: date) -> dict:
 def flags_markdown(summary: dict) -> str:
     applied = summary["applied"]
     lines = [
-        f"Flags as of {summary['as_of']}: {summary['flagged']:,} businesses "
-        f"({summary['within_capacity']:,} within their institution's monthly capacity)",
+        f"Flags as of {summary['as_of']}: {summary['flagged']:,} businesses",
         "",
-        f"Queue: {applied['opened']:,} cases opened, {applied['updated']:,} updated, "
+        f"Queue: {applied['opened']:,} cases opened within the monthly review budgets, "
+        f"{applied['waiting']:,} new entries waiting below the line, {applied['updated']:,} updated, "
         f"{applied['suppressed_by_cooldown']:,} held back by the cool-down, {applied['woken']:,} woken from snooze",
+        "",
+        "| institution | monitored | 月間審査枠 budget | opened tonight | opened this month | waiting (枠外) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {b['institution_id']} | {b['monitored']:,} | {b['budget']:,} | {b['opened']:,} | {b['used']:,} | "
+              f"{b['waiting']:,} |" for b in summary.get("budgets", [])]
+    lines += [
         "",
         "| phase | 支援フェーズ | businesses | critical sign | score | both | already in an event |",
         "|---|---|---:|---:|---:|---:|---:|",

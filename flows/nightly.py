@@ -19,6 +19,7 @@ from flows.ingest import ingest
 from flows.scan import compute_indicators
 from flows.score import score_portfolio
 from models.registry import Registry
+from signals.refresh import budget_totals
 from yocho.settings import Settings, load_settings
 
 
@@ -66,10 +67,12 @@ def nightly_markdown(as_of: date, files: list[dict], indicators: dict,
     if flags is None:
         lines.append("- skipped: no scores tonight")
     else:
-        applied = flags["applied"]
+        applied, totals = flags["applied"], budget_totals(flags)
         lines += [
-            f"- {flags['flagged']:,} businesses flagged ({flags['within_capacity']:,} within capacity)",
-            f"- cases opened: {applied['opened']:,}, updated: {applied['updated']:,}",
+            f"- {flags['flagged']:,} businesses flagged",
+            f"- cases opened: {applied['opened']:,} (within the monthly review budgets: {totals['budget']:,} over "
+            f"{len(flags.get('budgets', [])):,} institutions monitoring {totals['monitored']:,} businesses), "
+            f"waiting below the line: {applied['waiting']:,}, updated: {applied['updated']:,}",
             "", "| phase | 支援フェーズ | businesses |", "|---|---|---:|",
         ]
         lines += [f"| {p['phase']} | {p['ja']} | {p['businesses']:,} |" for p in flags["by_phase"]]

@@ -12,7 +12,8 @@ The steps, each columnar over all businesses (docs/signals.md):
 2. the institutions that know each flagged business, with their exposure (sql/institutions.sql),
    and the lead institution (signals/priority.py);
 3. the routing facts (sql/routing_facts.sql) and the recommended phase (signals/routing.py);
-4. the priority and the capacity cut (signals/priority.py);
+4. the priority and rank (signals/priority.py), and each lead institution's monitored
+   businesses and monthly review budget (sql/monitored.sql, signals/budget.py);
 5. the evidence snapshot (sql/evidence.sql, signals/evidence.py).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ import duckdb
 import polars as pl
 
 from features.catalog import indicators
-from signals import evidence, priority, routing
+from signals import budget, evidence, priority, routing
 from yocho.contract import FEEDS
 from yocho.settings import Settings
 
@@ -55,7 +56,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "priority": pl.Float64,
     "priority_rank": pl.Int64,
     "lead_institution_id": pl.Utf8,
-    "within_capacity": pl.Boolean,
+    "monitored": pl.Int64,  # businesses the lead institution monitors as of the date
+    "monthly_budget": pl.Int64,  # the lead institution's monthly review budget (new cases)
     "first_sign_on": pl.Date,
     "evidence": pl.Utf8,
 }
@@ -160,12 +162,14 @@ def flags_as_of(con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings)
         con.register("sig_flagged", flagged.select("business_key").to_arrow())
         known = run_sql(con, "institutions", {"as_of": as_of, "recent_months": EXPOSURE_RECENT_MONTHS})
         facts = run_sql(con, "routing_facts", {"as_of": as_of, "legal_months": LEGAL_PROCEEDINGS_MONTHS})
+        budgets = budget.budgets(run_sql(con, "monitored", {"as_of": as_of}), sig)
         snapshots = evidence.snapshots(con, as_of, flagged)
     cases = (
         flagged.join(_institutions(known), on="business_key", how="left")
         .join(facts, on="business_key", how="left")
         .pipe(routing.route)
-        .pipe(priority.prioritise, sig)
+        .pipe(priority.prioritise)
+        .join(budgets.rename({"institution_id": "lead_institution_id"}), on="lead_institution_id", how="left")
         .join(snapshots, on="business_key", how="left")
         .with_columns(pl.col("institutions").fill_null(pl.lit([], dtype=SCHEMA["institutions"])))
     )

@@ -1,5 +1,5 @@
-"""Who reviews a flagged business first: the lead institution, the priority and the
-monthly capacity cut (docs/signals.md, "Priority").
+"""Who reviews a flagged business first: the lead institution, the priority and the rank
+(docs/signals.md, "Priority").
 
 **Lead institution.** Every institution that knows the business may see its case, but one
 leads the review: the institution with the largest exposure as of the date -- a bank's
@@ -18,17 +18,16 @@ probability a business still in 収益力改善 comes before one already in 事�
 yet in a deterioration event before one that is. A high enough probability still puts a
 late case first: the weights only discount it.
 
-**Capacity.** Cases are ranked 1, 2, … within their lead institution by priority (ties:
-higher probability, then business key); `within_capacity` marks those at or above the
-institution's monthly capacity (settings.signals.monthly_capacity, else
-default_monthly_capacity).
+**Rank.** Flagged businesses are ranked 1, 2, … within their lead institution by priority
+(ties: higher probability, then business key). Which of them become new cases this month is
+decided against the institution's monthly review budget by the queue, which knows who already
+has an open case (signals/budget.py).
 """
 from __future__ import annotations
 
 import polars as pl
 
 from signals.phases import PHASES
-from yocho.settings import SignalSettings
 
 # How early each phase still is: the share of its risk that counts toward priority.
 PHASE_WEIGHTS: dict[str, float] = {
@@ -63,16 +62,12 @@ def priority(probability: pl.Expr, phase: pl.Expr, in_event: pl.Expr) -> pl.Expr
     return probability * weight * pl.when(in_event.fill_null(False)).then(IN_EVENT_WEIGHT).otherwise(1.0)
 
 
-def prioritise(cases: pl.DataFrame, settings: SignalSettings) -> pl.DataFrame:
-    """The cases with `priority`, `priority_rank` (1 = first within the lead institution) and
-    `within_capacity` added. Needs business_key, probability, phase, in_event and
-    lead_institution_id."""
+def prioritise(cases: pl.DataFrame) -> pl.DataFrame:
+    """The cases with `priority` and `priority_rank` (1 = first within the lead institution)
+    added. Needs business_key, probability, phase, in_event and lead_institution_id."""
     ranked = cases.with_columns(
         priority=priority(pl.col("probability"), pl.col("phase"), pl.col("in_event"))
     ).sort(["lead_institution_id", "priority", "probability", "business_key"],
            descending=[False, True, True, False], nulls_last=True)
-    capacity = pl.col("lead_institution_id").replace_strict(
-        settings.monthly_capacity, default=settings.default_monthly_capacity, return_dtype=pl.Int64)
     return ranked.with_columns(
-        priority_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("lead_institution_id"),
-    ).with_columns(within_capacity=pl.col("priority_rank") <= capacity)
+        priority_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("lead_institution_id"))

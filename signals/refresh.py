@@ -1,5 +1,6 @@
 """The night's step from the warehouse to the referral queue: flags as of a date, applied to
-the queue store (one open case per business, evidence appended, cool-down honoured)."""
+the queue store (one open case per business, evidence appended, cool-down honoured, new cases
+within each lead institution's monthly review budget and the rest waiting below the line)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -22,10 +23,17 @@ def refresh_queue(con: duckdb.DuckDBPyConnection, store: QueueStore, as_of: date
     return {
         "as_of": as_of.isoformat(),
         "flagged": flags.height,
-        "within_capacity": int(flags["within_capacity"].sum()) if flags.height else 0,
-        "applied": asdict(applied),
+        "applied": {name: value for name, value in asdict(applied).items() if name != "budgets"},
+        # per lead institution: monitored, budget, opened (tonight), used (this month), waiting
+        "budgets": [asdict(line) for line in applied.budgets],
         "by_phase": by_phase(flags).to_dicts(),
     }
+
+
+def budget_totals(summary: dict) -> dict[str, int]:
+    """The night's budgets summed over the lead institutions."""
+    lines = summary.get("budgets") or []
+    return {name: sum(line[name] for line in lines) for name in ("monitored", "budget", "opened", "used", "waiting")}
 
 
 def by_phase(flags: pl.DataFrame) -> pl.DataFrame:

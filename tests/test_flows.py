@@ -99,5 +99,8 @@ def test_training_and_scoring_flows_register_report_and_score(prefect_server, tr
     assert "要注意" in _artifact("risk-bands")["data"]
 
     flagged = flags_flow(date(2026, 10, 31), settings)
-    assert flagged["flagged"] > 0 and flagged["applied"]["opened"] == flagged["flagged"]
+    applied = flagged["applied"]
+    assert flagged["flagged"] > 0 and applied["opened"] + applied["waiting"] == flagged["flagged"]
+    assert 0 < applied["opened"] <= sum(b["budget"] for b in flagged["budgets"])
+    assert "月間審査枠" in _artifact("queue-flags")["data"]
     assert "事業再生" in _artifact("queue-flags")["data"]

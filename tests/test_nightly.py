@@ -72,7 +72,9 @@ def test_nightly_quarantines_a_bad_file_and_carries_on_to_scores_and_queue(prefe
     assert night["indicators"]["as_of"] == [LAST_SCAN.isoformat()] and night["indicators"]["businesses"] > 1_000
     assert night["scores"]["model_version"] == Registry(settings.models_dir).champion()
     assert sum(b["businesses"] for b in night["scores"]["bands"]) == night["scores"]["rows_written"]
-    assert night["flags"]["flagged"] > 0 and night["flags"]["applied"]["opened"] == night["flags"]["flagged"]
+    applied = night["flags"]["applied"]  # a fresh queue: every flag opens a case or waits below the line
+    assert night["flags"]["flagged"] > 0 and applied["opened"] + applied["waiting"] == night["flags"]["flagged"]
+    assert 0 < applied["opened"] <= sum(b["budget"] for b in night["flags"]["budgets"])
 
     scored, cases = _counts(settings, LAST_SCAN)
     assert scored == night["scores"]["rows_written"] and cases == night["flags"]["applied"]["opened"]

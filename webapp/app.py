@@ -31,6 +31,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signals.phases import PHASES
+from webapp import watchlist as watchlist_views
 from signals.queue import exports as queue_exports
 from signals.queue.auth import (
     MIN_PASSWORD_LENGTH,
@@ -629,7 +630,10 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
         tabs = [("", t("open_short"), sum(counts[s] for s in OPEN_STATES))]
         tabs += [(s.value, t.state_short(s), counts[s]) for s in STATE_ORDER]
         tabs.append(("all", t("all"), sum(counts.values())))
-        return render(request, "worklist.html", nav="worklist", sorts=WORKLIST_SORTS, tabs=tabs, **context)
+        return render(request, "worklist.html", nav="worklist", sorts=WORKLIST_SORTS, tabs=tabs,
+                      budget=watchlist_views.budget_panel(queue, user), **context)
+
+    watchlist_views.register(app, queue, render, current_user)
 
     # -- one case ----------------------------------------------------------------------
 

@@ -372,11 +372,24 @@ def _flags(settings: Settings, as_of: date) -> dict:
         table.add_row(p["phase"], p["ja"], *[f"{p[k]:,}" for k in ("businesses", "critical_sign", "score", "both",
                                                                      "in_event")])
     console.print(table)
+    _print_budgets(summary)
     a = summary["applied"]
-    console.print(f"referral queue: {a['opened']:,} opened, {a['updated']:,} updated, "
-                  f"{a['suppressed_by_cooldown']:,} held back by the cool-down; "
-                  f"{summary['within_capacity']:,} within their institution's monthly capacity ({elapsed:.1f}s)")
+    console.print(f"referral queue: {a['opened']:,} opened within the monthly review budgets, "
+                  f"{a['waiting']:,} waiting below the line, {a['updated']:,} updated, "
+                  f"{a['suppressed_by_cooldown']:,} held back by the cool-down ({elapsed:.1f}s)")
     return summary
+
+
+def _print_budgets(summary: dict) -> None:
+    """One row per lead institution: its monitored book, monthly review budget, new cases
+    opened against it and new entries waiting below the line."""
+    table = Table(title=f"monthly review budget (月間審査枠) as of {summary['as_of']}")
+    for name in ("institution", "monitored", "budget", "opened tonight", "opened this month", "waiting (枠外)"):
+        table.add_column(name, justify="left" if name == "institution" else "right")
+    for b in summary.get("budgets", []):
+        table.add_row(b["institution_id"], *[f"{b[k]:,}" for k in ("monitored", "budget", "opened", "used",
+                                                                     "waiting")])
+    console.print(table)
 
 
 @app.command()

@@ -154,13 +154,20 @@ class SignalSettings(BaseModel):
     # After a case is dismissed, the business is not flagged again for this long unless a
     # critical sign fires that was not in the dismissed case's evidence.
     cooldown_months: int = Field(6, ge=0)
-    # New watch-list entries an institution can review in a month (its review budget): this
-    # share of the businesses it monitors, at least one; monthly_capacity[<institution id>]
-    # sets an absolute number instead. Reviewers read a list of tens, not thousands: 1.5% of a
-    # monitored book is what a credit team reviewing each case in depth gets through.
+    # The monthly review budget (月間審査枠): new watch-list entries an institution can review
+    # in a month, this share of the businesses it monitors (rounded down, at least one);
+    # monthly_capacity[<institution id>] sets an absolute number instead. Reviewers read a
+    # list of tens, not thousands: 1.5% of a monitored book is what a credit team reviewing
+    # each case in depth gets through. Entries beyond it wait, ranked (signals/budget.py).
     monthly_budget_share: float = Field(0.015, gt=0, le=1)
     monthly_capacity: dict[str, int] = Field(default_factory=dict)
-    default_monthly_capacity: int = Field(200, gt=0)
+
+    @field_validator("monthly_capacity")
+    @classmethod
+    def _capacity_not_negative(cls, capacity: dict[str, int]) -> dict[str, int]:
+        if any(n < 0 for n in capacity.values()):
+            raise ValueError("monthly_capacity: a budget is a number of cases, 0 or more")
+        return capacity
 
 
 class QueueSettings(BaseModel):

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     create_engine,
+    delete,
     event,
     exists,
     false,
@@ -64,6 +65,7 @@ from signals.queue.lifecycle import (
     check_reason_code,
     rule_for,
 )
+from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, budgets_of, draw_the_line
 from signals.queue.schema import (
     OWNER_COUNCIL,
     OWNER_INSTITUTIONS,
@@ -72,8 +74,10 @@ from signals.queue.schema import (
     evidence_snapshots,
     institutions,
     migrate,
+    review_budgets,
     transitions,
     users,
+    waiting_entries,
 )
 
 if TYPE_CHECKING:
@@ -87,7 +91,7 @@ _CHUNK = 1000  # keys per IN (...) list
 FLAG_COLUMNS = (
     "business_key", "as_of", "institutions", "trigger", "critical_signs", "probability", "band",
     "portfolio_share", "in_event", "phase", "phase_reason_ja", "phase_reason_en", "priority",
-    "priority_rank", "lead_institution_id", "within_capacity", "first_sign_on", "evidence",
+    "priority_rank", "lead_institution_id", "monitored", "monthly_budget", "first_sign_on", "evidence",
 )
 TRIGGERS = frozenset({"critical_sign", "score", "both"})
 
@@ -118,6 +122,10 @@ class ApplyResult:
     suppressed_by_cooldown: int = 0
     unchanged: int = 0  # open cases that already had this night's snapshot
     woken: int = 0  # snoozed cases woken (snooze over, or a new critical sign)
+    waiting: int = 0  # new entries kept below the line of their lead institution's budget
+    # Per lead institution, by institution id: a report beside the counts (results compare
+    # by their counts alone).
+    budgets: tuple[BudgetLine, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -346,7 +354,6 @@ def _flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             "priority": _float(row["priority"]),
             "priority_rank": row["priority_rank"],
             "lead_institution_id": row["lead_institution_id"],
-            "within_capacity": row["within_capacity"],
             "first_sign_on": row["first_sign_on"],
         }
         flag = _Flag(key, insts, values, signs, evidence)
@@ -364,6 +371,21 @@ def _flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             flag = keep
         flags[key] = flag
     return flags
+
+
+def _candidates(rows: dict[str, _Flag], keys: list[str]) -> pl.DataFrame:
+    """The new entries among the flags, as the frame signals/queue/watchlist.py ranks."""
+    def lead_local(flag: _Flag) -> str | None:
+        lead = flag.values["lead_institution_id"]
+        return min((local for i, local in flag.institutions if i == lead), default=None)
+
+    flags = [rows[k] for k in keys]
+    columns: dict[str, list[Any]] = {
+        name: [f.values[name] for f in flags]
+        for name in CANDIDATE_SCHEMA if name not in ("business_key", "lead_local_id", "critical_signs")}
+    return pl.DataFrame({"business_key": keys, "lead_local_id": [lead_local(f) for f in flags],
+                         "critical_signs": [f.critical_signs for f in flags], **columns},
+                        schema=CANDIDATE_SCHEMA)
 
 
 # ---------------------------------------------------------------------------- the store
@@ -480,12 +502,19 @@ class QueueStore:
 
         - A business with an open case gets an `update` snapshot (the `initial` one never
           changes), its new institutions and local ids, and the latest flag values.
-        - A business without one gets a new case with an `initial` snapshot, unless a case of
-          it was closed (dismissed, accepted, declined) within `cooldown_months` of as_of and
-          none of its critical signs is missing from that case's initial snapshot.
+        - A business without one is a new entry, unless a case of it was closed (dismissed,
+          accepted, declined) within `cooldown_months` of as_of and none of its critical signs
+          is missing from that case's initial snapshot (the cool-down). New entries are ranked
+          within their lead institution (signals/budget.py: critical signs first, then
+          priority -- halved after a recent dismissal --, probability, business key); the
+          first ones get a new case with an `initial` snapshot, up to what is left of the
+          institution's monthly review budget (`monthly_budget` in the frame, less the cases
+          already opened against it in as_of's month). The rest are stored ranked in
+          `waiting_entries` for as_of, replacing that as_of's earlier list.
         - A snoozed case wakes (→ under_review) when its snooze is over by as_of, or when a
           critical sign fires that none of its snapshots had.
-        Re-applying the same as_of changes nothing (its snapshots are already there).
+        Re-applying the same as_of opens nothing more than the budget left and adds no
+        snapshot twice.
         """
         rows = _flag_rows(flags, as_of)
         now = self.now()
@@ -536,12 +565,14 @@ class QueueStore:
                                           .where(evidence_snapshots.c.kind == "initial",
                                                  evidence_snapshots.c.case_id.in_(chunk))):
                         closed_signs[by_case[r.case_id]] = set(r.critical_signs or [])
-            to_open = []
+            entries = []
             for key in candidates:
                 if key in closed_signs and not set(rows[key].critical_signs) - closed_signs[key]:
                     suppressed += 1
                 else:
-                    to_open.append(key)
+                    entries.append(key)
+            drawn = draw_the_line(conn, budgets_of(flags), _candidates(rows, entries), as_of, now)
+            to_open = drawn.to_open
 
             snapshot_rows: list[dict[str, Any]] = []
             inst_rows: list[dict[str, Any]] = []
@@ -557,7 +588,8 @@ class QueueStore:
             if to_open:
                 new_rows = [{
                     "business_key": key, "owner": OWNER_INSTITUTIONS, "state": State.NEW.value, "version": 1,
-                    **rows[key].values,
+                    **rows[key].values, "within_capacity": True,
+                    "budget_institution_id": rows[key].values["lead_institution_id"],
                     "flagged_on": as_of, "last_as_of": as_of, "created_at": now, "updated_at": now,
                 } for key in to_open]
                 inserted = conn.execute(
@@ -610,10 +642,16 @@ class QueueStore:
                 conn.execute(update(cases).where(cases.c.id == bindparam("_id")), case_updates)
             if audit_rows:
                 conn.execute(insert(transitions), audit_rows)
+            conn.execute(delete(waiting_entries).where(waiting_entries.c.as_of == as_of))
+            if drawn.waiting_rows:
+                conn.execute(insert(waiting_entries), drawn.waiting_rows)
+            conn.execute(delete(review_budgets).where(review_budgets.c.as_of == as_of))
+            if drawn.budget_rows:
+                conn.execute(insert(review_budgets), drawn.budget_rows)
             woken = self._wake(conn, sorted(wake_on_sign), now,
                                lambda case_id: "新たな重大予兆: " + ", ".join(wake_on_sign[case_id]))
             woken += self._wake_due(conn, as_of, now)
-        return ApplyResult(opened, updated, suppressed, unchanged, woken)
+        return ApplyResult(opened, updated, suppressed, unchanged, woken, len(drawn.waiting_rows), drawn.lines)
 
     def wake_snoozed(self, today: date | None = None) -> int:
         """Wake every snoozed case whose snooze is over by `today` (default: today in Japan)."""

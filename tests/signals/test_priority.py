@@ -1,4 +1,4 @@
-"""Priority, ranks and the capacity cut per lead institution; the choice of lead institution."""
+"""Priority and ranks per lead institution, the monthly review budget; the choice of lead institution."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,6 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from signals.budget import budgets
 from signals.priority import IN_EVENT_WEIGHT, PHASE_WEIGHTS, lead_institutions, prioritise
 from tests.signals import A, B, C, M, Book
 from yocho.settings import SignalSettings
@@ -17,19 +18,33 @@ def cases(*rows: tuple) -> pl.DataFrame:
                         orient="row")
 
 
-def test_capacity_is_cut_per_lead_institution():
+def test_ranks_are_per_lead_institution_by_priority_then_probability_then_key():
     frame = cases(*[(f"a{i}", "bank_0116", 0.5 - i / 100, "profitability", False) for i in range(5)],
                   *[(f"b{i}", "bank_0117", 0.9 - i / 100, "profitability", False) for i in range(3)],
                   *[(f"c{i}", "cga_13", 0.2, "profitability", False) for i in range(2)])
-    out = prioritise(frame, SignalSettings(monthly_capacity={"bank_0116": 2, "cga_13": 5},
-                                           default_monthly_capacity=1))
+    out = prioritise(frame)
     by = {r["business_key"]: r for r in out.iter_rows(named=True)}
     assert [by[f"a{i}"]["priority_rank"] for i in range(5)] == [1, 2, 3, 4, 5]
-    assert [by[f"a{i}"]["within_capacity"] for i in range(5)] == [True, True, False, False, False]
-    assert [by[f"b{i}"]["within_capacity"] for i in range(3)] == [True, False, False]   # the default capacity
-    assert all(by[f"c{i}"]["within_capacity"] for i in range(2))
+    assert [by[f"b{i}"]["priority_rank"] for i in range(3)] == [1, 2, 3]
     assert [by[f"c{i}"]["priority_rank"] for i in range(2)] == [1, 2]                 # ties: business key
     assert out.schema["priority_rank"] == pl.Int64
+
+
+def test_the_monthly_budget_is_a_share_of_the_monitored_book_at_least_one_or_set():
+    monitored = pl.DataFrame({"institution_id": ["bank_0116", "bank_0117", "cga_13", "bank_0005"],
+                              "monitored": [9_000, 40, 20_133, 10]})
+    out = budgets(monitored, SignalSettings(monthly_capacity={"bank_0005": 25}))
+    assert dict(zip(out["institution_id"], out["monthly_budget"])) == {
+        "bank_0116": 135,    # 1.5% of 9,000
+        "bank_0117": 1,      # 0.6 rounds down to 0: at least one
+        "cga_13": 301,       # 301.995 rounded down
+        "bank_0005": 25,     # set for the institution, whatever its book
+    }
+    assert out["monitored"].to_list() == [9_000, 40, 20_133, 10]
+    share = budgets(monitored, SignalSettings(monthly_budget_share=0.02))
+    assert share["monthly_budget"].to_list() == [180, 1, 402, 1]
+    with pytest.raises(ValueError):
+        SignalSettings(monthly_capacity={"bank_0116": -1})
 
 
 def test_earlier_cases_come_first_at_equal_probability():
@@ -38,7 +53,7 @@ def test_earlier_cases_come_first_at_equal_probability():
                   ("early", "bank_0116", 0.3, "profitability", False),
                   ("mgmt", "bank_0116", 0.3, "management_improvement", False),
                   ("early_in_event", "bank_0116", 0.3, "profitability", True))
-    out = prioritise(frame, SignalSettings())
+    out = prioritise(frame)
     assert out.sort("priority_rank")["business_key"].to_list() == ["early", "mgmt", "revit", "early_in_event", "late"]
     by = {r["business_key"]: r["priority"] for r in out.iter_rows(named=True)}
     assert by["early"] == pytest.approx(0.3)
@@ -48,7 +63,7 @@ def test_earlier_cases_come_first_at_equal_probability():
 
 def test_a_much_riskier_late_case_still_comes_first():
     out = prioritise(cases(("early", "bank_0116", 0.12, "profitability", False),
-                           ("late", "bank_0116", 0.60, "revitalisation", True)), SignalSettings())
+                           ("late", "bank_0116", 0.60, "revitalisation", True)))
     assert out.sort("priority_rank")["business_key"].to_list() == ["late", "early"]
 
 
@@ -93,4 +108,30 @@ def test_lead_institution_and_ranks_from_the_warehouse():
     assert flagged[A]["lead_institution_id"] == "bank_0116"
     assert flagged[B]["lead_institution_id"] == "cga_13"
     assert flagged[A]["priority_rank"] == 1 == flagged[B]["priority_rank"]
-    assert flagged[A]["within_capacity"] and flagged[B]["within_capacity"]
+    # each monitors both businesses (loans, guarantees); the budgets are set to one each
+    assert (flagged[A]["monitored"], flagged[A]["monthly_budget"]) == (2, 1)
+    assert (flagged[B]["monitored"], flagged[B]["monthly_budget"]) == (2, 1)
+
+
+def test_monitored_counts_the_scored_businesses_with_a_trusted_relationship():
+    """The base of the budget: businesses in the monitored universe as of the date (scored
+    then) that the institution holds a loan, account or guarantee of -- not those it only
+    declared in its master file, not those that left the universe, not rows received later."""
+    book = Book()
+    others = ["1010001000006", "2010001000005", "3010001000004"]  # valid 法人番号s
+    book.know(A, "bank_0116", "A", date(2024, 12, 1))
+    book.know(B, "bank_0116", "B", date(2024, 12, 1))
+    book.know(C, "bank_0116", "C", date(2024, 12, 1), relationship=False)  # a master row only
+    book.know(others[0], "bank_0116", "D", date(2024, 12, 1))  # not scored as of M[0]: left the universe
+    book.know(others[1], "bank_0116", "E", date(2025, 2, 10))  # known only after the date
+    book.know(others[2], "cga_13", "GF", date(2024, 12, 1))
+    for key in (A, B, C, others[1], others[2]):
+        book.score(key, M[0], "low")
+    book.con.execute("UPDATE risk_scores SET probability = 0.5, band = 'very_high' WHERE business_key = ?", [A])
+    flagged = book.flagged(M[0])
+    assert list(flagged) == [A]
+    assert flagged[A]["lead_institution_id"] == "bank_0116"
+    assert (flagged[A]["monitored"], flagged[A]["monthly_budget"]) == (2, 1)  # A and B; 2 x 1.5% -> at least 1
+    closed = book.flagged(M[0], book.settings.model_copy(update={
+        "signals": SignalSettings(monthly_capacity={"bank_0116": 0})}))
+    assert (closed[A]["monitored"], closed[A]["monthly_budget"]) == (2, 0)

@@ -204,7 +204,8 @@ def flags_frame(as_of: date, businesses: list[Business]) -> pl.DataFrame:
             "in_event": bool(critical), "phase": b.phase,
             "phase_reason_ja": PHASE_REASONS[b.phase][0], "phase_reason_en": PHASE_REASONS[b.phase][1],
             "priority": b.priority, "priority_rank": rank, "lead_institution_id": b.institutions[0][0],
-            "within_capacity": rank <= 6, "first_sign_on": b.first_sign,
+            # a monthly review budget every seeded business fits in (tests of the line set their own)
+            "monitored": 4_000, "monthly_budget": 60, "first_sign_on": b.first_sign,
             "evidence": evidence_json(b.key, as_of, probability, b.band, b.signs, first_sign=b.first_sign,
                                       seed=int(b.key[-4:]) + as_of.month),
         })

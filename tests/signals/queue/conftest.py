@@ -267,7 +267,9 @@ def flag_row(business_key: str, *, institutions: list[tuple[str, str]] | None = 
         "priority": 0.5,
         "priority_rank": 1,
         "lead_institution_id": insts[0][0] if insts else None,
-        "within_capacity": True,
+        # a budget no single test reaches unless it means to (tests/signals/queue/test_queue_budget.py)
+        "monitored": 100_000,
+        "monthly_budget": 1_500,
         "first_sign_on": date(2026, 6, 30),
         "evidence": _evidence(business_key, signs, probability),
     }
