@@ -8,7 +8,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from models.registry import Registry
-from models.training import TrainingRun, budget_figures, latest_panel, register_best, run_backtests, training_rows
+from models.training import (TrainingRun, budget_figures, latest_panel, register_best, run_backtests,
+                             sign_quality_lines, training_rows)
 from yocho.settings import Settings, load_settings
 from yocho.warehouse.db import warehouse
 
@@ -19,7 +20,8 @@ from yocho.warehouse.db import warehouse
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
 def load_rows(settings: Settings, until: date | None = None):
     with warehouse(settings) as con:
-        return training_rows(con, settings.models, until), latest_panel(con, until)
+        # the warning signs' quality on the same history goes into the training report
+        return training_rows(con, settings.models, until), latest_panel(con, until), sign_quality_lines(con, until)
 
 
 @task(cache_policy=NO_CACHE)
@@ -37,9 +39,9 @@ def compare_at_budget(settings: Settings, backtests, until: date | None = None) 
 
 @task(cache_policy=NO_CACHE)
 def register(settings: Settings, frame, backtests, latest, until: date | None = None,
-             watchlist: dict | None = None) -> TrainingRun:
+             watchlist: dict | None = None, sign_quality: tuple[str, ...] = ()) -> TrainingRun:
     return register_best(Registry(settings.models_dir), frame, backtests, latest, settings.models, settings.features,
-                         until=until, watchlist=watchlist)
+                         until=until, watchlist=watchlist, sign_quality=sign_quality)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -56,10 +58,10 @@ def train_flow(settings: Settings | None = None, until: date | None = None) -> d
     With `until`, only on the history known on that date, so later months can be scored
     out of time on the same warehouse."""
     settings = settings or load_settings()
-    frame, latest = load_rows(settings, until)
+    frame, latest, sign_quality = load_rows(settings, until)
     backtests = backtest_candidates(settings, frame)
     watchlist = compare_at_budget(settings, backtests, until)
-    run = register(settings, frame, backtests, latest, until, watchlist)
+    run = register(settings, frame, backtests, latest, until, watchlist, sign_quality)
     report = write_report(settings, run)
     create_markdown_artifact(key="model-training", markdown=run.markdown(), description=run.card.version)
     create_table_artifact(key="model-backtest", table=[{"model": name, **metrics}

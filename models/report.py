@@ -181,7 +181,7 @@ def card_markdown(card: ModelCard) -> str:
 
 
 def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: str | None,
-                      drift_features: list[dict]) -> str:
+                      drift_features: list[dict], sign_quality: list[str] | None = None) -> str:
     """The evaluation report of one training run, written to a file and as a Prefect artifact."""
     lines = [
         f"# Training run {card.version}",
@@ -212,4 +212,7 @@ def training_markdown(card: ModelCard, promoted: bool, reason: str, champion: st
         "",
         *drift_lines(card.drift_score_psi, drift_features),
     ]
+    if sign_quality:
+        # which warning signs separate on this history (features/quality.py): the same labels
+        lines += ["", "## Warning signs: which come before events (兆候の識別力)", "", *sign_quality]
     return "\n".join(lines) + "\n"

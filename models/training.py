@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from features.catalog import threshold_values
+from features.quality import quality_markdown, sign_quality
 from models.dataset import training_frame
 from models.budget_comparison import compare
 from models.drift import feature_drift, score_drift
@@ -132,10 +133,12 @@ class TrainingRun:
     drift: Drift
     decision: Decision
     folder: Path
+    # the warning-sign quality table on the same history, as markdown lines (features/quality.py)
+    sign_quality: tuple[str, ...] = ()
 
     def markdown(self) -> str:
         return training_markdown(self.card, self.decision.promoted, self.decision.reason, self.decision.champion,
-                                 self.drift.features.head(20).to_dicts())
+                                 self.drift.features.head(20).to_dicts(), list(self.sign_quality))
 
     @property
     def watchlist(self) -> dict:
@@ -156,10 +159,12 @@ class TrainingRun:
 
 def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, Backtest], drift_against: pl.DataFrame,
                   models: ModelSettings, features: FeatureSettings, now: datetime | None = None,
-                  until: date | None = None, watchlist: dict | None = None) -> TrainingRun:
+                  until: date | None = None, watchlist: dict | None = None,
+                  sign_quality: tuple[str, ...] = ()) -> TrainingRun:
     """Fit the best candidate on every labelled row (the backtest said how well this recipe
     does on unseen months; production should learn from the latest of them too), register
-    it and decide promotion."""
+    it and decide promotion. `sign_quality`: the report's section on the warning signs
+    (`sign_quality_lines`)."""
     now = now or datetime.now(timezone.utc)
     name = best_candidate(backtests, models.promotion_metric)
     pipeline = fit(name, frame, models.boosted_calibration)
@@ -195,7 +200,13 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
     )
     folder = registry.save(pipeline, card, {"card.md": card_markdown(card)})
     decision = registry.promote_if_not_worse(card.version, models.promotion_metric, models.promotion_tolerance)
-    return TrainingRun(backtests, card, drift, decision, folder)
+    return TrainingRun(backtests, card, drift, decision, folder, tuple(sign_quality))
+
+
+def sign_quality_lines(con: duckdb.DuckDBPyConnection, until: date | None = None) -> tuple[str, ...]:
+    """How well each warning sign separates on the history the run trains on (the same labels,
+    known by `until`): the training report's section (features/quality.py)."""
+    return tuple(quality_markdown(sign_quality(con, until=until)))
 
 
 def budget_figures(con: duckdb.DuckDBPyConnection, backtests: dict[str, Backtest], models: ModelSettings,
@@ -215,4 +226,4 @@ def train(con: duckdb.DuckDBPyConnection, registry: Registry, models: ModelSetti
     backtests = run_backtests(frame, models)
     watchlist = budget_figures(con, backtests, models, signals or SignalSettings(), truth_dir, until)
     return register_best(registry, frame, backtests, latest_panel(con, until), models, features, now, until,
-                         watchlist)
+                         watchlist, sign_quality_lines(con, until))

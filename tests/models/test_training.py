@@ -83,3 +83,14 @@ def test_too_short_a_history_is_refused_with_the_reason(generated, tmp_path):
         scan(con, month_ends(date(2026, 10, 31), 3), settings.features)
         with pytest.raises(NotEnoughHistory, match="12 months observed"):
             train(con, Registry(settings.models_dir), settings.models, settings.features)
+
+
+def test_report_has_the_warning_sign_quality_table_of_the_same_history(trained):
+    from features.quality import quality_markdown, sign_quality
+
+    text = trained.run.markdown()
+    assert "## Warning signs: which come before events (兆候の識別力)" in text
+    with warehouse(trained.settings, read_only=True) as con:
+        expected = quality_markdown(sign_quality(con))
+    assert "\n".join(expected) in text
+    assert sum(line.startswith("| `") for line in expected) > 20  # the signs with data, one row each
