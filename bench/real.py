@@ -29,6 +29,11 @@ What runs is the product's own path, in two data directories under WORK:
   champion of WORK/train (settings `registry_dir`). Each firm is scored at the first month-end
   on or after the day its last statement was received, before its outcome is known.
 
+Next to metrics.md, quality.md and quality.csv hold the warning-sign quality table
+(features/quality.py) of the training warehouse: for each sign, how often it fired 6-12 months
+before a failure and for firms that did not fail within 12 months, its lift, its 12-month
+precision and whether it is weak, with the labels the training run used.
+
 The baseline (`HistGradientBoostingClassifier(random_state=seed)`, default parameters) learns
 from one row per training firm-year (label 1 on a failed firm's last fiscal year only, the year
 before the filing) and scores each score firm's last fiscal year, on the mapped statement
@@ -95,6 +100,7 @@ import numpy as np
 import polars as pl
 import polars.selectors as cs
 
+from features.quality import quality_markdown, sign_quality
 from models.training import code_version
 
 INSTITUTION = "bank_0001"
@@ -588,6 +594,11 @@ def run(train_paths: list[Path], score_paths: list[Path], out: Path, work: Path,
         train_events = con.execute("SELECT count(*) FROM raw_events").fetchone()[0]
         labelled_rows = con.execute("SELECT count(*) FROM feature_panel").fetchone()[0]
         quarantine["train"] = _quarantine(con)
+        # which signs separate on real statements: the training side holds the real failures,
+        # with the labels the training run used (known up to the last scanned month-end)
+        with timer("quality"):
+            quality = sign_quality(con, until=history[-1])
+    write_quality(quality, out)
 
     prefix = f"{INSTITUTION}:"
     risk = risk.with_columns(cik=pl.col("business_key").str.strip_prefix(prefix).cast(pl.Int64))
@@ -643,6 +654,16 @@ def run(train_paths: list[Path], score_paths: list[Path], out: Path, work: Path,
     else:
         (out / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     return report
+
+
+def write_quality(quality: pl.DataFrame, out: Path) -> None:
+    """quality.csv (every sign of the catalog) and quality.md (the signs with data) next to
+    metrics.md: features/quality.py on the training warehouse."""
+    quality.write_csv(out / "quality.csv")
+    title = ["# Warning signs on real annual statements: do they come before failures?", "",
+             "Training firms' month-ends, labels as in the training run (a failure within 12 months), "
+             "business-months already after a failure left out.", ""]
+    (out / "quality.md").write_text("\n".join(title + quality_markdown(quality)) + "\n", encoding="utf-8")
 
 
 def summary(report: dict) -> str:

@@ -199,6 +199,23 @@ def test_a_run_on_real_statements_scores_every_firm_before_its_outcome(tmp_path:
     table = (out / "metrics.md").read_text(encoding="utf-8")
     assert table.count("\n| yocho |") == 1 and table.count("\n| baseline |") == 1
 
+    # the warning-sign quality table of the training warehouse, next to metrics.md
+    quality = pl.read_csv(out / "quality.csv")
+    from features.catalog import indicators
+
+    assert sorted(quality["indicator_id"].to_list()) == sorted(indicators())
+    with warehouse(load_settings(data_dir=work / "train"), read_only=True) as con:
+        financial_rows = con.execute(
+            "SELECT count(*) FROM indicator_values WHERE family = 'financials' AND severity <> 'measure' "
+            "AND available").fetchone()[0]
+    measured = quality.filter(pl.col("rows") > 0)
+    assert set(measured["family"]) == {"financials"}  # statements are all these firms send
+    assert 0 < measured["rows"].sum() <= financial_rows  # rows already after a failure are left out
+    assert (measured["before_rows"].sum() > 0) and (measured["healthy_rows"].sum() > 0)
+    text = (out / "quality.md").read_text(encoding="utf-8")
+    assert all(f"| `{i}` |" in text for i in measured["indicator_id"])
+    assert "signs with data are weak" in text
+
     # the score firms' outcomes never reached the scoring warehouse; the training failures did
     score_settings = load_settings().model_copy(update={"data_dir": work / "score"})
     with warehouse(score_settings, read_only=True) as con:
