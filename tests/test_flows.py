@@ -70,7 +70,7 @@ def _artifact(key: str) -> dict:
     return found[0]
 
 
-def test_training_and_scoring_flows_register_report_and_score(prefect_server, trained, tmp_path):
+def test_training_and_scoring_flows_register_report_and_score(prefect_server, trained, generated, tmp_path):
     import shutil
 
     from flows.flags import flags_flow
@@ -82,6 +82,8 @@ def test_training_and_scoring_flows_register_report_and_score(prefect_server, tr
         "data_dir": tmp_path, "models": ModelSettings(test_months=3, candidates=("scorecard",)),
     })
     shutil.copy(trained.settings.warehouse_path, settings.warehouse_path)
+    # synthetic data: the generator's truth next to the warehouse, as the demo has it
+    shutil.copytree(generated.settings.data_dir / "truth", tmp_path / "truth")
 
     summary = train_flow(settings)
 
@@ -89,6 +91,10 @@ def test_training_and_scoring_flows_register_report_and_score(prefect_server, tr
     report = Path(summary["report"])
     assert report.exists() and "PR AUC" in report.read_text(encoding="utf-8")
     assert (Path(summary["folder"]) / "card.md").exists()
+    # with the truth, the report and the card compare the model with the best possible ranking
+    assert list(summary["watchlist"]["rankings"]) == ["model", "flag_policy", "true_risk", "foresight"]
+    assert "## At the monthly review budget" in report.read_text(encoding="utf-8")
+    assert "## At the monthly review budget" in (Path(summary["folder"]) / "card.md").read_text(encoding="utf-8")
     assert "Calibration" in _artifact("model-training")["data"]
     assert _artifact("model-backtest")["type"] == "table"
 
