@@ -3,7 +3,8 @@
 A shard is the set of businesses whose `hash(business_key) % shards` is its index
 (`features.pit.shard_predicate`). A business and every row about it are in one shard, so
 each shard computes its businesses' indicators exactly as the full scan would, the
-cross-institution ones included.
+cross-institution ones included; the signs with an industry-relative threshold compare a
+business with its whole trade, so the merge decides them (features/peers.py).
 
 - `compute_shard` opens the warehouse READ-ONLY (any number of processes may read one
   DuckDB file at once), computes one shard and writes its `indicator_results` as Parquet
