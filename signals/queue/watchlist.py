@@ -217,10 +217,17 @@ def _own_institution(actor: User) -> str | None:
     return None
 
 
+def _latest_night(conn: Connection) -> date | None:
+    """The as_of of the latest night applied: the lists and budgets shown are that night's, so
+    a list an earlier night left is never shown as current."""
+    return conn.execute(select(func.max(review_budgets.c.as_of))).scalar_one_or_none()
+
+
 def budget_status(store: QueueStore, user: User) -> BudgetStatus | None:
     """The budget of the latest night applied, for the acting user's institution (an
     administrator: all institutions' budgets, opened cases and waiting entries summed). None
-    for council intake, and when no night has set a budget yet."""
+    for council intake, and when that night set no budget for the institution (it led no
+    flagged business)."""
     with store._read() as conn:
         actor = store._actor(conn, user)
         if actor.role is Role.ADMIN:
@@ -230,8 +237,9 @@ def budget_status(store: QueueStore, user: User) -> BudgetStatus | None:
             if institution is None:
                 return None
         mine = [review_budgets.c.institution_id == institution] if institution else []
-        as_of = conn.execute(select(func.max(review_budgets.c.as_of)).where(*mine)).scalar_one_or_none()
-        if as_of is None:
+        as_of = _latest_night(conn)
+        if as_of is None or not conn.execute(select(func.count()).select_from(review_budgets).where(
+                review_budgets.c.as_of == as_of, *mine)).scalar_one():
             return None
         monitored, budget = conn.execute(
             select(func.coalesce(func.sum(review_budgets.c.monitored), 0),
@@ -250,7 +258,7 @@ def budget_status(store: QueueStore, user: User) -> BudgetStatus | None:
 
 def waiting_page(store: QueueStore, user: User, *, page: int = 1, page_size: int = 50) -> WaitingPage:
     """The acting user's institution's entries waiting below the line as of the latest night
-    applied, by rank. Forbidden for council intake and administrators (counts only:
+    applied (none when that night opened all of them), by rank. Forbidden for council intake and administrators (counts only:
     `budget_status`)."""
     if page < 1 or not 1 <= page_size <= 1000:
         raise InvalidInput("page must be ≥ 1 and page_size between 1 and 1000")
@@ -260,7 +268,7 @@ def waiting_page(store: QueueStore, user: User, *, page: int = 1, page_size: int
         if institution is None:
             raise Forbidden("waiting entries are shown to their lead institution's reviewers only")
         mine = waiting_entries.c.lead_institution_id == institution
-        as_of = conn.execute(select(func.max(waiting_entries.c.as_of)).where(mine)).scalar_one_or_none()
+        as_of = _latest_night(conn)
         if as_of is None:
             return WaitingPage(None, [], 0, page, page_size)
         where = (mine, waiting_entries.c.as_of == as_of)

@@ -204,3 +204,20 @@ def test_waiting_entries_are_seen_by_their_lead_institution_only(store, people):
     assert budget_status(store, people.bank_b) is None  # leads nothing: no budget set for it
     total = budget_status(store, people.admin)
     assert (total.budget, total.opened, total.waiting) == (2, 2, 6)  # counts only
+
+
+def test_the_waiting_list_shown_is_the_latest_nights(store, people):
+    store.apply_flags(flags(*(flag_row(f"{7000000000000 + i}", priority=i / 10) for i in range(4)), budget=1),
+                      AS_OF, 6)
+    assert waiting_page(store, people.bank_a).total == 3
+    # November: bank A's three waiting businesses all fit its budget; the association leads a new one
+    nov = flags(*(flag_row(f"{7000000000000 + i}", priority=i / 10, as_of=NOV) for i in range(4)),
+                flag_row("8000000000001", as_of=NOV, institutions=[(CGA, "G-1")]), as_of=NOV, budget=3)
+    result = store.apply_flags(nov, NOV, 6)
+    assert (result.opened, result.waiting) == (4, 0)
+    page = waiting_page(store, people.bank_a)
+    assert (page.as_of, page.total, page.items) == (NOV, 0, [])  # not October's list
+    status = budget_status(store, people.bank_a)
+    assert (status.as_of, status.budget, status.opened, status.waiting) == (NOV, 3, 3, 0)
+    # November: no flagged business led by bank B, so no budget line for it
+    assert budget_status(store, people.bank_b) is None
