@@ -73,6 +73,10 @@ def test_demo_command_runs_end_to_end(tmp_path: Path):
     assert "demo-council.intake" in out and (tmp_path / "demo" / "queue.sqlite").exists()
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert (tmp_path / "demo" / "reports" / "validation.html").exists()
+    # the sign summary stays short: one line counts the weak signs; the report holds the table
+    assert "weak signs (弱い):" in out and "yocho indicators --quality" in out
+    report = next((tmp_path / "demo" / "reports").glob("training-*.md")).read_text(encoding="utf-8")
+    assert "## Warning signs: which come before events (兆候の識別力)" in report and "| `rep_dpd_30` |" in report
 
 
 @pytest.mark.slow
