@@ -495,10 +495,14 @@ def _print_quality(settings: Settings) -> None:
     with warehouse(settings, read_only=True) as con:
         frame = sign_quality(con)
     table = Table(title="兆候の識別力 / how well each warning sign separates (sorted by lift)")
-    columns = ("indicator", "指標", "severity", "available", "6–12 months before event", "healthy", "lift",
-               "precision (12 months)", "fired", "base rate", "判定 / verdict")
+    # short headers: the footer says what each rate is over
+    columns = ("indicator", "指標", "severity", "rows", "6–12m before", "healthy", "lift", "precision",
+               "fired", "base", "判定")
     for name in columns:
-        table.add_column(name, justify="left" if name in ("indicator", "指標", "severity", "判定 / verdict") else "right")
+        # the id is what a reader looks up in docs/indicators.md: never cut short; the name wraps
+        table.add_column(name, justify="left" if name in ("indicator", "指標", "severity", "判定") else "right",
+                         no_wrap=name in ("indicator", "判定"), overflow="fold",
+                         min_width={"indicator": 34, "判定": 11, "precision": 9}.get(name))
     for r in frame.iter_rows(named=True):
         verdict = "—" if r["weak"] is None else ("[yellow]弱い / weak[/yellow]" if r["weak"] else "")
         table.add_row(r["indicator_id"], r["ja"], r["severity"], f"{r['rows']:,}", _fmt_rate(r["before_rate"]),
@@ -508,9 +512,12 @@ def _print_quality(settings: Settings) -> None:
     weak = int(frame["weak"].fill_null(False).sum())
     console.print(
         f"{weak} of {frame.height} signs weak (弱い): firing for more than {WEAK_HEALTHY_RATE:.0%} of healthy "
-        f"business-months or a lift below {WEAK_LIFT:g}×. Healthy: no deterioration event within the 12 months "
-        "after, all 12 observed; precision: share of firings (outcome observed) followed by an event within 12 "
-        "months; business-months already in an event are left out (docs/signals.md, \"Measuring the signs\").",
+        f"business-months or a lift below {WEAK_LIFT:g}×. 6–12m before: firing rate among business-months whose "
+        "first deterioration event came 6–12 months later; healthy: among those with no event within the 12 "
+        "months after, all observed; lift: their ratio; precision: share of firings (outcome observed) followed "
+        "by an event within 12 months; base: the same share over all business-months where the sign is "
+        "available; rows: business-months where the sign could be computed. Business-months already in an "
+        "event are left out (docs/signals.md, \"Measuring the signs\").",
         soft_wrap=True)
 
 
