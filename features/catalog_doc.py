@@ -33,7 +33,9 @@ def render_markdown() -> str:
         "reasons for them are listed with each indicator. Businesses are identified across institutions by",
         "法人番号; a sole proprietor (no 法人番号) is followed per institution.",
         "",
-        "Severity: **critical** — enough on its own to open a case; **high** — a strong sign; **medium**/**low** — context.",
+        "Severity: **critical** — a deterioration event under way; **high** — a strong sign; **medium**/**low** — context.",
+        "Which signs open a case on their own, whatever the score, is the flag policy's `signals.critical_signs`,",
+        "chosen by their measured 12-month precision (docs/signals.md, \"Which signs are critical\").",
         "",
     ]
     for family in Family:
