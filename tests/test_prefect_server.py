@@ -15,6 +15,8 @@ import pytest
 
 from yocho.prefect_server import TOKEN_VARIABLE, home_variables, marked, terminate
 
+from tests.processes import gone
+
 ROOT = Path(__file__).parents[1]
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the watchdog reads Linux's /proc")
@@ -25,19 +27,10 @@ SLEEPER = "import signal, sys, time\n" \
           "time.sleep(600)\n"
 
 
-def _gone(pid: int) -> bool:
-    """Ended: no such process, or a zombie waiting for its parent to collect it."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
-
-
-def _wait_until_gone(pids: list[int], seconds: float) -> float:
+def _wait_untilgone(pids: list[int], seconds: float) -> float:
     started = time.monotonic()
-    while not all(_gone(pid) for pid in pids):
-        assert time.monotonic() - started < seconds, f"still running after {seconds} s: {[p for p in pids if not _gone(p)]}"
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() - started < seconds, f"still running after {seconds} s: {[p for p in pids if not gone(p)]}"
         time.sleep(0.05)
     return time.monotonic() - started
 
@@ -128,10 +121,10 @@ def test_the_watchdog_stops_what_its_command_left_running_and_then_leaves(end: s
             parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
         # the child ignores SIGTERM: SIGKILL after the 1 s grace
-        _wait_until_gone([child, watchdog], seconds=30)
+        _wait_untilgone([child, watchdog], seconds=30)
     finally:
         for pid in (child, watchdog):
-            if not _gone(pid):
+            if not gone(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -159,7 +152,7 @@ def test_a_command_holding_its_data_folder_has_its_own_prefect_home_and_takes_it
         assert home == str((tmp_path / "data" / ".prefect").resolve())
         command.send_signal(signal.SIGKILL)
         command.wait(timeout=30)
-        _wait_until_gone([int(child)], seconds=30)
+        _wait_untilgone([int(child)], seconds=30)
     finally:
         if command.poll() is None:
             command.kill()
@@ -204,12 +197,12 @@ def test_a_killed_yocho_command_takes_its_prefect_server_with_it(tmp_path: Path)
                 time.sleep(0.1)
         command.send_signal(signal.SIGKILL)
         command.wait(timeout=30)
-        took = _wait_until_gone([pid], seconds=30)
+        took = _wait_untilgone([pid], seconds=30)
         print(f"Prefect server {pid} gone {took:.1f} s after its command was killed")
         assert (data_dir / ".prefect" / "prefect.db").exists()
     finally:
         if command.poll() is None:
             command.kill()
             command.wait()
-        if server is not None and not _gone(server[0]):
+        if server is not None and not gone(server[0]):
             os.kill(server[0], signal.SIGKILL)

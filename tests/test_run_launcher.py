@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import gone
+
 ROOT = Path(__file__).parents[1]
 
 LAUNCHER = """
@@ -20,27 +22,19 @@ run.launch([sys.executable, "-c", "import os, time; print(os.getpid(), flush=Tru
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_command_ends_when_its_launcher_is_killed() -> None:
     launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(ROOT)], stdout=subprocess.PIPE, text=True)
     child = int(launcher.stdout.readline())
     try:
-        assert not _gone(child)
+        assert not gone(child)
         launcher.send_signal(signal.SIGKILL)
         launcher.wait(timeout=30)
         deadline = time.monotonic() + 10
-        while not _gone(child):
+        while not gone(child):
             assert time.monotonic() < deadline, f"the command {child} outlived its launcher"
             time.sleep(0.05)
     finally:
-        if not _gone(child):
+        if not gone(child):
             import os
             os.kill(child, signal.SIGKILL)

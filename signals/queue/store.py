@@ -65,6 +65,7 @@ from signals.queue.lifecycle import (
     check_reason_code,
     rule_for,
 )
+from signals.queue.months import add_months
 from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, budgets_of, draw_the_line
 from signals.queue.schema import (
     OWNER_COUNCIL,
@@ -265,18 +266,6 @@ def _float(value: Any) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) else value
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def institution_kind(institution_id: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select
 
 from signals.budget import DISMISSAL_LOOKBACK_MONTHS, discount_dismissed, split_at_budget
 from signals.queue.lifecycle import CLOSED_STATES, INSTITUTION_ROLES, Forbidden, InvalidInput, Role, State
+from signals.queue.months import add_months
 from signals.queue.schema import OWNER_INSTITUTIONS, cases, evidence_snapshots, review_budgets, waiting_entries
 
 if TYPE_CHECKING:
@@ -76,18 +77,6 @@ def _month(as_of: date) -> tuple[date, date]:
                    else start.replace(month=start.month + 1))
 
 
-def _months_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def budgets_of(flags: pl.DataFrame) -> pl.DataFrame:
     """lead_institution_id, monitored, monthly_budget: one row per lead institution of the
     flags frame (its `monitored` and `monthly_budget` columns; unknown counts as 0)."""
@@ -139,7 +128,7 @@ def dismissed(conn: Connection, keys: list[str], as_of: date) -> pl.DataFrame:
     """business_key, dismissed_probability, dismissed_signs of the businesses whose latest
     institutions' case was closed as dismissed within DISMISSAL_LOOKBACK_MONTHS of as_of: the
     probability of that case's last snapshot and every critical sign its snapshots had."""
-    cutoff = _months_before(as_of, DISMISSAL_LOOKBACK_MONTHS)
+    cutoff = add_months(as_of, -DISMISSAL_LOOKBACK_MONTHS)
     closed: list[tuple[int, str, str, date]] = []
     for chunk in _chunks(keys):
         closed += conn.execute(select(cases.c.id, cases.c.business_key, cases.c.state, cases.c.closed_on).where(
