@@ -90,6 +90,7 @@ def test_shards_computed_one_by_one_then_merged_equal_the_single_machine_scan(ge
     _assert_same(single_machine, settings)
 
 
+@pytest.mark.slow  # a Dask LocalCluster and a Prefect harness: the sharded result itself is checked by the tests above
 def test_scan_flow_on_a_dask_local_cluster_equals_the_single_machine_scan(generated, single_machine, tmp_path):
     from prefect.testing.utilities import prefect_test_harness
 
