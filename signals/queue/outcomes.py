@@ -20,7 +20,8 @@ from sqlalchemy import Connection, func, select
 
 from signals.queue.lifecycle import CLOSED_STATES, NotFound, State
 from signals.queue.schema import cases, transitions
-from signals.queue.store import QueueStore, User, _chunks, _scope
+from signals.queue.batches import chunks
+from signals.queue.store import QueueStore, User, _scope
 
 # Fewer similar cases than this are not shown: a count of two or three, with a phase and a
 # trigger, could be read back to the businesses behind it.
@@ -89,7 +90,7 @@ def _dismiss_reasons(conn: Connection, case_ids: list[int]) -> dict[str | None, 
     """Dismissed cases by the reason code of their dismissal in the audit log (None: a
     dismissal recorded before reasons were coded)."""
     code: dict[int, str | None] = {case_id: None for case_id in case_ids}
-    for chunk in _chunks(sorted(code)):
+    for chunk in chunks(sorted(code)):
         for r in conn.execute(select(transitions.c.case_id, transitions.c.reason_code)
                               .where(transitions.c.case_id.in_(chunk),
                                      transitions.c.to_state == State.DISMISSED.value)

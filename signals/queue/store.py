@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -65,6 +65,7 @@ from signals.queue.lifecycle import (
     check_reason_code,
     rule_for,
 )
+from signals.queue.batches import chunks as _chunks
 from signals.queue.months import add_months
 from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, budgets_of, draw_the_line
 from signals.queue.schema import (
@@ -86,7 +87,6 @@ if TYPE_CHECKING:
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 SYSTEM = "system"  # the actor name of the nightly job in the audit log
-_CHUNK = 1000  # keys per IN (...) list
 
 # The columns `signals.flags.flags_as_of` returns, and what apply_flags reads from them.
 FLAG_COLUMNS = (
@@ -247,13 +247,6 @@ class Page:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _aware(value: datetime) -> datetime:

@@ -16,17 +16,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from signals.budget import DISMISSAL_LOOKBACK_MONTHS, discount_dismissed, split_at_budget
+from signals.queue.batches import chunks as _chunks
 from signals.queue.lifecycle import CLOSED_STATES, INSTITUTION_ROLES, Forbidden, InvalidInput, Role, State
 from signals.queue.months import add_months
 from signals.queue.schema import OWNER_INSTITUTIONS, cases, evidence_snapshots, review_budgets, waiting_entries
 
 if TYPE_CHECKING:
     from signals.queue.store import QueueStore, User
-
-_CHUNK = 1000  # keys per IN (...) list
 
 # The candidates frame apply_flags hands over: one row per new entry (a flagged business
 # without an open case, past the cool-down).
@@ -66,15 +65,17 @@ class Drawn:
     lines: tuple[BudgetLine, ...]
 
 
-def _chunks(items: list[Any]) -> list[list[Any]]:
-    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-
-
 def _month(as_of: date) -> tuple[date, date]:
     """The calendar month of as_of, [first day, first day of the next month)."""
     start = as_of.replace(day=1)
-    return start, (start.replace(year=start.year + 1, month=1) if start.month == 12
-                   else start.replace(month=start.month + 1))
+    return start, add_months(start, 1)
+
+
+def _opened_in_month(as_of: date) -> tuple[ColumnElement[bool], ...]:
+    """The cases the nightly flags opened in as_of's calendar month: what a month's review
+    budget counts (count them per `budget_institution_id`)."""
+    start, end = _month(as_of)
+    return cases.c.owner == OWNER_INSTITUTIONS, cases.c.flagged_on >= start, cases.c.flagged_on < end
 
 
 def budgets_of(flags: pl.DataFrame) -> pl.DataFrame:
@@ -92,13 +93,11 @@ def draw_the_line(conn: Connection, budgets: pl.DataFrame, candidates: pl.DataFr
     """Rank the night's new entries within their lead institution and open the first ones up
     to what is left of its budget for as_of's month (the cases already opened against it that
     month count, so applying a night again never goes beyond it); the others wait, ranked."""
-    start, end = _month(as_of)
     used: dict[str, int] = {}
     for chunk in _chunks(budgets["lead_institution_id"].to_list()):
         used.update(conn.execute(
             select(cases.c.budget_institution_id, func.count()).where(
-                cases.c.owner == OWNER_INSTITUTIONS, cases.c.budget_institution_id.in_(chunk),
-                cases.c.flagged_on >= start, cases.c.flagged_on < end)
+                *_opened_in_month(as_of), cases.c.budget_institution_id.in_(chunk))
             .group_by(cases.c.budget_institution_id)).tuples().all())
     budgets = budgets.with_columns(
         used=pl.col("lead_institution_id").replace_strict(used, default=0, return_dtype=pl.Int64))
@@ -234,11 +233,10 @@ def budget_status(store: QueueStore, user: User) -> BudgetStatus | None:
             select(func.coalesce(func.sum(review_budgets.c.monitored), 0),
                    func.coalesce(func.sum(review_budgets.c.budget), 0))
             .where(review_budgets.c.as_of == as_of, *mine)).one()
-        start, end = _month(as_of)
         opened = conn.execute(select(func.count()).select_from(cases).where(
-            cases.c.owner == OWNER_INSTITUTIONS, cases.c.flagged_on >= start, cases.c.flagged_on < end,
-            *([cases.c.budget_institution_id == institution] if institution
-              else [cases.c.budget_institution_id.is_not(None)]))).scalar_one()
+            *_opened_in_month(as_of),
+            cases.c.budget_institution_id == institution if institution
+            else cases.c.budget_institution_id.is_not(None))).scalar_one()
         waiting = conn.execute(select(func.count()).select_from(waiting_entries).where(
             waiting_entries.c.as_of == as_of,
             *([waiting_entries.c.lead_institution_id == institution] if institution else []))).scalar_one()
