@@ -2,7 +2,7 @@
 """Bootstrap and run Yocho with nothing but Python 3.11 and pip.
 
     python3 run.py demo      # generate a portfolio, ingest it, print the summary
-    python3 run.py test      # the test suite (what CI runs)
+    python3 run.py test      # ruff (lint), then the test suite (what CI runs)
     python3 run.py yocho ... # any other `yocho` command inside the project's environment
 
 The first call creates `.venv/` and installs the pinned lock; later calls reuse it
@@ -87,6 +87,11 @@ def main(argv: list[str]) -> int:
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
     command, rest = argv[0], argv[1:]
     if command == "test":
+        # lint first: a finding fails the test command before any test runs (rules in pyproject.toml)
+        lint = launch([str(VENV / "bin" / "ruff"), "check", "."], env)
+        if lint != 0:
+            print("ruff check found problems (above); fix them (`.venv/bin/ruff check --fix .` fixes the safe ones)", file=sys.stderr)
+            return lint
         cmd = [str(PY), "-m", "pytest", *rest]
     elif command == "yocho":
         cmd = [str(VENV / "bin" / "yocho"), *rest]

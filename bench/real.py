@@ -278,7 +278,7 @@ def _text(frame: pl.DataFrame, *, japanese: bool) -> pl.DataFrame:
             exprs.append(pl.when(c < 0).then(pl.lit("△") + c.abs().cast(pl.Utf8)).otherwise(c.cast(pl.Utf8)))
         else:
             exprs.append(c.cast(pl.Utf8))
-    return frame.select(e.alias(name) for e, name in zip(exprs, frame.columns))
+    return frame.select(e.alias(name) for e, name in zip(exprs, frame.columns, strict=True))
 
 
 def _write(frame: pl.DataFrame, path: Path, feed: str, *, japanese: bool) -> None:
@@ -429,7 +429,7 @@ def evaluate(y: np.ndarray, scores: dict[str, np.ndarray], resamples: int, seed:
     for other in names[1:]:
         diff = {}
         for m in METRICS:
-            d = np.array([a[m] - b[m] for a, b in zip(draws[names[0]], draws[other])])
+            d = np.array([a[m] - b[m] for a, b in zip(draws[names[0]], draws[other], strict=True)])
             diff[m] = {"value": out["models"][names[0]][m]["value"] - out["models"][other][m]["value"],
                        "ci95": [float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5))]}
         out[f"difference_{names[0]}_minus_{other}"] = diff

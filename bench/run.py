@@ -131,6 +131,7 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     that warehouse's `ingested_files` (first to last file committed)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    from bench import pandas_peer
     from features.catalog import Family, threshold_values
     from features.compute import compute
     from features.scan import month_ends, scan
@@ -144,8 +145,6 @@ def run(businesses: int, months: int, data_dir: Path, *, seed: int = 7, memory_l
     from yocho.ingest.pipeline import ingest_files
     from yocho.ingest.validate import known_bank_codes
     from yocho.warehouse.db import warehouse
-
-    from bench import pandas_peer
 
     work = data_dir / "bench" / "work"
     reuse = (reuse_portfolio and (work / "landing").is_dir()) or reuse_warehouse

@@ -6,6 +6,7 @@ single writer. Tasks receive paths and ids; each opens its own warehouse connect
 from __future__ import annotations
 
 from dataclasses import asdict
+
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 

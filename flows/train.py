@@ -8,8 +8,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from models.registry import Registry
-from models.training import (TrainingRun, budget_figures, latest_panel, register_best, run_backtests,
-                             sign_quality_lines, training_rows)
+from models.training import TrainingRun, budget_figures, latest_panel, register_best, run_backtests, sign_quality_lines, training_rows
 from yocho.settings import Settings, load_settings
 from yocho.warehouse.db import warehouse
 

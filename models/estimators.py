@@ -28,7 +28,6 @@ one value and leaves the review order within each tie arbitrary.
 """
 from __future__ import annotations
 
-from features.catalog import indicators, measures
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -37,6 +36,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+
+from features.catalog import indicators, measures
 
 SEED = 20250301
 UNAVAILABLE = -1

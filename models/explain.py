@@ -101,7 +101,7 @@ def _sources(columns: ColumnTransformer) -> Sources:
             continue
         encoder = step[-1] if isinstance(step, Pipeline) else step
         if isinstance(encoder, OneHotEncoder):
-            out += [(c, cat) for c, cats in zip(cols, encoder.categories_) for cat in cats]
+            out += [(c, cat) for c, cats in zip(cols, encoder.categories_, strict=True) for cat in cats]
         else:
             out += [(c, None) for c in cols]
     return out
@@ -146,9 +146,9 @@ def _expected(nodes: np.ndarray) -> np.ndarray:
     # children are one level deeper than their parent: fill the deepest parents first
     for d in range(int(depth.max()) - 1, -1, -1):
         inner = np.flatnonzero(~leaf & (depth == d))
-        l, r = left[inner], right[inner]
-        count[inner] = count[l] + count[r]
-        expected[inner] = (expected[l] * count[l] + expected[r] * count[r]) / count[inner]
+        lo, hi = left[inner], right[inner]
+        count[inner] = count[lo] + count[hi]
+        expected[inner] = (expected[lo] * count[lo] + expected[hi] * count[hi]) / count[inner]
     return expected
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import skops.io as sio
@@ -125,7 +125,7 @@ class Registry:
             + (f" - {tolerance}" if tolerance else "")
         )
         decision = Decision(challenger, current, promoted, metric, value, best,
-                            datetime.now(timezone.utc).isoformat(timespec="seconds"), reason)
+                            datetime.now(UTC).isoformat(timespec="seconds"), reason)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "decisions.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(asdict(decision), ensure_ascii=False) + "\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 import subprocess
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import polars as pl
 
 from features.catalog import threshold_values
 from features.quality import quality_markdown, sign_quality
-from models.dataset import training_frame
 from models.budget_comparison import compare
+from models.dataset import training_frame
 from models.drift import feature_drift, score_drift
 from models.estimators import fired_columns, value_columns
 from models.explain import METHOD
@@ -165,7 +165,7 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
     does on unseen months; production should learn from the latest of them too), register
     it and decide promotion. `sign_quality`: the report's section on the warning signs
     (`sign_quality_lines`)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     name = best_candidate(backtests, models.promotion_metric)
     pipeline = fit(name, frame, models.boosted_calibration)
     drift = measure_drift(pipeline, frame, drift_against)

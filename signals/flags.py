@@ -19,10 +19,10 @@ The steps, each columnar over all businesses (docs/signals.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from importlib import resources
-from typing import Iterator
 
 import duckdb
 import polars as pl

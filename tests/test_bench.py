@@ -12,7 +12,6 @@ from bench.run import _earlier_ingest, generate_only, markdown_row, run, table
 from yocho.settings import load_settings
 from yocho.warehouse.db import warehouse
 
-
 # a whole generate-ingest-scan-train-score run, even if tiny: with the slow tests
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bench.real import (EMPTY_COLUMNS, ITEMS, baseline_features, dedupe, recall_at, run, split_firms,
-                        to_contract, windows, write_landing)
+from bench.real import EMPTY_COLUMNS, ITEMS, baseline_features, dedupe, recall_at, run, split_firms, to_contract, windows, write_landing
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lombardo2022"
 

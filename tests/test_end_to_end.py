@@ -107,6 +107,6 @@ def test_two_demos_on_two_data_dirs_run_side_by_side_and_a_third_command_is_told
         for p in (first, second):
             if p.poll() is None:
                 p.kill()
-    for p, out in zip((first, second), outputs):
+    for p, out in zip((first, second), outputs, strict=True):
         assert p.returncode == 0, out[-3000:]
         assert "demo finished" in out

@@ -42,8 +42,9 @@ def test_ingest_flow_loads_every_landing_group_and_reports_misplaced(prefect_ser
 
 
 def test_deployments_are_declared_with_tokyo_schedules():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     spec = yaml.safe_load((Path(__file__).parents[1] / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}

@@ -139,7 +139,7 @@ def test_row_already_loaded_from_another_file_is_quarantined_as_duplicate(settin
 
 
 def test_file_with_too_many_bad_rows_is_rejected_whole(settings: Settings):
-    bad = [["G%d" % i, "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
+    bad = [[f"G{i}", "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
     write_csv(settings.landing_dir / "cga_13" / "guarantees" / "g.csv", JA_HEADER, bad + _good_rows(20))
     (outcome,), _ = _ingest(settings)
     assert outcome.status == "rejected"

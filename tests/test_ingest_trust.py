@@ -1,14 +1,13 @@
 """Ingest refuses what it cannot trust, and a rejected delivery can always be corrected."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tests.landing_files import corporate_number, write_csv
-from yocho.contract import FEEDS, Column, Feed, Kind
+from yocho.contract import Column, Feed, Kind
 from yocho.ingest.landing import discover
 from yocho.ingest.parse import parse_feed
 from yocho.ingest.pipeline import ingest_files
@@ -147,7 +146,7 @@ def test_rejected_file_sent_again_to_the_right_folder_is_ingested(settings: Sett
 
 
 def test_rejected_file_sent_again_after_the_rule_changed_replaces_its_rejection(settings: Settings, tmp_path: Path):
-    bad = [["G%d" % i, "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
+    bad = [[f"G{i}", "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
     source = write_csv(tmp_path / "g.csv", JA_HEADER, bad + _good_rows(20))
     _deliver(settings, source, "cga_13/guarantees/g.csv")
     (first,), _ = _ingest(settings)
@@ -227,7 +226,7 @@ def test_a_runaway_single_line_csv_is_refused_before_it_is_parsed(settings: Sett
 def test_xlsx_expanding_beyond_the_limit_is_refused_before_it_is_opened(settings: Settings, monkeypatch):
     path = settings.landing_dir / "cga_13" / "guarantees" / "bomb.xlsx"
     path.parent.mkdir(parents=True)
-    frame = pl.DataFrame({h: [str(v) for v in col] for h, col in zip(JA_HEADER, zip(*_good_rows(100)))})
+    frame = pl.DataFrame({h: [str(v) for v in col] for h, col in zip(JA_HEADER, zip(*_good_rows(100), strict=True), strict=True)})
     # 100 distinct 30,000-character notes: 3 MB of XML that compresses to a few KB.
     frame = frame.with_columns(pl.format("{}{}", pl.col("保証番号"), pl.lit("x" * 30_000)).alias("備考"))
     frame.write_excel(path)

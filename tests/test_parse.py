@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from yocho.contract import FEEDS, ENTITY_TYPES, JSIC_DIVISIONS, Column, Feed, Kind
+from yocho.contract import ENTITY_TYPES, FEEDS, JSIC_DIVISIONS, Column, Feed, Kind
 from yocho.ingest.errors import IngestError
 from yocho.ingest.parse import parse_feed, read_raw
 
@@ -52,7 +52,7 @@ def test_csv_in_each_encoding_reads_the_same_text(tmp_path: Path, encoding: str)
 
 def test_undecodable_csv_names_the_file_and_where(tmp_path: Path):
     path = tmp_path / "broken.csv"
-    path.write_bytes("顧客番号\nC1\n".encode("utf-8") + b"\x81\x00\xff\xfe\n")
+    path.write_bytes("顧客番号\nC1\n".encode() + b"\x81\x00\xff\xfe\n")
     with pytest.raises(IngestError) as info:
         read_raw(path)
     message = str(info.value)
@@ -141,7 +141,7 @@ def test_headers_in_english_or_japanese_with_stray_width_and_spaces(tmp_path: Pa
 
 
 def test_missing_required_columns_name_file_and_both_spellings():
-    raw = pl.DataFrame({h: [v] for h, v in zip(JA_HEADER, ROW) if h not in ("保証残高", "受領日")})
+    raw = pl.DataFrame({h: [v] for h, v in zip(JA_HEADER, ROW, strict=True) if h not in ("保証残高", "受領日")})
     with pytest.raises(IngestError) as info:
         parse_feed(raw, GUARANTEES, file_name="cga_13/guarantees/nobalance.csv")
     message = str(info.value)
@@ -150,7 +150,7 @@ def test_missing_required_columns_name_file_and_both_spellings():
 
 
 def test_the_same_column_twice_is_refused():
-    raw = pl.DataFrame({**{h: [v] for h, v in zip(JA_HEADER, ROW)}, "local_id": ["C9"]})
+    raw = pl.DataFrame({**{h: [v] for h, v in zip(JA_HEADER, ROW, strict=True)}, "local_id": ["C9"]})
     with pytest.raises(IngestError, match=r"g\.csv: columns '顧客番号' and 'local_id' both give local_id"):
         parse_feed(raw, GUARANTEES, file_name="g.csv")
 

@@ -101,7 +101,7 @@ def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def _cli(args: list[str], env: dict, prefect: list[str] = [PREFECT]) -> str:
+def _cli(args: list[str], env: dict, prefect: tuple[str, ...] = (PREFECT,)) -> str:
     done = subprocess.run([*prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from yocho.prefect_server import TOKEN_VARIABLE, home_variables, marked, terminate
-
 from tests.processes import gone
+from yocho.prefect_server import TOKEN_VARIABLE, home_variables, marked, terminate
 
 ROOT = Path(__file__).parents[1]
 

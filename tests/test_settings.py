@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from features.catalog import threshold_values
 from yocho.settings import load_settings
@@ -36,7 +37,7 @@ def test_bands_must_start_at_zero_and_increase():
 
 def test_settings_are_frozen_and_refuse_unknown_keys(tmp_path: Path, monkeypatch):
     settings = load_settings(data_dir=tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         settings.data_dir = Path("/elsewhere")
     with pytest.raises(Exception, match="not_a_setting"):
         load_settings(not_a_setting=1)

@@ -28,7 +28,7 @@ GUARANTEE_COLUMNS = ["guarantee_id", "local_id", "corporate_number", "lender_ban
 
 def _guarantee(i: int, **overrides: str | None) -> dict[str, str | None]:
     row = dict(zip(GUARANTEE_COLUMNS, [f"G{i}", f"C{i}", corporate_number(i), "0116", "2024-03",
-                                       f"{i * 1000}", "normal", "2024-04-15"]))
+                                       f"{i * 1000}", "normal", "2024-04-15"], strict=True))
     return row | overrides
 
 

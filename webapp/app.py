@@ -31,7 +31,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signals.phases import PHASES
-from webapp import watchlist as watchlist_views
 from signals.queue import exports as queue_exports
 from signals.queue.auth import (
     MIN_PASSWORD_LENGTH,
@@ -63,18 +62,18 @@ from signals.queue.lifecycle import (
     Route,
     State,
 )
-from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapshot, User
 from signals.queue.outcomes import MIN_SIMILAR, similar_outcomes
+from signals.queue.store import SORTS, CaseDetail, CaseQuery, QueueStore, Snapshot, User
+from signals.sharing import OTHERS, REPORTED
+from webapp import watchlist as watchlist_views
 from webapp.case_insight import similar_view, why_now_view
 from webapp.charts import evidence_charts
 from webapp.i18n import DEFAULT_LANG, LANG_COOKIE, LANGS, Translator, normalize_lang
-from signals.sharing import OTHERS, REPORTED
 from webapp.security import (
     ABSOLUTE_SECONDS,
     LOOPBACK,
-    InsecureSecret,
-    session_secret,
     CsrfError,
+    InsecureSecret,
     SecurityHeadersMiddleware,
     SessionMiddleware,
     csrf_protect,
@@ -83,6 +82,7 @@ from webapp.security import (
     pop_flashes,
     rotate_csrf,
     safe_next,
+    session_secret,
 )
 from webapp.throttle import LoginThrottle
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-busine
 console = Console(width=None if os.isatty(1) else 140)
 
 
-def _settings(data_dir: Optional[Path], **generator: object) -> Settings:
+def _settings(data_dir: Path | None, **generator: object) -> Settings:
     base = load_settings()
     overrides: dict[str, object] = {}
     if data_dir is not None:
@@ -66,10 +66,10 @@ DataDir = typer.Option(None, "--data-dir", help="Where landing, archive and ware
 
 @app.command()
 def generate(
-    data_dir: Optional[Path] = DataDir,
-    businesses: Optional[int] = typer.Option(None, help="Number of businesses."),
-    months: Optional[int] = typer.Option(None, help="Months of history."),
-    seed: Optional[int] = typer.Option(None, help="Random seed (same seed, same files)."),
+    data_dir: Path | None = DataDir,
+    businesses: int | None = typer.Option(None, help="Number of businesses."),
+    months: int | None = typer.Option(None, help="Months of history."),
+    seed: int | None = typer.Option(None, help="Random seed (same seed, same files)."),
 ) -> None:
     """Write a synthetic portfolio into the landing area, as institutions would send it."""
     settings = _settings(data_dir, businesses=businesses, months=months, seed=seed)
@@ -98,7 +98,7 @@ def _generate(settings: Settings):
 
 
 @app.command()
-def ingest(data_dir: Optional[Path] = DataDir) -> None:
+def ingest(data_dir: Path | None = DataDir) -> None:
     """Ingest every new file in the landing area (the Prefect ingest flow)."""
     settings = _settings(data_dir)
     with _holding(settings, "ingest"):
@@ -156,7 +156,7 @@ def _print_summary(settings: Settings) -> None:
 
 
 @app.command()
-def summary(data_dir: Optional[Path] = DataDir) -> None:
+def summary(data_dir: Path | None = DataDir) -> None:
     """Print what the warehouse holds and write the validation report."""
     settings = _settings(data_dir)
     with _holding(settings, "summary"):
@@ -165,8 +165,8 @@ def summary(data_dir: Optional[Path] = DataDir) -> None:
 
 @app.command("scan")
 def scan_command(
-    data_dir: Optional[Path] = DataDir,
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+    data_dir: Path | None = DataDir,
+    as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
     history: int = typer.Option(1, help="Also compute the month-ends before it: this many dates in all."),
 ) -> None:
     """Compute the warning-sign indicators as of a date and print how many businesses fire each."""
@@ -211,8 +211,11 @@ def _print_sign_rates(settings: Settings) -> None:
     table = Table(title="signs 6–12 months before a deterioration event vs businesses without one")
     for name in ("family", "系統", "before event", "no event", "ratio"):
         table.add_column(name, justify="left" if name in ("family", "系統") else "right")
+
+    def fmt(v):
+        return "" if v is None else f"{v:.1%}"
+
     for r in families.iter_rows(named=True):
-        fmt = lambda v: "" if v is None else f"{v:.1%}"
         table.add_row(r["family"], r["ja"], fmt(r["rate_before_event"]), fmt(r["rate_no_event"]),
                       "" if r["ratio"] is None else f"{r['ratio']:.1f}×")
     console.print(table)
@@ -227,8 +230,8 @@ def _print_sign_rates(settings: Settings) -> None:
 
 @app.command()
 def train(
-    data_dir: Optional[Path] = DataDir,
-    until: Optional[str] = typer.Option(
+    data_dir: Path | None = DataDir,
+    until: str | None = typer.Option(
         None, "--until", help="Train on the history known on this date (YYYY-MM-DD) only: rows whose 12-month "
         "outcome was observed by then, events reported by then. Later months can then be scored out of time."),
 ) -> None:
@@ -294,8 +297,8 @@ def _number(value: object) -> str:
 
 @app.command("score")
 def score_command(
-    data_dir: Optional[Path] = DataDir,
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+    data_dir: Path | None = DataDir,
+    as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
     history: int = typer.Option(1, help="Also score the month-ends before it: this many dates in all."),
 ) -> None:
     """Score every business with the champion model as of a date (indicators are computed first if missing)."""
@@ -347,8 +350,8 @@ def _demo_users(settings: Settings) -> None:
 
 @app.command("flags")
 def flags_command(
-    data_dir: Optional[Path] = DataDir,
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
+    data_dir: Path | None = DataDir,
+    as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
 ) -> None:
     """Flag businesses as of a date and bring them into the referral queue (needs scores for that date)."""
     from features.scan import last_month_end
@@ -394,7 +397,7 @@ def _print_budgets(summary: dict) -> None:
 
 @app.command()
 def serve(
-    data_dir: Optional[Path] = DataDir,
+    data_dir: Path | None = DataDir,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     insecure_demo_secret: bool = typer.Option(
@@ -410,14 +413,14 @@ def serve(
         run_server(_settings(data_dir), host=host, port=port, insecure_demo_secret=insecure_demo_secret)
     except InsecureSecret as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @app.command()
 def demo(
     data_dir: Path = typer.Option(Path("data/demo"), "--data-dir", help="Demo data folder (recreated)."),
-    businesses: Optional[int] = typer.Option(None, help="Number of businesses (default 20,000)."),
-    months: Optional[int] = typer.Option(None, help="Months of history (default 36)."),
+    businesses: int | None = typer.Option(None, help="Number of businesses (default 20,000)."),
+    months: int | None = typer.Option(None, help="Months of history (default 36)."),
 ) -> None:
     """Generate a portfolio, ingest it, scan its history, train and score -- the whole job, end to end."""
     settings = _settings(data_dir, businesses=businesses, months=months)
@@ -463,7 +466,7 @@ def indicators_command(
         False, "--quality", help="Instead of the catalog, measure every sign on a data folder's warehouse (read "
         "only): how often it fired 6-12 months before a deterioration event and for healthy businesses, its lift "
         "and 12-month precision; weak signs marked (features/quality.py)."),
-    data_dir: Optional[Path] = DataDir,
+    data_dir: Path | None = DataDir,
 ) -> None:
     """Print the indicator catalog as markdown (docs/indicators.md is this output), or with --quality how well
     each sign separates on a warehouse."""

@@ -35,8 +35,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 # Prefect's home for a command: <data-dir>/.prefect, kept when the demo recreates its folder.
 HOME_DIR = ".prefect"

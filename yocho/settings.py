@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -203,7 +202,7 @@ class Settings(BaseSettings):
     models: ModelSettings = ModelSettings()
     signals: SignalSettings = SignalSettings()
     queue: QueueSettings = QueueSettings()
-    scale_out: "ScaleOutSettings" = Field(default_factory=lambda: ScaleOutSettings())
+    scale_out: ScaleOutSettings = Field(default_factory=lambda: ScaleOutSettings())
 
     @classmethod
     def settings_customise_sources(

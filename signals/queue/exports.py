@@ -148,7 +148,7 @@ def to_csv(columns: tuple[Column, ...], rows: list[list[Any]]) -> bytes:
     writer.writerow([c.header for c in columns])
     for row in rows:
         cells = []
-        for col, value in zip(columns, row):
+        for col, value in zip(columns, row, strict=True):
             if value is None:
                 cells.append("")
             elif col.kind == "date":
@@ -172,7 +172,7 @@ def to_xlsx(columns: tuple[Column, ...], rows: list[list[Any]], sheet: str) -> b
         ws.write_string(0, j, col.header, header)
         ws.set_column(j, j, 28 if col.kind == "text" else 14)
     for i, row in enumerate(rows, start=1):
-        for j, (col, value) in enumerate(zip(columns, row)):
+        for j, (col, value) in enumerate(zip(columns, row, strict=True)):
             if value is None or value == "":
                 ws.write_blank(i, j, None)
             elif col.kind == "date":

@@ -18,9 +18,9 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
+from signals.queue.batches import chunks
 from signals.queue.lifecycle import CLOSED_STATES, NotFound, State
 from signals.queue.schema import cases, transitions
-from signals.queue.batches import chunks
 from signals.queue.store import QueueStore, User, _scope
 
 # Fewer similar cases than this are not shown: a count of two or three, with a phase and a

@@ -14,7 +14,7 @@ PostgreSQL, TRUNCATE).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -34,8 +34,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
     insert,
+    inspect,
     select,
     text,
 )
@@ -370,7 +370,7 @@ def migrate(engine: Engine) -> int:
         if version > SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"queue database is at schema version {version}; this code knows {SCHEMA_VERSION}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if version == 0:
             _create(conn)
             conn.execute(insert(schema_version).values(

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -44,8 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from signals.phases import PHASES
-from signals.sharing import scoped_evidence
-from yocho.contract import institution_source, is_valid_corporate_number
+from signals.queue.batches import chunks as _chunks
 from signals.queue.lifecycle import (
     CLOSED_STATES,
     COUNCIL_STATES,
@@ -65,9 +64,7 @@ from signals.queue.lifecycle import (
     check_reason_code,
     rule_for,
 )
-from signals.queue.batches import chunks as _chunks
 from signals.queue.months import add_months
-from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, budgets_of, draw_the_line
 from signals.queue.schema import (
     OWNER_COUNCIL,
     OWNER_INSTITUTIONS,
@@ -81,6 +78,9 @@ from signals.queue.schema import (
     users,
     waiting_entries,
 )
+from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, budgets_of, draw_the_line
+from signals.sharing import scoped_evidence
+from yocho.contract import institution_source, is_valid_corporate_number
 
 if TYPE_CHECKING:
     from signals.queue.auth import ScryptParams
@@ -251,7 +251,7 @@ class Page:
 
 def _aware(value: datetime) -> datetime:
     """SQLite hands timestamps back naive; they were written in UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _float(value: Any) -> float | None:
@@ -397,7 +397,7 @@ class QueueStore:
         # snapshot: REPEATABLE READ on PostgreSQL; SQLite's deferred transaction does that already.
         self._reader = (self.engine.execution_options(isolation_level="REPEATABLE READ")
                         if self.backend == "postgresql" else self.engine)
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self.password_params: ScryptParams = password_params or DEFAULT_SCRYPT
         migrate(self._writer)
 

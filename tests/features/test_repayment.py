@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
-
 from features.catalog import Family
 from tests.features.tiny import Tiny
 

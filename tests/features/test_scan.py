@@ -6,8 +6,8 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from polars.testing import assert_frame_equal
 import pytest
+from polars.testing import assert_frame_equal
 
 from features.catalog import indicators, measures
 from features.compute import compute, results

@@ -20,7 +20,7 @@ class Tiny:
         self.con = duckdb.connect()
         migrate(self.con)
 
-    def add(self, feed_name: str, institution_id: str, *rows: dict) -> "Tiny":
+    def add(self, feed_name: str, institution_id: str, *rows: dict) -> Tiny:
         """Insert rows into raw_<feed>; columns left out are NULL (so required ones must be given)."""
         feed = FEEDS[feed_name]
         schema = {c.name: _POLARS[DUCKDB_TYPE[c.kind]] for c in feed.columns}

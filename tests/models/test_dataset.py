@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 
 from models.dataset import time_split, training_frame
-from tests.models.conftest import A, DATES
+from tests.models.conftest import DATES, A
 
 
 def test_training_rows_exclude_incomplete_and_already_in_event(tiny):

@@ -1,7 +1,6 @@
 """Explanations add up exactly to the models' own log-odds and find a planted risk driver."""
 from __future__ import annotations
 
-
 import numpy as np
 import polars as pl
 import pytest
@@ -90,7 +89,7 @@ def test_boosted_adds_up_for_values_exactly_on_split_thresholds(models, rows: pl
     thresholds: dict[str, list[float]] = {}
     for (predictor,) in fold.named_steps["hgb"]._predictors:
         split = predictor.nodes[~predictor.nodes["is_leaf"].astype(bool)]
-        for f, t in zip(split["feature_idx"], split["num_threshold"]):
+        for f, t in zip(split["feature_idx"], split["num_threshold"], strict=True):
             if np.isfinite(t):
                 thresholds.setdefault(columns[f], []).append(float(t))
     rng = np.random.default_rng(0)
@@ -153,7 +152,7 @@ def test_top_factors_separate_fired_signs_from_figures_and_missing_data(models, 
     assert factors.len() == rows.height
     catalog = {**indicators(), **measures()}
     kinds_seen = set()
-    for i, (listed, row) in enumerate(zip(factors.to_list(), rows.iter_rows(named=True))):
+    for i, (listed, row) in enumerate(zip(factors.to_list(), rows.iter_rows(named=True), strict=True)):
         for kind in KINDS:
             of_kind = [f for f in listed if f["kind"] == kind]
             eligible = [j for j, f in enumerate(IDS) if contrib[i, j] > 0 and _kind(row, f) == kind]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
 
 import pytest
 from sklearn.metrics import roc_auc_score

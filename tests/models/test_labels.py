@@ -7,7 +7,7 @@ from features.catalog import Family
 from features.store import store
 from models.labels import labels
 from tests.features.tiny import Tiny
-from tests.models.conftest import A, B, DATES, _account
+from tests.models.conftest import DATES, A, B, _account
 
 
 def test_label_is_the_first_event_within_twelve_months(tiny: Tiny):

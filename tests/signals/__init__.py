@@ -30,7 +30,7 @@ class Book(Tiny):
         self.settings = settings or Settings(duckdb_memory_limit="1GB")
 
     def score(self, key: str, as_of: date, band_name: str | None = None, *, probability: float | None = None,
-              in_event: bool = False, top_factors: list | None = None) -> "Book":
+              in_event: bool = False, top_factors: list | None = None) -> Book:
         p = probability if probability is not None else probability_of(band_name or "low", self.settings)
         b = pl.select(band(pl.lit(p), self.settings.models.bands)).item()
         assert band_name is None or b == band_name
@@ -40,7 +40,7 @@ class Book(Tiny):
         return self
 
     def sign(self, key: str, as_of: date, indicator_id: str, value: float = 1.0, *, fired: bool = True,
-             evidence: dict | None = None) -> "Book":
+             evidence: dict | None = None) -> Book:
         ind = indicators()[indicator_id]
         self.con.execute(
             "INSERT INTO indicator_values VALUES (?, ?, ?, ?, ?, true, ?, ?, ?, current_timestamp::TIMESTAMP)",
@@ -49,7 +49,7 @@ class Book(Tiny):
         return self
 
     def know(self, key: str, institution_id: str, local_id: str, received_on: date, *,
-             relationship: bool = True) -> "Book":
+             relationship: bool = True) -> Book:
         """A master-data row: the institution knows the business from received_on. With
         `relationship` (the default) also what makes it one of the business's institutions
         (signals/sql/institutions.sql): a bank a deposit account month, an association a
@@ -70,7 +70,7 @@ class Book(Tiny):
             guarantee_id=f"K-{local_id}", local_id=local_id, corporate_number=cn, lender_bank_code="0116",
             month=month, balance_jpy=0, status="normal", received_on=received_on))
 
-    def month(self, as_of: date, bands: dict[str, str], signs: dict[str, list[str]] | None = None) -> "Book":
+    def month(self, as_of: date, bands: dict[str, str], signs: dict[str, list[str]] | None = None) -> Book:
         """Score every business of `bands` at as_of and fire the given signs (a scanned month)."""
         for key, band_name in bands.items():
             self.score(key, as_of, band_name)

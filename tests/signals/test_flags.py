@@ -20,7 +20,7 @@ from models.score import score
 from signals.flags import SCHEMA, TRIGGERS, MissingScores, flags_as_of
 from signals.phases import PHASES
 from tests.conftest import LAST_SCAN
-from tests.signals import A, B, C, M, Book
+from tests.signals import A, B, Book, C, M
 from yocho.settings import Settings, SignalSettings
 from yocho.warehouse.db import warehouse
 
@@ -60,7 +60,7 @@ def test_enters_on_the_flag_band_or_above():
 def test_stays_flagged_through_a_dip_and_is_released_after_release_months():
     book = _known(Book(), A)
     # high, low, low, watch (not calm: the calm run starts again), low, low, low
-    for month, band_name in zip(M, ["high", "low", "low", "watch", "low", "low", "low"]):
+    for month, band_name in zip(M, ["high", "low", "low", "watch", "low", "low", "low"], strict=True):
         book.month(month, {A: band_name})
     held = {m: A in book.flagged(m) for m in M[:7]}
     assert held == {M[0]: True, M[1]: True, M[2]: True, M[3]: True, M[4]: True, M[5]: True, M[6]: False}

@@ -8,7 +8,7 @@ import pytest
 
 from signals.budget import budgets
 from signals.priority import IN_EVENT_WEIGHT, PHASE_WEIGHTS, lead_institutions, prioritise
-from tests.signals import A, B, C, M, Book
+from tests.signals import A, B, Book, C, M
 from yocho.settings import SignalSettings
 
 
@@ -34,7 +34,7 @@ def test_the_monthly_budget_is_a_share_of_the_monitored_book_at_least_one_or_set
     monitored = pl.DataFrame({"institution_id": ["bank_0116", "bank_0117", "cga_13", "bank_0005"],
                               "monitored": [9_000, 40, 20_133, 10]})
     out = budgets(monitored, SignalSettings(monthly_capacity={"bank_0005": 25}))
-    assert dict(zip(out["institution_id"], out["monthly_budget"])) == {
+    assert dict(zip(out["institution_id"], out["monthly_budget"], strict=True)) == {
         "bank_0116": 135,    # 1.5% of 9,000
         "bank_0117": 1,      # 0.6 rounds down to 0: at least one
         "cga_13": 301,       # 301.995 rounded down

@@ -11,7 +11,7 @@ import pytest
 
 from signals.phases import PHASES
 from signals.routing import CONDITIONS, FACT_SCHEMA, RULES, SALES_COLLAPSE_PCT, route
-from tests.signals import A, M, Book
+from tests.signals import A, Book, M
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "signals.md"
 

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ class Clock:
         return self.now
 
     def set_day(self, day: date) -> None:
-        self.now = datetime(day.year, day.month, day.day, 1, 0, tzinfo=timezone.utc)  # 10:00 JST
+        self.now = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 10:00 JST
 
 
 # the frame signals.flags.flags_as_of produces, which apply_flags consumes
@@ -224,7 +224,7 @@ class Seeded:
 def seed_queue(url: str, data_dir: Path) -> Seeded:
     """A queue with demo users, two nights of flags and cases in several states, built with the
     store's own functions only."""
-    clock = Clock(datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 10, 5, 1, 0, tzinfo=UTC))
     store = QueueStore(url, clock=clock, password_params=FAST_SCRYPT)
     seed_demo_users(store, INSTITUTIONS)
     users = {name: authenticate(store, username, password(username)) for name, username in USERS.items()}

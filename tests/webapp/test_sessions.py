@@ -55,9 +55,8 @@ def test_disabling_a_user_ends_their_sessions_at_once(app, seeded):
 def test_a_signed_cookie_without_a_live_session_logs_nobody_in(app, seeded):
     """A cookie signed with the right key but naming no stored session (e.g. from before
     server-side sessions, or forged with a leaked key but no database access) is refused."""
-    from webapp.security import SessionMiddleware
-
     from tests.webapp.conftest import SECRET
+    from webapp.security import SessionMiddleware
 
     middleware = SessionMiddleware(app, SECRET)
     user = seeded.users["bank_a"]

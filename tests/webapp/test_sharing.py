@@ -75,7 +75,7 @@ def test_a_reviewer_sees_only_its_own_records_in_a_shared_cases_evidence(app: An
 def test_a_bank_that_only_declared_the_business_cannot_open_its_case(app: Any, seeded: Seeded) -> None:
     """Scope comes from loans, accounts and guarantees (signals/sql/institutions.sql): bank B's
     master row carrying bank A's borrower's 法人番号 gives bank B no page of it."""
-    from tests.signals import M, Book
+    from tests.signals import Book, M
     from tests.webapp.conftest import BANK_A, BANK_B
 
     key = "7000012050002"

@@ -15,7 +15,13 @@ import polars as pl
 from yocho.contract import FEEDS, Source
 from yocho.generator.banking import Accounts, Loans, Relationships
 from yocho.generator.health import (
-    BANKRUPTCY, DOWNGRADE, DPD90, NEVER, RESTRUCTURING, Health, sigmoid,
+    BANKRUPTCY,
+    DOWNGRADE,
+    DPD90,
+    NEVER,
+    RESTRUCTURING,
+    Health,
+    sigmoid,
 )
 from yocho.generator.institutions import Institution
 from yocho.generator.names import business_names, observation_notes
@@ -266,7 +272,7 @@ class Builder:
         return self.cutoff_filter(frame).with_columns(_fy_of("month"))
 
     def incidents(self, inst: Institution) -> pl.DataFrame:
-        w, L, H, pop, tl, rng = self.w, self.w.loans, self.w.health, self.w.pop, self.w.tl, self.rng
+        L, H, pop, tl, rng = self.w.loans, self.w.health, self.w.pop, self.w.tl, self.rng
         P, T = tl.pre, tl.T
         order, gids = self.guarantee_ids()
         parts: list[tuple[np.ndarray, np.ndarray, str]] = []  # (guarantee position, month, type)
@@ -351,7 +357,7 @@ class Builder:
         at each turn of an event. Before its first event a business is at worst 要注意先,
         so a downgrade to 要管理先 or below is itself the event.
         """
-        w, R, H, tl, rng = self.w, self.w.rels, self.w.health, self.w.tl, self.rng
+        R, H, tl, rng = self.w.rels, self.w.health, self.w.tl, self.rng
         P, T = tl.pre, tl.T
         t = np.arange(T)[None, :]
         b = R.biz
@@ -414,7 +420,9 @@ class Builder:
         for k in (3, 6, 9):
             e = t_a + k
             ok = pop.quarterly[b_a] & (e < T)
-            qb.append(b_a[ok]); qt.append(e[ok]); qk.append(np.full(ok.sum(), k))
+            qb.append(b_a[ok])
+            qt.append(e[ok])
+            qk.append(np.full(ok.sum(), k))
         biz = np.concatenate([b_a, *qb])
         end = np.concatenate([t_a, *qt])
         months = np.concatenate([np.full(len(b_a), 12), *qk])
@@ -451,7 +459,8 @@ class Builder:
         current_assets = cash + receivables + inventory + other_ca
         fa_ratio = np.select([DIVISIONS[div] == "K", DIVISIONS[div] == "M", DIVISIONS[div] == "E"], [1.5, 0.6, 0.4], 0.25)
         fixed = np.round(s0 * 12 * fa_ratio * rng.uniform(0.6, 1.4, n))
-        term = np.zeros((pop.n, T)); od = np.zeros((pop.n, T))
+        term = np.zeros((pop.n, T))
+        od = np.zeros((pop.n, T))
         np.add.at(term, L.biz[~L.overdraft], L.balance[~L.overdraft].astype(float))
         np.add.at(od, L.biz[L.overdraft], L.balance[L.overdraft].astype(float))
         extra = np.where(rng.random(pop.n) < 0.4, rng.uniform(0.1, 0.5, pop.n), 0.0)[biz]

@@ -136,7 +136,7 @@ def read_raw(path: Path, limits: IngestSettings | None = None) -> pl.DataFrame:
     if raw.height > limits.max_rows:
         raise _too_big(path, f"{raw.height:,} rows", "max_rows", limits.max_rows)
     longest = raw.select(pl.all().cast(pl.Utf8).str.len_chars().max()).row(0) if raw.width else ()
-    for column, chars in zip(raw.columns, longest):
+    for column, chars in zip(raw.columns, longest, strict=True):
         if chars is not None and chars > limits.max_cell_chars:
             raise _too_big(path, f"column {column!r} holds a cell of {chars:,} characters",
                            "max_cell_chars", limits.max_cell_chars)
@@ -318,7 +318,7 @@ def _stringify(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
                          .otherwise(col.cast(pl.Utf8)))
         else:
             exprs.append(col.cast(pl.Utf8))
-    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns))
+    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
 
 
 # --- parsing -------------------------------------------------------------------
@@ -410,7 +410,7 @@ def parse_feed(raw: pl.DataFrame, feed: Feed, *, file_name: str) -> ParseResult:
     # A unit in the header scales the whole column, so it is part of the column's lookup.
     lookups = pl.collect_all([_lookup(frame.lazy(), col, feed, factors.get(col.name, 1)) for col in feed.columns])
     parsed = frame.lazy()
-    for col, lookup in zip(feed.columns, lookups):
+    for col, lookup in zip(feed.columns, lookups, strict=True):
         parsed = parsed.join(lookup.lazy(), on=f"raw.{col.name}", how="left",
                              nulls_equal=True, maintain_order="left")
     parsed = parsed.collect()

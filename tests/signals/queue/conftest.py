@@ -10,8 +10,6 @@ half is skipped, except when the CI environment variable is set: then it fails.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import json
 import os
 import pwd
@@ -23,8 +21,9 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from glob import glob
 from pathlib import Path
 from types import SimpleNamespace
@@ -195,7 +194,7 @@ class Clock:
 
     def set_day(self, day: date) -> None:
         """10:00 in Japan on that day."""
-        self.now = datetime(day.year, day.month, day.day, 1, 0, tzinfo=timezone.utc)
+        self.now = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
@@ -203,7 +202,7 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc))  # 2026-11-24 10:00 JST
+    return Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))  # 2026-11-24 10:00 JST
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 ended (signals/queue/outcomes.py), counted within the viewer's scope only."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from sqlalchemy import select
@@ -112,7 +112,7 @@ def test_fewer_with_the_same_trigger_falls_back_to_the_phase(store, people, make
 
 
 def test_decision_kpis_per_fiscal_quarter_in_the_users_scope(store, people, make_flags, work, clock):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from signals.queue.kpis import decision_kpis
 
@@ -123,7 +123,7 @@ def test_decision_kpis_per_fiscal_quarter_in_the_users_scope(store, people, make
     work.move(opened[key(80)], State.DISMISSED, reason_code="temporary")
     work.move(opened[key(81)], State.SNOOZED)
     work.move(opened[key(90)], State.DISMISSED, reviewer=people.bank_b, reason_code="healthy")
-    clock.now = datetime(2027, 3, 31, 16, 0, tzinfo=timezone.utc)  # 2027-04-01 01:00 in Japan: FY2027 Q1
+    clock.now = datetime(2027, 3, 31, 16, 0, tzinfo=UTC)  # 2027-04-01 01:00 in Japan: FY2027 Q1
     work.move(opened[key(82)], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED)
     work.move(opened[key(83)], State.DISMISSED, reason_code="other", note="廃業済み")
     store.register_manual_referral(people.council, key(99), "士業", None)  # not a reviewer's decision

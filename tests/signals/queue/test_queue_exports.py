@@ -64,7 +64,7 @@ def test_council_list_for_council_intake(store, people, referred, tmp_path):
     rows = _csv(council_list_csv(store, people.council))
     assert rows[0] == council_list_frame(store, people.council).columns
     assert rows[0][:4] == ["案件番号", "事業者キー（法人番号等）", "状態", "紹介経路"]
-    body = {r[1]: dict(zip(rows[0], r)) for r in rows[1:]}
+    body = {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert set(body) == {X, Y}
     assert body[X]["判定理由"].startswith("'=")  # defused for spreadsheets
     assert body[X]["紹介日"] == "2026-11-30" and body[Y]["発生確率（12か月）"] == "0.125"
@@ -88,7 +88,7 @@ def test_each_institutions_worklist(store, people, referred, tmp_path):
     assert sheet["取引機関（管理番号）"].to_list() == ["北陸第一銀行（A-1）", "北陸第一銀行（A-3）"]
     rows = _csv(worklist_csv(store, people.bank_b))
     assert [r[1] for r in rows[1:]] == [Y]
-    assert dict(zip(rows[0], rows[1]))["取引機関（管理番号）"] == "みずなみ銀行（B-2）、東京信用保証協会"
+    assert dict(zip(rows[0], rows[1], strict=True))["取引機関（管理番号）"] == "みずなみ銀行（B-2）、東京信用保証協会"
     assert worklist_frame(store, people.cga)["事業者キー（法人番号等）"].to_list() == [Y]
     assert worklist_frame(store, people.admin).height == 3
 

@@ -1,7 +1,7 @@
 """Schema creation, versioning, and what the database itself refuses."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
@@ -27,7 +27,7 @@ def test_schema_is_created_versioned_and_reopened(store, queue_url, clock, make_
 def test_a_database_newer_than_the_code_is_refused(store, queue_url):
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1, description="future",
-                                                   applied_at=datetime.now(timezone.utc)))
+                                                   applied_at=datetime.now(UTC)))
     with pytest.raises(SchemaTooNew):
         QueueStore(queue_url)
 
@@ -52,7 +52,7 @@ def test_the_audit_log_is_append_only_in_the_database(store, make_flags):
 
 def test_one_open_case_per_business_is_enforced_by_the_database(store, make_flags):
     store.apply_flags(make_flags("7000012050002"), make_flags.as_of, 6)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = dict(business_key="7000012050002", version=1, critical_signs=[], created_at=now, updated_at=now)
     with pytest.raises(IntegrityError), store.engine.begin() as conn:
         conn.execute(insert(cases).values(state="under_review", **row))
@@ -97,7 +97,7 @@ def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queu
         where = v1.c.state.in_(sorted(s.value for s in schema.OPEN_STATES))
         Index("uq_cases_open_business", v1.c.business_key, unique=True, sqlite_where=where, postgresql_where=where)
     engine = create_engine(queue_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         old.create_all(conn)
         conn.execute(insert(schema_version).values(version=1, applied_at=now, description="v1"))
@@ -140,7 +140,7 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
                 Index(index.name, *[v4.c[c.name] for c in index.columns], unique=index.unique,
                       **{k: v for k, v in index.dialect_kwargs.items() if v is not None})
     engine = create_engine(queue_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         old.create_all(conn)
         schema._append_only_ddl(conn)
