@@ -1,19 +1,22 @@
 """The watch list in the web app: this month's review budget on the worklist, and the page of
 entries waiting below the line for the reviewer's institution (docs/webapp.md, "Monthly review
 budget"). Scoping is the store's (signals/queue/watchlist.py): council intake and
-administrators get no list, an administrator sees the counts only."""
+administrators get no list, an administrator sees the counts only. `router` holds the
+`/waiting` page."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from signals.queue import QueueStore, User
 from signals.queue.watchlist import BudgetStatus, budget_status, waiting_page
+from webapp.context import current_user, queue_store, render
+
+router = APIRouter()
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -50,15 +53,14 @@ def budget_panel(queue: QueueStore, user: User) -> BudgetStatus | None:
     return budget_status(queue, user)
 
 
-def register(app: FastAPI, queue: QueueStore, render: Callable[..., HTMLResponse],
-             current_user: Callable[[Request], User]) -> None:
-    @app.get("/waiting", response_class=HTMLResponse)
-    def waiting(request: Request, user: User = Depends(current_user)) -> Response:
-        params = WaitingParams.parse(request)
-        page = waiting_page(queue, user, page=params.page, page_size=params.page_size)  # Forbidden: 403
-        if not page.items and page.total and params.page > page.pages:  # past the end: the last page
-            params = WaitingParams(page.pages, params.page_size)
-            page = waiting_page(queue, user, page=params.page, page_size=params.page_size)
-        first = (page.page - 1) * page.page_size + 1 if page.total else 0
-        return render(request, "waiting.html", nav="worklist", page=page, params=params, first=first,
-                      last=first + len(page.items) - 1 if page.total else 0, budget=budget_status(queue, user))
+@router.get("/waiting", response_class=HTMLResponse)
+def waiting(request: Request, user: User = Depends(current_user),
+            queue: QueueStore = Depends(queue_store)) -> Response:
+    params = WaitingParams.parse(request)
+    page = waiting_page(queue, user, page=params.page, page_size=params.page_size)  # Forbidden: 403
+    if not page.items and page.total and params.page > page.pages:  # past the end: the last page
+        params = WaitingParams(page.pages, params.page_size)
+        page = waiting_page(queue, user, page=params.page, page_size=params.page_size)
+    first = (page.page - 1) * page.page_size + 1 if page.total else 0
+    return render(request, "waiting.html", nav="worklist", page=page, params=params, first=first,
+                  last=first + len(page.items) - 1 if page.total else 0, budget=budget_status(queue, user))

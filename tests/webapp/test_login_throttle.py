@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import webapp.app as webapp_app
+import webapp.routes_auth as routes_auth
 from tests.webapp.conftest import USERS, Browser, csrf_of, password
 from webapp.throttle import ADDRESS_POLICY, USERNAME_POLICY, BackoffPolicy, LoginThrottle
 
@@ -60,13 +60,13 @@ def test_the_throttle_keeps_a_bounded_number_of_keys():
 def test_a_refused_login_is_429_with_retry_after_and_no_password_check(app, browser: Browser, monkeypatch,
                                                                          lang, text):
     checks = []
-    real = webapp_app.authenticate
+    real = routes_auth.authenticate
 
     def counted(*args, **kwargs):
         checks.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(webapp_app, "authenticate", counted)
+    monkeypatch.setattr(routes_auth, "authenticate", counted)
     token = csrf_of(browser.client.get(f"/login?lang={lang}").text)
     for _ in range(USERNAME_POLICY.free):
         r = browser.client.post("/login", data={"username": USERS["bank_a"], "password": "wrong-password-1",
