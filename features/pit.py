@@ -4,11 +4,8 @@ Before the families run, these temporary tables are built on the connection:
 
 - `as_of_dates(as_of DATE)`: the dates to compute, all in one pass.
 - `business_keys(institution_id, local_id, business_key)`: one business across
-  institutions. A business with a 法人番号 is keyed by it (13 digits), so the same
-  company at three banks and the association is one business; a sole proprietor
-  (個人事業主) has no 法人番号 and stays `<institution_id>:<local_id>`. The mapping uses
-  every row ever received: an identity carries no information about the business's
-  health, and a number learnt later should still join the earlier rows.
+  institutions, read from the identity the point-in-time layer keeps at ingest
+  (yocho/warehouse/pit.py `business_identity`, where the rule is written).
 - `known_by(business_key, institution_id, first_received)`: when each institution first
   sent anything about the business (its first row received by the last as-of date; outcome
   events and exits aside).
@@ -36,9 +33,10 @@ so nothing is computed for them (features/partition.py). The universe is built f
 `known_by` and the shard's exits, so each shard's universe is the full one's restricted
 to the shard.
 
-Family SQL then applies the rule every indicator obeys: as of T only rows with
-received_on <= T are used, and where a row was sent again (a correction, same key,
-later received_on) the latest version received by T wins.
+Family SQL reads the feeds only through the layer's macros `pit_<feed>(lookback_months)`
+(yocho/warehouse/pit.py), which apply the rule every indicator obeys, written there once: as
+of T a record is its latest version received by T. The activity behind `known_by` and the
+universe is the layer's `business_activity`, kept at ingest.
 """
 from __future__ import annotations
 
@@ -49,17 +47,9 @@ import polars as pl
 
 from yocho.contract import FEEDS
 from yocho.settings import FeatureSettings
+from yocho.warehouse import pit as layer
 
-# Feeds that say something happened to a business rather than that it is being reported on:
-# outcome events (labels) and exits. Neither makes a business known nor keeps it active.
-NOT_ACTIVITY = ("events", "exits")
 INACTIVE_AFTER_MONTHS: int = FeatureSettings.model_fields["inactive_after_months"].default
-
-
-def _union_of(columns: str, *, labels: bool = True) -> str:
-    """Every feed's rows (`labels=False`: only the activity feeds, NOT_ACTIVITY aside)."""
-    feeds = [f for f in FEEDS.values() if labels or f.name not in NOT_ACTIVITY]
-    return "\nUNION ALL\n".join(f"SELECT {columns} FROM {feed.table}" for feed in feeds)
 
 
 def shard_predicate(column: str, shard: tuple[int, int]) -> str:
@@ -79,26 +69,23 @@ def _record_ids() -> str:
     """(institution_id, feed, record id, local_id) of every feed whose rows are versioned by
     a record id of their own rather than by the business (loans, guarantees, incidents ...)."""
     selects = [
-        f"SELECT institution_id, '{feed.name}' AS feed, {feed.key[0]}::VARCHAR AS record_id, local_id FROM {feed.table}"
-        for feed in FEEDS.values() if feed.key[0] != "local_id"
+        f"SELECT institution_id, '{feed.name}' AS feed, {feed.record_key[0]}::VARCHAR AS record_id, local_id FROM {feed.table}"
+        for feed in FEEDS.values() if feed.record_key[0] != "local_id"
     ]
     return "\nUNION ALL\n".join(selects)
 
 
 def build_business_keys(con: duckdb.DuckDBPyConnection, shard: tuple[int, int] | None = None) -> None:
-    mapping = f"""
-        SELECT institution_id, local_id,
-               coalesce(max(corporate_number), institution_id || ':' || local_id) AS business_key
-        FROM ({_union_of("institution_id, local_id, corporate_number")})
-        GROUP BY institution_id, local_id
-        """
+    """`business_keys` from the identity the point-in-time layer keeps at ingest
+    (yocho/warehouse/pit.py: business_identity), restricted to a shard when one is given."""
     if shard is None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE business_keys AS {mapping}")
+        con.execute("CREATE OR REPLACE TEMP TABLE business_keys AS "
+                    "SELECT institution_id, local_id, business_key FROM business_identity")
         return
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE business_keys AS
-        WITH all_keys AS ({mapping}),
+        WITH all_keys AS (SELECT institution_id, local_id, business_key FROM business_identity),
         mine AS (SELECT institution_id, local_id FROM all_keys WHERE {shard_predicate("business_key", shard)}),
         records AS ({_record_ids()}),
         linked AS (
@@ -129,6 +116,7 @@ def prepare(
         con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT as_of FROM as_of_input")
     finally:
         con.unregister("as_of_input")
+    layer.install(con)
     build_business_keys(con, shard)
     in_shard = f"WHERE {shard_predicate('k.business_key', shard)}" if shard is not None else ""
     # One read of every activity row: per (business, institution) and as-of date T, the rows
@@ -140,7 +128,7 @@ def prepare(
         CREATE OR REPLACE TEMP TABLE pit_activity AS
         SELECT k.business_key, r.institution_id, d.as_of AS period_end,
                min(r.received_on) AS first_received, max(r.received_on) AS last_received
-        FROM ({_union_of("institution_id, local_id, received_on", labels=False)}) r
+        FROM business_activity r
         ASOF JOIN as_of_dates d ON r.received_on <= d.as_of
         JOIN business_keys k USING (institution_id, local_id)
         {in_shard}

@@ -126,16 +126,31 @@ def test_same_file_again_is_skipped_and_changes_nothing(settings: Settings, tmp_
         assert con.execute("SELECT count(*) FROM ingested_files").fetchone()[0] == 1
 
 
-def test_row_already_loaded_from_another_file_is_quarantined_as_duplicate(settings: Settings):
+def test_row_already_loaded_from_another_file_is_skipped_as_an_exact_repeat(settings: Settings):
     write_csv(settings.landing_dir / "cga_13" / "guarantees" / "a.csv", JA_HEADER, _good_rows(10))
     _ingest(settings)
-    # b.csv restates two of a.csv's rows (same key, same received_on) and adds five new ones.
+    # b.csv restates two of a.csv's rows (same key, same received_on, same values) and adds five new ones.
     write_csv(settings.landing_dir / "cga_13" / "guarantees" / "b.csv", JA_HEADER,
               _good_rows(2, start=100) + _good_rows(5, start=200))
     (outcome,), _ = _ingest(settings)
-    assert (outcome.rows_loaded, outcome.rows_quarantined) == (5, 2)
+    assert (outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_repeated) == (5, 0, 2)
+    assert _quarantine(settings) == {}
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_guarantees").fetchone()[0] == 15
+        assert con.execute("SELECT rows_repeated FROM ingested_files WHERE file_name LIKE '%b.csv'").fetchone()[0] == 2
+
+
+def test_a_different_row_under_a_loaded_key_is_quarantined_naming_the_loaded_row(settings: Settings):
+    write_csv(settings.landing_dir / "cga_13" / "guarantees" / "a.csv", JA_HEADER, _good_rows(10))
+    _ingest(settings)
+    # the same two guarantee-months and received_on as a.csv, with another balance: not a
+    # correction (that would carry a later received_on), so neither can win
+    changed = [r[:5] + ["999"] + r[6:] for r in _good_rows(2, start=100)]
+    write_csv(settings.landing_dir / "cga_13" / "guarantees" / "b.csv", JA_HEADER, changed + _good_rows(5, start=200))
+    (outcome,), _ = _ingest(settings)
+    assert (outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_repeated) == (5, 2, 0)
     reasons = [r for rows in _quarantine(settings).values() for _, r in rows]
-    assert len(reasons) == 2 and all("duplicate" in r and "a.csv" in r for r in reasons)
+    assert len(reasons) == 2 and all("same received_on" in r and "a.csv" in r and "later received_on" in r for r in reasons)
 
 
 def test_file_with_too_many_bad_rows_is_rejected_whole(settings: Settings):

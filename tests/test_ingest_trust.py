@@ -45,7 +45,7 @@ def _with_ingest(settings: Settings, **update) -> Settings:
 # --- 7: 和暦 year 0 -----------------------------------------------------------------
 
 def _one(kind: Kind, text: str):
-    feed = Feed(name="probe", ja="検査", description="", sources=(), key=("id",),
+    feed = Feed(name="probe", ja="検査", description="", sources=(), record_key=("id",), time_column=None,
                 columns=(Column("id", "番号", Kind.TEXT, "key"), Column("v", "値", kind, "", required=False)))
     return parse_feed(pl.DataFrame({"id": ["r1"], "v": [text]}), feed, file_name="probe.csv")
 

@@ -26,7 +26,7 @@ def _csv(path: Path, lines: list[list[str]], encoding: str) -> Path:
 
 def _one_column_feed(kind: Kind, categories: dict[str, str] | None = None) -> Feed:
     return Feed(
-        name="probe", ja="検査", description="one column under test", sources=(), key=("id",),
+        name="probe", ja="検査", description="one column under test", sources=(), record_key=("id",), time_column=None,
         columns=(Column("id", "番号", Kind.TEXT, "key"),
                  Column("v", "値", kind, "under test", required=False, categories=categories)),
     )

@@ -94,12 +94,18 @@ def test_every_row_of_a_duplicated_key_is_reported():
     ]
 
 
-def test_single_column_key_duplicates_name_the_column():
+def test_a_record_sent_twice_with_one_received_on_in_a_file_is_reported():
     records = [{"event_id": e, "local_id": "C1", "event_type": "dpd90", "occurred_on": "2024-01-01",
                 "received_on": "2024-01-02"} for e in ("E1", "E2", "E1")]
     outcome = _validate("events", _rows("events", records))
-    assert outcome.errors.select("source_row", "column", "value").rows() == [(2, "event_id", "E1"), (4, "event_id", "E1")]
-    assert all(r.startswith("duplicate key (event_id)") for r in outcome.errors["reason"])
+    assert outcome.errors.select("source_row", "value").rows() == [(2, "E1 / 2024-01-02"), (4, "E1 / 2024-01-02")]
+    assert all(r.startswith("duplicate key (event_id, received_on)") for r in outcome.errors["reason"])
+
+
+def test_two_versions_of_a_record_in_one_file_are_both_accepted():
+    records = [{"event_id": "E1", "local_id": "C1", "event_type": "dpd90", "occurred_on": "2024-01-01",
+                "received_on": received} for received in ("2024-01-02", "2024-02-02")]
+    assert _validate("events", _rows("events", records)).errors.is_empty()
 
 
 def test_rows_with_a_missing_key_part_are_not_called_duplicates():

@@ -29,6 +29,8 @@ def test_raw_tables_match_the_contract():
         got = [(name, typ, null == "NO") for name, typ, null, *_ in described]
         want = [(c.name, DUCKDB_TYPE[c.kind], c.required) for c in feed.columns]
         want += [(name, typ, True) for name, typ in LINEAGE_COLUMNS]
+        # the point-in-time layer's column: when the version stopped being in force (yocho/warehouse/pit.py)
+        want += [("valid_to", "DATE", False)]
         assert got == want, feed.name
 
 

@@ -81,8 +81,20 @@ class Feed:
     ja: str
     description: str
     sources: tuple[Source, ...]
-    key: tuple[str, ...]
+    # The record a row is a version of, within one institution (institution_id is implied):
+    # a loan-month, a statement, an incident report. received_on is never part of it.
+    record_key: tuple[str, ...]
     columns: tuple[Column, ...]
+    # The date the record is about (a loan's month, a statement's period end), from which a
+    # look-back window reaches back; None for the business master, which is about no date.
+    time_column: str | None
+    # Whether a later delivery may correct a record: the row with the later received_on is
+    # loaded as the record's new version, in force from its received_on. When false, a record
+    # is sent once and a later row with its key is quarantined as a duplicate.
+    correctable: bool = True
+    # Whether a row shows the institution still reports on the business (it is monitored and
+    # active). Outcome events (the labels) and exits say something happened to it instead.
+    activity: bool = True
     # Feeds a later comparison treats month by month (one row per key per month).
     monthly: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -90,6 +102,12 @@ class Feed:
     @property
     def table(self) -> str:
         return f"raw_{self.name}"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What makes a row unique in the warehouse: the record and, for a correctable feed,
+        the delivery date of its version (so one version per record and received_on)."""
+        return (*self.record_key, "received_on") if self.correctable else self.record_key
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -218,7 +236,8 @@ _feed(Feed(
     ja="取引先マスタ",
     description="One row per business and version of its master record.",
     sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
-    key=("local_id", "received_on"),
+    record_key=("local_id",),
+    time_column=None,
     columns=(
         LOCAL_ID, CORPORATE_NUMBER,
         Column("name", "商号", Kind.TEXT, "Trade name (商号) or the proprietor's business name."),
@@ -237,7 +256,8 @@ _feed(Feed(
     ja="保証債務残高",
     description="Monthly balance of each credit guarantee (信用保証) held by the association.",
     sources=(Source.GUARANTEE_ASSOCIATION,),
-    key=("guarantee_id", "month", "received_on"),
+    record_key=("guarantee_id", "month"),
+    time_column="month",
     monthly=True,
     columns=(
         Column("guarantee_id", "保証番号", Kind.TEXT, "The association's guarantee number."),
@@ -253,7 +273,8 @@ _feed(Feed(
     ja="事故報告",
     description="Incident reports (事故報告) lenders file with the association.",
     sources=(Source.GUARANTEE_ASSOCIATION,),
-    key=("incident_id",),
+    record_key=("incident_id",),
+    time_column="occurred_on",
     columns=(
         Column("incident_id", "事故報告番号", Kind.TEXT, "Report number."),
         LOCAL_ID, CORPORATE_NUMBER,
@@ -270,7 +291,8 @@ _feed(Feed(
     ja="代位弁済",
     description="Subrogation requests (代位弁済請求) and payments.",
     sources=(Source.GUARANTEE_ASSOCIATION,),
-    key=("subrogation_id",),
+    record_key=("subrogation_id",),
+    time_column="requested_on",
     columns=(
         Column("subrogation_id", "代位弁済番号", Kind.TEXT, "Subrogation case number."),
         LOCAL_ID, CORPORATE_NUMBER,
@@ -288,7 +310,8 @@ _feed(Feed(
     ja="融資明細",
     description="Monthly status of each loan and overdraft line at a bank.",
     sources=(Source.BANK,),
-    key=("loan_id", "month", "received_on"),
+    record_key=("loan_id", "month"),
+    time_column="month",
     monthly=True,
     columns=(
         Column("loan_id", "融資番号", Kind.TEXT, "The bank's loan or facility number."),
@@ -310,7 +333,8 @@ _feed(Feed(
     ja="預金口座月次集計",
     description="Monthly aggregates of the business's deposit accounts at a bank.",
     sources=(Source.BANK,),
-    key=("local_id", "month", "received_on"),
+    record_key=("local_id", "month"),
+    time_column="month",
     monthly=True,
     columns=(
         LOCAL_ID, CORPORATE_NUMBER, MONTH,
@@ -331,7 +355,8 @@ _feed(Feed(
     ja="債務者区分",
     description="The bank's internal debtor classification (債務者区分) each time it is set.",
     sources=(Source.BANK,),
-    key=("local_id", "classified_on", "received_on"),
+    record_key=("local_id", "classified_on"),
+    time_column="classified_on",
     columns=(
         LOCAL_ID, CORPORATE_NUMBER,
         Column("classified_on", "判定日", Kind.DATE, "Date of the classification decision."),
@@ -367,7 +392,8 @@ _feed(Feed(
     ja="財務諸表",
     description="Annual statements (決算) and quarterly trial balances (試算表); figures cumulative from period_start.",
     sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
-    key=("local_id", "statement_type", "period_end", "received_on"),
+    record_key=("local_id", "statement_type", "period_end"),
+    time_column="period_end",
     columns=(
         LOCAL_ID, CORPORATE_NUMBER,
         Column("statement_type", "決算区分", Kind.CATEGORY, "Annual or quarterly.", categories=STATEMENT_TYPES),
@@ -400,7 +426,8 @@ _feed(Feed(
     ja="定性情報",
     description="Qualitative observations recorded by relationship managers.",
     sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
-    key=("observation_id",),
+    record_key=("observation_id",),
+    time_column="observed_on",
     columns=(
         Column("observation_id", "記録番号", Kind.TEXT, "Record number."),
         LOCAL_ID, CORPORATE_NUMBER,
@@ -416,7 +443,9 @@ _feed(Feed(
     ja="事象",
     description="Outcome events used as labels: what actually happened to the business.",
     sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
-    key=("event_id",),
+    record_key=("event_id",),
+    time_column="occurred_on",
+    activity=False,
     columns=(
         Column("event_id", "事象番号", Kind.TEXT, "Event number."),
         LOCAL_ID, CORPORATE_NUMBER,
@@ -431,7 +460,9 @@ _feed(Feed(
     ja="取引終了",
     description="A business leaving the sending institution's portfolio (repaid, refinanced elsewhere, closed ...).",
     sources=(Source.BANK, Source.GUARANTEE_ASSOCIATION),
-    key=("local_id", "exited_on", "received_on"),
+    record_key=("local_id", "exited_on"),
+    time_column="exited_on",
+    activity=False,
     columns=(
         LOCAL_ID, CORPORATE_NUMBER,
         Column("exit_type", "終了事由", Kind.CATEGORY, "Why the relationship ended.", categories=EXIT_TYPES),

@@ -90,6 +90,19 @@ def render_markdown() -> str:
         "  replaces the rejection. The same bytes from another institution or feed are that sender's own delivery.",
         "",
     ]
+    out += [
+        "## Versions and corrections",
+        "",
+        "A row is a version of a **record** (a loan-month, a statement, an incident report). As of a date T",
+        "a record is its latest version received by T: a correction is the same record sent again with a",
+        "later `received_on`, loaded as the new version and in force from its own `received_on`; the earlier",
+        "version still answers every question about dates before it. An exact repeat of a row already loaded",
+        "(same record, same `received_on`, same values) is skipped and counted in the ingest report; a",
+        "different row under the same record and `received_on` is quarantined with the file and row of the",
+        "loaded one: send the correction with a later `received_on`. The warehouse keeps each version's",
+        "validity (`valid_to`) at ingest (yocho/warehouse/pit.py).",
+        "",
+    ]
     for feed in FEEDS.values():
         sources = ", ".join(_SOURCE_TEXT[s] for s in feed.sources)
         out += [
@@ -98,7 +111,12 @@ def render_markdown() -> str:
             feed.description,
             "",
             f"- Sent by: {sources}",
-            f"- Key: {', '.join(f'`{k}`' for k in feed.key)} (within the sending institution)",
+            f"- Record: {', '.join(f'`{k}`' for k in feed.record_key)} (within the sending institution)",
+            _versions(feed),
+            f"- Dated by: `{feed.time_column}` (look-back windows reach back from the as-of date along it)"
+            if feed.time_column else "- Dated by: nothing (the master record is about no period)",
+            "- Counts as activity: " + ("yes (a row shows the institution still reports on the business)"
+                                        if feed.activity else "no (it says something happened to the business)"),
             f"- Warehouse table: `{feed.table}`",
             *[f"- {note}" for note in feed.notes],
             "",
@@ -118,3 +136,10 @@ def render_markdown() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _versions(feed) -> str:
+    if feed.correctable:
+        return ("- Corrections: yes — a row with the same record and a later `received_on` is the record's new "
+                "version from that date")
+    return "- Corrections: no — a record is sent once; a later row with its key is quarantined as a duplicate"

@@ -9,6 +9,7 @@ import polars as pl
 from features.catalog import Family
 from features.compute import compute, results
 from yocho.contract import DUCKDB_TYPE, FEEDS
+from yocho.warehouse import pit
 from yocho.warehouse.db import migrate
 
 _POLARS = {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "DOUBLE": pl.Float64,
@@ -19,6 +20,7 @@ class Tiny:
     def __init__(self) -> None:
         self.con = duckdb.connect()
         migrate(self.con)
+        pit.install(self.con)
 
     def add(self, feed_name: str, institution_id: str, *rows: dict) -> Tiny:
         """Insert rows into raw_<feed>; columns left out are NULL (so required ones must be given)."""
@@ -33,7 +35,7 @@ class Tiny:
             source_row=pl.int_range(2, frame.height + 2, dtype=pl.Int32),
         )
         self.con.register("tiny_rows", frame.to_arrow())
-        self.con.execute(f"INSERT INTO {feed.table} SELECT * FROM tiny_rows")
+        pit.append(self.con, feed, "tiny_rows")
         self.con.unregister("tiny_rows")
         return self
 

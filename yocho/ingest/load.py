@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from yocho.contract import FEEDS, Feed
+from yocho.warehouse import pit
 
 QUARANTINE_SCHEMA = {
     "source_row": pl.Int32,
@@ -38,6 +39,8 @@ class LoadCounts:
     rows_total: int
     rows_loaded: int
     rows_quarantined: int
+    # exact repeats of rows already loaded: skipped, nothing to correct
+    rows_repeated: int = 0
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, institution_id: str, feed: str) -> bool:
@@ -121,13 +124,44 @@ def _insert_file(con, record: FileRecord, status: str, counts: LoadCounts,
                  ignored_columns: tuple[str, ...], message: str | None) -> None:
     con.execute(
         """
-        INSERT INTO ingested_files VALUES
-            (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)
+        INSERT INTO ingested_files (sha256, institution_id, feed, file_name, archived_path, size_bytes, status,
+            rows_total, rows_loaded, rows_quarantined, rows_repeated, ignored_columns, message, ingested_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)
         """,
         [record.sha256, record.institution_id, record.feed, record.file_name, record.archived_path,
          record.size_bytes, status, counts.rows_total, counts.rows_loaded, counts.rows_quarantined,
-         list(ignored_columns), message],
+         counts.rows_repeated, list(ignored_columns), message],
     )
+
+
+def _classify_known(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str) -> pl.DataFrame:
+    """The rows of g_batch whose key is already in the warehouse: an exact repeat (every column
+    equal) is `repeated` and skipped; anything else under a loaded key is a conflicting version,
+    quarantined with where the loaded row came from."""
+    same = " AND ".join(f"b.{c} IS NOT DISTINCT FROM r.{c}" for c in feed.column_names)
+    if feed.correctable:
+        conflict = (
+            "'another version of this record with the same received_on is already loaded (key "
+            f"{', '.join(feed.key)}) from file ' || f.file_name || ' row ' || r.source_row || "
+            "'; send a correction with a later received_on'"
+        )
+    else:
+        conflict = (
+            f"'duplicate of a record already loaded (key {', '.join(feed.key)}; this feed takes no corrections) "
+            "from file ' || f.file_name || ' row ' || r.source_row"
+        )
+    return con.execute(
+        f"""
+        SELECT b.source_row::INTEGER AS source_row, NULL::VARCHAR AS "column",
+               CASE WHEN {same} THEN NULL ELSE {conflict} END AS reason,
+               NULL::VARCHAR AS value
+        FROM (SELECT *, ? AS institution_id FROM g_batch) b
+        JOIN {feed.table} r ON {_key_match(feed, "b", "r")}
+        JOIN ingested_files f ON f.sha256 = r.source_sha256 AND f.institution_id = r.institution_id
+            AND f.feed = ?
+        """,
+        [institution_id, feed.name],
+    ).pl()
 
 
 def load_accepted(
@@ -139,8 +173,10 @@ def load_accepted(
     ignored_columns: tuple[str, ...],
     rows_total: int,
 ) -> LoadCounts:
-    """Insert the good rows (minus any already in the warehouse under the same key),
-    quarantine the rest, and mark the file loaded -- atomically."""
+    """Insert the good rows whose key is new, through the point-in-time layer; skip exact
+    repeats of rows already loaded; quarantine the rest; mark the file loaded -- atomically.
+    A correction (same record, later received_on) has a new key and loads as the record's new
+    version (yocho/warehouse/pit.py)."""
     feed = FEEDS[record.feed]
     columns = feed.column_names
     col_list = ", ".join(columns)
@@ -149,38 +185,29 @@ def load_accepted(
     try:
         _forget_rejected(con, record)
         con.register("g_batch", batch)
-        # The same key sent again in another file is a duplicate, not a correction:
-        # corrections carry a later received_on, which is part of every key.
-        duplicates = con.execute(
-            f"""
-            SELECT b.source_row::INTEGER AS source_row, NULL::VARCHAR AS "column",
-                   'duplicate of a row already loaded (key ' || '{", ".join(feed.key)}' ||
-                   ') from file ' || f.file_name || ' row ' || r.source_row AS reason,
-                   NULL::VARCHAR AS value
-            FROM (SELECT *, ? AS institution_id FROM g_batch) b
-            JOIN {feed.table} r ON {_key_match(feed, "b", "r")}
-            JOIN ingested_files f ON f.sha256 = r.source_sha256 AND f.institution_id = r.institution_id
-                AND f.feed = ?
-            """,
-            [record.institution_id, record.feed],
-        ).pl()
+        known = _classify_known(con, feed, record.institution_id)
+        conflicts = known.filter(pl.col("reason").is_not_null())
+        repeated = known.filter(pl.col("reason").is_null())["source_row"].n_unique()
         con.execute(
             f"""
-            INSERT INTO {feed.table} ({col_list}, institution_id, source_sha256, source_row)
-            SELECT {col_list}, institution_id, ?, source_row
-            FROM (SELECT *, ? AS institution_id FROM g_batch) b
+            CREATE OR REPLACE TEMP TABLE new_rows AS
+            SELECT {col_list}, institution_id, ?::VARCHAR AS source_sha256, source_row
+            FROM (SELECT *, ?::VARCHAR AS institution_id FROM g_batch) b
             WHERE NOT EXISTS (SELECT 1 FROM {feed.table} r WHERE {_key_match(feed, "b", "r")})
             """,
             [record.sha256, record.institution_id],
         )
         con.unregister("g_batch")
-        all_errors = pl.concat([errors.cast(QUARANTINE_SCHEMA), duplicates.cast(QUARANTINE_SCHEMA)])
+        pit.append(con, feed, "new_rows")
+        con.execute("DROP TABLE new_rows")
+        all_errors = pl.concat([errors.cast(QUARANTINE_SCHEMA), conflicts.cast(QUARANTINE_SCHEMA)])
         _insert_quarantine(con, record, all_errors)
         _insert_results(con, record, results)
         counts = LoadCounts(
             rows_total=rows_total,
-            rows_loaded=good.height - duplicates["source_row"].n_unique(),
+            rows_loaded=good.height - known["source_row"].n_unique(),
             rows_quarantined=all_errors["source_row"].drop_nulls().n_unique(),
+            rows_repeated=repeated,
         )
         _insert_file(con, record, "loaded", counts, ignored_columns, None)
         con.execute("COMMIT")

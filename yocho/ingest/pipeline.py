@@ -35,6 +35,8 @@ class FileOutcome:
     rows_total: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    # exact repeats of rows already loaded, skipped (nothing to correct)
+    rows_repeated: int = 0
     message: str | None = None
     seconds: float = 0.0
 
@@ -105,6 +107,7 @@ def _outcome(base: dict, status: str, counts: LoadCounts, message: str | None, s
         rows_total=counts.rows_total,
         rows_loaded=counts.rows_loaded,
         rows_quarantined=counts.rows_quarantined,
+        rows_repeated=counts.rows_repeated,
         message=message,
         seconds=time.perf_counter() - started,
     )

@@ -11,17 +11,19 @@ import duckdb
 
 def outcomes_markdown(outcomes: list[dict], misplaced: list[str]) -> str:
     lines = [
-        "| file | institution | feed | status | rows | loaded | quarantined |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| file | institution | feed | status | rows | loaded | quarantined | repeats skipped |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         lines.append(
             f"| {Path(o['path']).name} | {o['institution_id']} | {o['feed']} | {o['status']} "
-            f"| {o['rows_total']:,} | {o['rows_loaded']:,} | {o['rows_quarantined']:,} |"
+            f"| {o['rows_total']:,} | {o['rows_loaded']:,} | {o['rows_quarantined']:,} | {o.get('rows_repeated', 0):,} |"
         )
-    totals = {k: sum(o[k] for o in outcomes) for k in ("rows_total", "rows_loaded", "rows_quarantined")}
+    keys = ("rows_total", "rows_loaded", "rows_quarantined", "rows_repeated")
+    totals = {k: sum(o.get(k, 0) for o in outcomes) for k in keys}
     lines.append(
-        f"| **total** | | | | {totals['rows_total']:,} | {totals['rows_loaded']:,} | {totals['rows_quarantined']:,} |"
+        f"| **total** | | | | {totals['rows_total']:,} | {totals['rows_loaded']:,} | {totals['rows_quarantined']:,} "
+        f"| {totals['rows_repeated']:,} |"
     )
     rejected = [o for o in outcomes if o["status"] == "rejected"]
     if rejected:

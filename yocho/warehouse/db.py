@@ -10,8 +10,12 @@ from pathlib import Path
 import duckdb
 
 from yocho.settings import Settings
+from yocho.warehouse import pit
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Migrations that add derived state the rows already loaded must fill: run after the SQL, in
+# its transaction. The point-in-time layer is derived from the feed tables (pit.rebuild).
+_FILL_AFTER = {9: pit.rebuild}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -43,6 +47,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql)
+            if version in _FILL_AFTER:
+                _FILL_AFTER[version](con)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, current_timestamp::TIMESTAMP)",
                 [version, name],
@@ -71,6 +77,7 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
     con.execute("SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
+    pit.install(con)
     return con
 
 
