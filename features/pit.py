@@ -119,6 +119,7 @@ def prepare(
     layer.install(con)
     build_business_keys(con, shard)
     in_shard = f"WHERE {shard_predicate('k.business_key', shard)}" if shard is not None else ""
+    in_shard_exits = f"AND {shard_predicate('e.business_key', shard)}" if shard is not None else ""
     # One read of every activity row: per (business, institution) and as-of date T, the rows
     # received after the previous as-of date and by T (the first date takes everything
     # before it). Small (at most one row per pair and date), and enough for both the first
@@ -156,11 +157,9 @@ def prepare(
         ),
         exit_known AS (
             -- each institution's latest exit of the business that has happened and is known by T
-            SELECT k.business_key, e.institution_id, d.as_of, max(e.received_on) AS exit_received
-            FROM raw_exits e
-            JOIN business_keys k USING (institution_id, local_id)
-            JOIN as_of_dates d ON e.exited_on <= d.as_of AND e.received_on <= d.as_of
-            {in_shard}
+            SELECT e.business_key, e.institution_id, e.as_of, max(e.received_on) AS exit_received
+            FROM pit_exits({layer.ALL_HISTORY_MONTHS}) e
+            WHERE e.exited_on <= e.as_of {in_shard_exits}
             GROUP BY ALL
         ),
         per_business AS (
