@@ -120,9 +120,9 @@ def prepare(
     build_business_keys(con, shard)
     in_shard = f"WHERE {shard_predicate('k.business_key', shard)}" if shard is not None else ""
     in_shard_exits = f"AND {shard_predicate('e.business_key', shard)}" if shard is not None else ""
-    # One read of every activity row: per (business, institution) and as-of date T, the rows
-    # received after the previous as-of date and by T (the first date takes everything
-    # before it). Small (at most one row per pair and date), and enough for both the first
+    # One read of the activity days the layer keeps at ingest: per (business, institution) and
+    # as-of date T, the days rows were received after the previous as-of date and by T (the
+    # first date takes everything before it). Small (at most one row per pair and date), and enough for both the first
     # and the last row received by each date; rows received after the last date never count.
     con.execute(
         f"""
