@@ -2,9 +2,10 @@
 
 How statements are chosen (the same for every indicator of the family):
 
-- As of T only statements received by T count; a statement sent again (same business,
-  type and period_end, possibly by another institution) counts once, in its latest
-  version received by T.
+- As of T only statements received by T count, each in its latest version received by T
+  (the point-in-time layer, yocho/warehouse/pit.py). A statement sent by several
+  institutions (same business, type and period_end) counts once: the one preferred by
+  `pit_preference`, the latest received, then the lowest institution_id.
 - The *latest* annual statement is the one with the latest period_end among those whose
   period_end is at most 5 years before T; the *previous* one is the annual statement
   whose period_end is 11 to 13 months earlier (the preceding fiscal year) and which

@@ -1,7 +1,11 @@
 -- Financial statements. See features/financials.py for how statements are chosen.
+-- Statements are read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+-- statement (institution, local_id, type, period_end) is its latest version received by T.
 WITH stmts AS (
-    -- each statement once per as-of date: its latest version received by then
-    SELECT k.business_key, a.as_of, f.statement_type, f.period_start, f.period_end, f.received_on,
+    -- each statement once per business, type, period and as-of date: where several institutions
+    -- (or several local ids) sent the same period, the one preferred by pit_preference (latest
+    -- received, then lowest institution_id)
+    SELECT f.business_key, f.as_of, f.statement_type, f.period_start, f.period_end, f.received_on,
            date_diff('month', f.period_start, f.period_end) + 1 AS months,
            date_diff('day', f.period_start, f.period_end) + 1 AS days,
            f.sales_jpy AS sales, f.operating_profit_jpy AS op, f.net_assets_jpy AS net_assets,
@@ -16,22 +20,18 @@ WITH stmts AS (
            coalesce(f.ordinary_profit_jpy, f.operating_profit_jpy) AS ordinary,
            f.net_income_jpy AS net_income, f.depreciation_jpy AS depreciation,
            f.retained_earnings_jpy AS retained
-    FROM raw_financials f
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a ON f.received_on <= a.as_of AND f.period_end > a.as_of - INTERVAL 5 YEAR
+    FROM pit_financials(60) f  -- period_end within 5 years before T
     QUALIFY row_number() OVER (
-        PARTITION BY k.business_key, a.as_of, f.statement_type, f.period_end
-        ORDER BY f.received_on DESC, f.institution_id DESC, f.source_row DESC) = 1
+        PARTITION BY f.business_key, f.as_of, f.statement_type, f.period_end
+        ORDER BY pit_preference(f.received_on, f.institution_id), f.local_id) = 1
 ),
 filed AS (
     -- what was ever submitted by T, however old (for the overdue check)
-    SELECT k.business_key, a.as_of,
+    SELECT f.business_key, f.as_of,
            max(f.period_end) FILTER (WHERE f.statement_type = 'annual') AS last_annual_end,
            max(f.received_on) FILTER (WHERE f.statement_type = 'annual') AS last_annual_received,
            min(f.period_start) FILTER (WHERE f.statement_type = 'quarterly') AS first_trial_start
-    FROM raw_financials f
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a ON f.received_on <= a.as_of
+    FROM pit_financials(1200) f  -- yocho.warehouse.pit.ALL_HISTORY_MONTHS
     GROUP BY ALL
 ),
 ann AS (

@@ -536,6 +536,25 @@ def test_same_statement_from_two_institutions_counts_once():
     assert _get(got, "fin_borrowings_to_monthly_sales") == (7.0588, True, True)  # 60m / (102m / 12)
 
 
+def test_same_period_from_two_institutions_the_preferred_one_is_used():
+    # two institutions send FY25 with different figures: the one received later is used; received
+    # the same day, the lower institution_id's (yocho.warehouse.pit: pit_preference)
+    def both(bank_received: date, cga_received: date) -> dict:
+        tiny = Tiny().add("financials", "bank_0116", _statement(FY24, date(2024, 6, 1)),
+                          _statement(FY25, bank_received, sales_jpy=102_000_000))
+        tiny.add("financials", "cga_01",
+                 {**_statement(FY25, cga_received, sales_jpy=108_000_000), "local_id": "G9"})
+        return tiny.run(T, family=Family.FINANCIALS)
+
+    same_day = both(date(2025, 6, 1), date(2025, 6, 1))
+    assert _get(same_day, "fin_sales_decline_yoy") == (-15.0, True, True)  # bank_0116 < cga_01: 102m
+    assert _evidence(same_day, "fin_sales_decline_yoy")["sales_jpy"] == 102_000_000
+    later_cga = both(date(2025, 6, 1), date(2025, 6, 2))
+    assert _get(later_cga, "fin_sales_decline_yoy") == (-10.0, True, True)  # cga_01 received later: 108m
+    later_bank = both(date(2025, 6, 2), date(2025, 6, 1))
+    assert _get(later_bank, "fin_sales_decline_yoy") == (-15.0, True, True)
+
+
 def test_business_without_statements_is_unavailable_everywhere():
     got = _run()
     rows = [r for (key, _, _), r in got.items() if key == CN]
