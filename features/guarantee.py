@@ -1,4 +1,9 @@
-"""Guarantee-association signals: what the 信用保証協会 itself sees."""
+"""Guarantee-association signals: what the 信用保証協会 itself sees.
+
+Every feed is read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+guarantee-month, incident report and subrogation is its latest version received by T, so a
+report corrected under the same number (its type or date changed) counts once, as corrected.
+"""
 from features.catalog import Family, Indicator, Severity, Threshold
 
 _FEEDS = ("guarantees", "incidents", "subrogations")

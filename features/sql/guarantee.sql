@@ -1,46 +1,30 @@
 -- Guarantee-association signals. Available only for businesses the association knows
 -- (any guarantee, incident or subrogation row received by the as-of date): for others,
 -- "no incident" would claim knowledge nobody has.
+-- Every feed is read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+-- record (a guarantee-month, an incident report, a subrogation) is its latest version received
+-- by T, so a corrected report counts once, as corrected.
 WITH known AS (
-    SELECT DISTINCT k.business_key, a.as_of
-    FROM (
-        SELECT institution_id, local_id, received_on FROM raw_guarantees
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_incidents
-        UNION ALL SELECT institution_id, local_id, received_on FROM raw_subrogations
-    ) r
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a ON r.received_on <= a.as_of
+    SELECT business_key, as_of FROM pit_guarantees(1200)  -- yocho.warehouse.pit.ALL_HISTORY_MONTHS
+    UNION SELECT business_key, as_of FROM pit_incidents(1200)
+    UNION SELECT business_key, as_of FROM pit_subrogations(1200)
 ),
 incidents AS (
-    SELECT k.business_key, a.as_of, count(*) AS n,
-           arg_max(i.incident_type, (i.occurred_on, i.incident_id)) AS latest_type, max(i.occurred_on) AS latest_on
-    FROM raw_incidents i
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON i.received_on <= a.as_of
-     AND i.occurred_on > a.as_of - to_months($cga_incident_reported__window_months::INTEGER)
+    SELECT business_key, as_of, count(*) AS n,
+           arg_max(incident_type, (occurred_on, incident_id)) AS latest_type, max(occurred_on) AS latest_on
+    FROM pit_incidents($cga_incident_reported__window_months)
     GROUP BY ALL
 ),
 subrogations AS (
-    SELECT k.business_key, a.as_of, sum(s.amount_jpy) AS amount,
-           max(s.requested_on) AS latest_on, count(*) AS n
-    FROM raw_subrogations s
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON s.received_on <= a.as_of
-     AND s.requested_on > a.as_of - to_months($cga_subrogation_requested__window_months::INTEGER)
+    SELECT business_key, as_of, sum(amount_jpy) AS amount, max(requested_on) AS latest_on, count(*) AS n
+    FROM pit_subrogations($cga_subrogation_requested__window_months)
     GROUP BY ALL
 ),
 latest_status AS (
-    -- the latest version received by T of each guarantee's most recent month
-    SELECT k.business_key, a.as_of, g.guarantee_id, g.month, g.status
-    FROM raw_guarantees g
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON g.received_on <= a.as_of
-     AND g.month > a.as_of - to_months($cga_guarantee_adverse_status__recent_months::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY g.institution_id, g.guarantee_id, a.as_of ORDER BY g.month DESC, g.received_on DESC) = 1
+    -- each guarantee's most recent month within the window
+    SELECT business_key, as_of, guarantee_id, month, status
+    FROM pit_guarantees($cga_guarantee_adverse_status__recent_months)
+    QUALIFY row_number() OVER (PARTITION BY institution_id, guarantee_id, as_of ORDER BY month DESC) = 1
 ),
 adverse AS (
     SELECT business_key, as_of,

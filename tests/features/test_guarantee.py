@@ -44,6 +44,20 @@ def test_incident_received_after_as_of_is_not_seen(tiny: Tiny):
     assert got[(CN, date(2025, 7, 31), "cga_incident_reported")]["fired"] is True
 
 
+def test_corrected_incident_counts_once_as_its_latest_version(tiny: Tiny):
+    # I1 reported as a delinquency, then corrected (same report number) to a restructuring request
+    tiny.add("incidents", "cga_01", _incident("I1", date(2025, 3, 3), date(2025, 3, 20)))
+    tiny.add("incidents", "cga_01", _incident("I1", date(2025, 3, 3), date(2025, 5, 10), "restructuring_request"))
+    before = date(2025, 4, 30)
+    got = tiny.run(before, T, family=Family.GUARANTEE)
+    first = got[(CN, before, "cga_incident_reported")]
+    assert (first["value"], first["fired"]) == (1.0, True)
+    assert json.loads(first["evidence"])["latest_type"] == "delinquency"
+    row = got[(CN, T, "cga_incident_reported")]
+    assert (row["value"], row["fired"]) == (1.0, True)
+    assert json.loads(row["evidence"]) == {"reports": 1, "latest_type": "restructuring_request", "latest_on": "2025-03-03"}
+
+
 def test_quiet_guarantee_does_not_fire(tiny: Tiny):
     got = tiny.run(T, family=Family.GUARANTEE)
     assert [(got[(CN, T, i)]["value"], got[(CN, T, i)]["fired"]) for i in
