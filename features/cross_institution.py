@@ -6,6 +6,13 @@ has sent at least one row of any feed except `events` about it received by T. So
 proprietors have no 法人番号 and are keyed per institution, so they are known to one
 institution only and these indicators are unavailable for them. Both indicators are available
 only when at least two institutions know the business by T.
+
+Every feed is read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+record is its latest version received by T -- a loan-month, an account-month, an incident
+report (a corrected report counts once, as in the guarantee family), a guarantee-month, a
+debtor classification (institution, local_id, classified_on). A bank's view of the business
+is its classification with the latest 判定日; where it classified the business under several
+local ids that day, the one preferred by `pit_preference` (the latest received).
 """
 from features.catalog import Family, Indicator, Severity, Threshold
 

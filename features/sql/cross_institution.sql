@@ -1,6 +1,6 @@
 -- Cross-institution signs (他機関での兆候). See features/cross_institution.py.
--- Written from the raw feeds directly. An institution knows the business by T when it sent any
--- row (any feed but the outcome labels) about it received by T; both indicators need two.
+-- An institution knows the business by T when it sent any row (any feed but the outcome
+-- labels) about it received by T; both indicators need two.
 WITH known AS (
     SELECT business_key, institution_id, first_received FROM known_by  -- features/pit.py
 ),
@@ -9,47 +9,30 @@ knowers AS (
     FROM known kn JOIN as_of_dates a ON kn.first_received <= a.as_of
     GROUP BY ALL
 ),
--- Each loan at its latest month within the recent window, latest version received by T.
+-- Every feed is read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+-- record (a loan-month, an account-month, an incident report, a guarantee-month, a
+-- classification) is its latest version received by T.
+-- Each loan at its latest month within the recent window.
 loan_latest AS (
-    SELECT k.business_key, a.as_of, l.institution_id, l.loan_id, l.month, l.days_past_due, l.restructured
-    FROM raw_loans l
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON l.received_on <= a.as_of
-     AND l.month > a.as_of - to_months($x_adverse_at_multiple_institutions__recent_months::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY l.institution_id, l.loan_id, a.as_of ORDER BY l.month DESC, l.received_on DESC) = 1
+    SELECT business_key, as_of, institution_id, loan_id, month, days_past_due, restructured
+    FROM pit_loans($x_adverse_at_multiple_institutions__recent_months)
+    QUALIFY row_number() OVER (PARTITION BY institution_id, loan_id, as_of ORDER BY month DESC) = 1
 ),
--- Each deposit-account month within the recent window, latest version received by T.
+-- Each deposit-account month within the recent window.
 account_months AS (
-    SELECT k.business_key, a.as_of, c.institution_id, c.month, c.failed_debits
-    FROM raw_accounts c
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON c.received_on <= a.as_of
-     AND c.month > a.as_of - to_months($x_adverse_at_multiple_institutions__recent_months::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY c.institution_id, c.local_id, c.month, a.as_of ORDER BY c.received_on DESC) = 1
+    SELECT business_key, as_of, institution_id, month, failed_debits
+    FROM pit_accounts($x_adverse_at_multiple_institutions__recent_months)
 ),
--- An incident report version is in force until a later version of the same report arrives.
-incident_versions AS (
-    SELECT k.business_key, i.institution_id, i.incident_id, i.incident_type, i.occurred_on, i.lender_bank_code,
-           i.received_on,
-           lead(i.received_on) OVER (
-               PARTITION BY i.institution_id, i.incident_id
-               ORDER BY i.received_on, i.source_sha256, i.source_row) AS superseded_on
-    FROM raw_incidents i
-    JOIN business_keys k USING (institution_id, local_id)
+-- Each incident report that occurred within its window.
+incidents AS (
+    SELECT business_key, as_of, institution_id, incident_id, incident_type, occurred_on, lender_bank_code
+    FROM pit_incidents($x_adverse_at_multiple_institutions__incident_window_months)
 ),
+-- Each guarantee at its latest month within the recent window.
 guarantee_latest AS (
-    SELECT k.business_key, a.as_of, g.institution_id, g.guarantee_id, g.month, g.status
-    FROM raw_guarantees g
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON g.received_on <= a.as_of
-     AND g.month > a.as_of - to_months($x_adverse_at_multiple_institutions__recent_months::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY g.institution_id, g.guarantee_id, a.as_of ORDER BY g.month DESC, g.received_on DESC) = 1
+    SELECT business_key, as_of, institution_id, guarantee_id, month, status
+    FROM pit_guarantees($x_adverse_at_multiple_institutions__recent_months)
+    QUALIFY row_number() OVER (PARTITION BY institution_id, guarantee_id, as_of ORDER BY month DESC) = 1
 ),
 signs AS (
     SELECT business_key, as_of, institution_id,
@@ -68,14 +51,10 @@ signs AS (
     GROUP BY ALL
     HAVING sum(failed_debits) > 0
     UNION ALL
-    SELECT v.business_key, a.as_of, v.institution_id,
-           'incident ' || v.incident_type || ' on ' || strftime(v.occurred_on, '%Y-%m-%d')
-               || ' (lender ' || v.lender_bank_code || ')'
-    FROM incident_versions v
-    JOIN as_of_dates a
-      ON v.received_on <= a.as_of
-     AND (v.superseded_on IS NULL OR v.superseded_on > a.as_of)
-     AND v.occurred_on > a.as_of - to_months($x_adverse_at_multiple_institutions__incident_window_months::INTEGER)
+    SELECT business_key, as_of, institution_id,
+           'incident ' || incident_type || ' on ' || strftime(occurred_on, '%Y-%m-%d')
+               || ' (lender ' || lender_bank_code || ')'
+    FROM incidents
     UNION ALL
     SELECT business_key, as_of, institution_id,
            'guarantee ' || guarantee_id || ' ' || status || ' (' || strftime(month, '%Y-%m') || ')'
@@ -88,17 +67,15 @@ adverse AS (
     FROM (SELECT business_key, as_of, institution_id, list(sign ORDER BY sign) AS shows FROM signs GROUP BY ALL)
     GROUP BY ALL
 ),
--- Each bank's latest classification of the business decided within max_age_months, latest
--- version received by T.
+-- Each bank's latest classification of the business decided within max_age_months. A
+-- classification is the record (institution, local_id, classified_on); where one bank holds the
+-- business under several local ids and classified them on the same day, pit_preference picks.
 classes AS (
-    SELECT k.business_key, a.as_of, c.institution_id, c.debtor_class, c.classified_on
-    FROM raw_classifications c
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON c.received_on <= a.as_of
-     AND c.classified_on > a.as_of - to_months($x_watch_class_elsewhere__max_age_months::INTEGER)
+    SELECT business_key, as_of, institution_id, debtor_class, classified_on
+    FROM pit_classifications($x_watch_class_elsewhere__max_age_months)
     QUALIFY row_number() OVER (
-        PARTITION BY c.institution_id, k.business_key, a.as_of ORDER BY c.classified_on DESC, c.received_on DESC) = 1
+        PARTITION BY institution_id, business_key, as_of
+        ORDER BY classified_on DESC, pit_preference(received_on, institution_id), local_id) = 1
 ),
 watch AS (
     SELECT business_key, as_of, count(*) AS classified,

@@ -129,6 +129,20 @@ def test_corrected_loan_month_uses_the_latest_version():
     assert _row(got, LATER, ADV) == (1.0, True, False)
 
 
+def test_corrected_incident_report_counts_once_as_its_latest_version():
+    # I1 first reported as a delinquency, then corrected (same report number) to a restructuring
+    # request: one incident, shown as corrected (as in the guarantee family's count)
+    tiny = (Tiny()
+            .add("loans", "bank_0116", _loan(date(2025, 5, 1), 45, date(2025, 6, 10)))
+            .add("incidents", "cga_01", _incident("I1", date(2025, 3, 3), date(2025, 3, 20)))
+            .add("incidents", "cga_01", _incident("I1", date(2025, 3, 3), date(2025, 5, 10), "restructuring_request")))
+    got = tiny.run(T, family=Family.CROSS_INSTITUTION)
+    assert _row(got, T, ADV) == (2.0, True, True)
+    assert json.loads(got[(CN, T, ADV)]["evidence"])["institutions"] == [
+        {"institution": "bank_0116", "shows": ["loan L1 (2025-05): 45 days past due"]},
+        {"institution": "cga_01", "shows": ["incident restructuring_request on 2025-03-03 (lender 0117)"]}]
+
+
 def test_business_known_to_one_institution_is_unavailable():
     tiny = Tiny().add("loans", "bank_0116", _loan(date(2025, 5, 1), 45, date(2025, 6, 10)),
                       _loan(date(2025, 5, 1), 45, date(2025, 6, 10), loan_id="L9", local_id="S1", cn=None))
@@ -218,6 +232,25 @@ def test_corrected_classification_uses_the_latest_version():
     got = tiny.run(T, LATER, family=Family.CROSS_INSTITUTION)
     assert _row(got, T, WATCH) == (1.0, True, True)
     assert _row(got, LATER, WATCH) == (0.0, True, False)
+
+
+def test_classifications_are_versioned_per_record_and_a_bank_s_view_is_the_preferred_one():
+    # bank_0116 holds the business under two local ids (K1, K2) and classified both on 2025-03-31:
+    # each classification is its own record (institution, local_id, classified_on); the bank's view
+    # is the one preferred by pit_preference, the latest received
+    tiny = (Tiny()
+            .add("classifications", "bank_0116", _class("K1", date(2025, 3, 31), "watch", date(2025, 4, 9)))
+            .add("classifications", "bank_0116", _class("K2", date(2025, 3, 31), "normal", date(2025, 4, 20)))
+            .add("business", "cga_01", _master("A1", date(2025, 1, 10))))
+    got = tiny.run(T, family=Family.CROSS_INSTITUTION)
+    assert _row(got, T, WATCH) == (0.0, True, False)  # K2's normal, received later
+    # K1 corrected after T (still watch): its latest version is now the latest received
+    tiny.add("classifications", "bank_0116", _class("K1", date(2025, 3, 31), "watch", date(2025, 7, 2)))
+    got = tiny.run(T, LATER, family=Family.CROSS_INSTITUTION)
+    assert _row(got, T, WATCH) == (0.0, True, False)
+    assert _row(got, LATER, WATCH) == (1.0, True, True)
+    assert json.loads(got[(CN, LATER, WATCH)]["evidence"])["classified_by"] == [
+        {"institution": "bank_0116", "debtor_class": "watch", "ja": "要注意先", "classified_on": "2025-03-31"}]
 
 
 def test_threshold_overrides():
