@@ -20,6 +20,7 @@ from yocho.settings import GeneratorSettings
 CFG = GeneratorSettings(businesses=2000, months=24, seed=5, chunk_size=700)
 CUTOFF = date(2026, 10, 21)  # extract date for the default end month 2026-09
 FILE_NAME = re.compile(r"^(?P<feed>[a-z_]+)_FY(?P<fy>\d{4})_c(?P<chunk>\d{3})\.(csv|parquet)$")
+MONTH_FILE = re.compile(r"^(?P<feed>[a-z_]+)_M(?P<month>\d{6})_c(?P<chunk>\d{3})\.(csv|parquet)$")
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +353,53 @@ def test_exits_are_the_last_thing_an_institution_sends_about_a_business(run):
     joined = exits.join(last, on=["institution_id", "local_id"])
     assert joined.height > 10
     assert (joined["last"] <= joined["received_on"]).all()
+
+
+def _all_rows(out: Path) -> dict[tuple[str, str], pl.DataFrame]:
+    """(institution, feed) -> every row of its files, as text, in a canonical order."""
+    frames: dict[tuple[str, str], list[pl.DataFrame]] = {}
+    for path in sorted((out / "landing").rglob("*")):
+        if path.is_file():
+            frames.setdefault((path.parent.parent.name, path.parent.name), []).append(read_file(path))
+    return {k: pl.concat(v).sort(pl.all()) for k, v in frames.items()}
+
+
+def test_the_last_months_are_delivered_one_file_per_month_of_receipt(run, tmp_path, monkeypatch):
+    """monthly_files_months=N moves the rows received in the last N months (the extract's
+    month, 2026-10, and the one before) into one file per month of receipt; 0 writes none."""
+    out, _ = run
+    assert not [p for p in (out / "landing").rglob("*_M*") if p.is_file()]  # the default: fiscal years only
+
+    # With defects and the senders' varied spellings taken out, both layouts must hold the
+    # same rows: only the files they are in differ.
+    from yocho.generator import writer
+    monkeypatch.setattr(writer, "plant", lambda frame, feed, fmt, rng, future: (frame, pl.DataFrame(), []))
+    monkeypatch.setattr(writer, "render", lambda frame, feed, fmt, rng: frame.select(feed.column_names))
+    cfg = GeneratorSettings(businesses=400, months=12, seed=5, chunk_size=250)
+    plain = generate(cfg, tmp_path / "plain")
+    monthly = generate(cfg.model_copy(update={"monthly_files_months": 2}), tmp_path / "monthly")
+    assert monthly.rows_per_feed == plain.rows_per_feed
+    assert monthly.files_written > plain.files_written
+    before, after = _all_rows(tmp_path / "plain"), _all_rows(tmp_path / "monthly")
+    assert before.keys() == after.keys()
+    for key, frame in before.items():
+        assert frame.equals(after[key]), key
+
+    landing = tmp_path / "monthly" / "landing"
+    first = date(2026, 9, 1)
+    months = set()
+    for path in sorted(p for p in landing.rglob("*") if p.is_file()):
+        received = read_file(path)["received_on"].str.to_date("%Y-%m-%d")
+        if match := MONTH_FILE.match(path.name):
+            assert match["feed"] == path.parent.name and match["chunk"] in ("000", "001")
+            months.add(match["month"])
+            start = date(int(match["month"][:4]), int(match["month"][4:]), 1)
+            assert (received.dt.month_start() == start).all(), path
+        else:
+            assert FILE_NAME.match(path.name), path
+            assert (received < first).all(), path
+    assert months == {"202609", "202610"}
+    month_files = [p for p in landing.rglob("*_M202610_*")]
+    # the night's delivery: every institution sends something, received up to the extract date
+    assert {p.parent.parent.name for p in month_files} == set(plain.institutions)
+    assert max(read_file(p)["received_on"].str.to_date("%Y-%m-%d").max() for p in month_files) <= CUTOFF

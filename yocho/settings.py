@@ -68,6 +68,11 @@ class GeneratorSettings(BaseModel):
     banks: int = Field(3, ge=1)
     # Businesses generated per chunk; bounds memory at national scale.
     chunk_size: int = Field(100_000, gt=0)
+    # The last N months of receipt (the extract's month, the one after end_month, and the
+    # N-1 before it) are delivered as institutions really send them: one file per
+    # institution, feed and month of receipt (<feed>_M<yyyymm>_c<chunk>), their rows no longer
+    # in the fiscal-year part files. 0: fiscal-year files only.
+    monthly_files_months: int = Field(0, ge=0)
 
 
 class FeatureSettings(BaseModel):

@@ -42,8 +42,10 @@ def _remove_previous(out_dir: Path, inst_ids: list[str]) -> None:
     generator-named files are removed, anything else in the landing area stays."""
     for inst_id in inst_ids:
         for feed in FEEDS:
-            for path in (out_dir / "landing" / inst_id / feed).glob(f"{feed}_FY*_c*.*"):
-                path.unlink()
+            folder = out_dir / "landing" / inst_id / feed
+            for pattern in (f"{feed}_FY*_c*.*", f"{feed}_M*_c*.*"):
+                for path in folder.glob(pattern):
+                    path.unlink()
     shutil.rmtree(out_dir / "truth", ignore_errors=True)
 
 
@@ -64,6 +66,10 @@ def generate(cfg: GeneratorSettings, out_dir: Path,
     shared = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(2**31 - 2,)))
     batch_lag = shared.integers(10, 21, (len(insts), tl.T))
     future = future_date(tl.cutoff)
+    # the last N months of receipt, the extract's month (the month after end_month) included,
+    # are written one file per month of receipt instead of in the fiscal-year parts
+    monthly_from = (tl.month_start(tl.T - cfg.monthly_files_months + 1).item()
+                    if cfg.monthly_files_months else None)
 
     chunks = -(-cfg.businesses // cfg.chunk_size)
     rows = dict.fromkeys(FEEDS, 0)
@@ -86,7 +92,8 @@ def generate(cfg: GeneratorSettings, out_dir: Path,
             world = World(pop=pop, health=health, rels=rels, loans=loans, accounts=accounts, sales=sales,
                           tl=tl, insts=insts, batch_lag=batch_lag, rng=rng, exit_rng=exit_rng)
             for inst, feed, frame in build_feeds(world):
-                n_files, n_rows, records = write_feed(frame, inst, feed, c, out_dir, cfg.seed, future)
+                n_files, n_rows, records = write_feed(frame, inst, feed, c, out_dir, cfg.seed, future,
+                                                      monthly_from=monthly_from)
                 files += n_files
                 rows[feed] += n_rows
                 bad.extend(records)
