@@ -1,0 +1,34 @@
+"""What an acting user may see of the cases, as a WHERE condition.
+
+This is the queue's confidentiality boundary: every read, list and transition adds `_scope`
+to its query, and the KPIs and similar-case outcomes filter with the same condition, so there
+is one definition of "visible" and no unscoped read path.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, and_, exists, false, true
+
+from signals.queue.actors import User
+from signals.queue.lifecycle import COUNCIL_STATES, INSTITUTION_ROLES, Role, State
+from signals.queue.schema import case_institutions, cases
+
+
+def _values(states: Iterable[State]) -> list[str]:
+    return sorted(s.value for s in states)
+
+
+def _scope(actor: User) -> ColumnElement[bool]:
+    """What the acting user may see, as a WHERE condition on cases."""
+    if actor.role is Role.ADMIN:
+        return true()
+    if actor.role in INSTITUTION_ROLES:
+        if not actor.institution_id:
+            return false()
+        return exists().where(case_institutions.c.case_id == cases.c.id,
+                              case_institutions.c.institution_id == actor.institution_id)
+    if actor.role is Role.COUNCIL_INTAKE:
+        return and_(cases.c.state.in_(_values(COUNCIL_STATES)), cases.c.consent_on.is_not(None))
+    return false()
+
