@@ -10,14 +10,16 @@ it fires when the value is at least `min_weight` (0.5 by default: one observatio
 half-life, or several older ones). Observations older than six half-lives (weight below 1/64)
 are left out so that the computation stays bounded. An observation re-sent under the same
 record number (a correction, later received_on) counts once, in its latest version received
-by T -- a correction may change its code or date.
+by T -- a correction may change its code or date (the point-in-time layer,
+yocho/warehouse/pit.py, read back as far as the longest six half-lives).
 
 Availability. A bank that sends no observations at all tells nothing, so "no observation" is
 informative only where some institution that knows the business does record observations.
 An indicator is available for business B as of T when some institution I (1) knows B by T --
 I has sent at least one row of any feed except `events` about B received by T -- and (2)
-observes by T -- I has sent at least one observation (about any business) received by T. An
-observation about B itself satisfies both. Otherwise value, fired and evidence are NULL.
+observes by T -- I has an observation (about any business, in any shard) in force at T, i.e.
+has sent at least one observation received by T. An observation about B itself satisfies
+both. Otherwise value, fired and evidence are NULL.
 """
 from features.catalog import Family, Indicator, Severity, Threshold
 

@@ -21,26 +21,17 @@ WITH spec(indicator_id, code, half_life, min_weight) AS (
     ('obs_disaster', 'disaster',
         $obs_disaster__half_life_months, $obs_disaster__min_weight)
 ),
--- Each version of a record is in force from its received_on until the next version of the
--- same record (institution, observation_id) is received: as of T the latest version received
--- by T wins, whatever business, code or date it names.
-versions AS (
-    SELECT k.business_key, o.institution_id, o.observation_id, o.observed_on, o.code, o.note, o.received_on,
-           lead(o.received_on) OVER (
-               PARTITION BY o.institution_id, o.observation_id
-               ORDER BY o.received_on, o.source_sha256, o.source_row) AS superseded_on
-    FROM raw_observations o
-    JOIN business_keys k USING (institution_id, local_id)
-),
+-- Observations are read through the point-in-time layer (yocho/warehouse/pit.py): as of T each
+-- record (institution, observation_id) is its latest version received by T, whatever business,
+-- code or date it names. The layer reads back as far as the longest cut-off (six half-lives,
+-- rounded up, and a month more for the months' unequal lengths); each code keeps its own below.
 weighted AS (
-    SELECT v.business_key, a.as_of, s.indicator_id, v.institution_id, v.observation_id, v.observed_on, v.received_on, v.code, v.note,
-           pow(0.5, greatest(date_diff('day', v.observed_on, a.as_of), 0) / 30.4375 / s.half_life) AS weight
-    FROM versions v
+    SELECT o.business_key, o.as_of, s.indicator_id, o.institution_id, o.observation_id, o.observed_on,
+           o.received_on, o.code, o.note,
+           pow(0.5, greatest(date_diff('day', o.observed_on, o.as_of), 0) / 30.4375 / s.half_life) AS weight
+    FROM pit_observations((SELECT ceil(6 * max(half_life)) + 1 FROM spec)) o
     JOIN spec s USING (code)
-    JOIN as_of_dates a
-      ON v.received_on <= a.as_of
-     AND (v.superseded_on IS NULL OR v.superseded_on > a.as_of)
-     AND date_diff('day', v.observed_on, a.as_of) / 30.4375 <= 6 * s.half_life
+    WHERE date_diff('day', o.observed_on, o.as_of) / 30.4375 <= 6 * s.half_life
 ),
 sums AS (
     -- summed in a fixed order: a float sum depends on the order rows arrive in, and a
@@ -59,13 +50,17 @@ known_by AS (
     SELECT business_key, institution_id, first_received FROM known_by  -- features/pit.py
 ),
 observers AS (
-    SELECT institution_id, min(received_on) AS first_observation FROM raw_observations GROUP BY ALL
+    -- the institutions with an observation (about any business, not only this shard's) in force at T
+    SELECT a.as_of, o.institution_id
+    FROM as_of_dates a, LATERAL (
+        SELECT DISTINCT institution_id FROM pit_observations_at(a.as_of, 1200)  -- ALL_HISTORY_MONTHS
+    ) o
 ),
 covered AS (
     SELECT DISTINCT kb.business_key, a.as_of
     FROM known_by kb
-    JOIN observers o USING (institution_id)
-    JOIN as_of_dates a ON greatest(kb.first_received, o.first_observation) <= a.as_of
+    JOIN as_of_dates a ON kb.first_received <= a.as_of
+    JOIN observers o ON o.institution_id = kb.institution_id AND o.as_of = a.as_of
 ),
 base AS (
     SELECT u.business_key, u.as_of, s.indicator_id, s.half_life, s.min_weight,

@@ -170,6 +170,16 @@ def test_observations_older_than_six_half_lives_are_left_out():
     assert row["fired"] is False
 
 
+def test_a_lengthened_half_life_reads_further_back():
+    # observed 4920 days (161.6 months) before T: beyond six half-lives of every default (the longest,
+    # successor_absent's 24 months, reaches 144), within six of a 30-month half-life (180)
+    tiny = Tiny().add("observations", "bank_0116", _obs("O1", "staff_leaving", date(2012, 1, 10), date(2012, 1, 20)))
+    tiny.add("business", "bank_0116", _master("B1", CN, date(2025, 6, 1)))
+    assert tiny.run(T, family=Family.QUALITATIVE)[(CN, T, "obs_staff_leaving")]["value"] == 0.0
+    longer = tiny.run(T, family=Family.QUALITATIVE, thresholds={"obs_staff_leaving.half_life_months": 30})
+    assert longer[(CN, T, "obs_staff_leaving")]["value"] == pytest.approx(0.5 ** (4920 / 30.4375 / 30), abs=1e-12)
+
+
 @pytest.mark.parametrize("indicator,code", [(i, i.removeprefix("obs_")) for i in IDS])
 def test_each_indicator_counts_its_own_code(indicator: str, code: str):
     tiny = Tiny().add("observations", "bank_0116", _obs("O1", code, date(2025, 6, 1), date(2025, 6, 5)))
