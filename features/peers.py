@@ -5,7 +5,11 @@ trades and almost never in others, so it separates trades rather than trouble. A
 declares a `PeerThreshold` (features/catalog.py) is, in addition, judged against its JSIC
 division: as of T, the values of every monitored business (`universe`) of the same
 division, each computed as of T, give the division's percentile; the sign fires when the
-business's value is beyond it. With fewer than `min_peers` values in the division (or no
+business's value is beyond it. A business's division as of T is read from the business
+master through the point-in-time layer (yocho/warehouse/pit.py, `pit_business_at`, for every
+business whatever the shard): each institution's master record in its latest version received
+by T, and among institutions the one `pit_preference` puts first (the latest received, then
+the lowest institution_id). With fewer than `min_peers` values in the division (or no
 division on file) the flat thresholds the family's SQL applied stand, and the evidence
 says why.
 
@@ -28,7 +32,6 @@ import duckdb
 import polars as pl
 
 from features.catalog import Direction, indicators
-from features.pit import build_business_keys
 
 
 def peer_signs() -> list[str]:
@@ -70,8 +73,6 @@ def apply(con: duckdb.DuckDBPyConnection, values: dict[str, float]) -> None:
     ).fetchone()[0]
     if not computed:  # the financial family was not computed, or no business has statements
         return
-    # every business's identities, not one shard's: the division comes from the master rows
-    build_business_keys(con)
     con.register("peer_rules", rules.to_arrow())
     try:
         sql = (resources.files("features") / "sql" / "peers.sql").read_text(encoding="utf-8")

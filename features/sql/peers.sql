@@ -1,14 +1,17 @@
 -- Industry-relative thresholds (features/peers.py), over every business of indicator_results.
 -- Input: peer_rules(indicator_id, direction, relative, percentile, min_peers, cut_index),
--- business_keys (features/pit.py). $cuts is the list of quantiles, one per distinct
+-- the business master (pit_business_at). $cuts is the list of quantiles, one per distinct
 -- (percentile, direction); a rule reads its own at cut_index.
 WITH division AS (
-    -- the business's JSIC division as of T: its latest master row received by T (at any institution)
-    SELECT k.business_key, d.as_of,
-           arg_max(b.jsic_division, (b.received_on, b.institution_id, b.source_row)) AS division
-    FROM raw_business b
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN (SELECT DISTINCT as_of FROM indicator_results) d ON b.received_on <= d.as_of
+    -- the business's JSIC division as of T, from the business master through the point-in-time
+    -- layer (yocho/warehouse/pit.py): each institution's master record in its latest version
+    -- received by T, and among institutions the one preferred by pit_preference (latest
+    -- received, then lowest institution_id) that gives a division. Read for every business
+    -- (pit_business_at), whatever shard computed it.
+    SELECT b.business_key, d.as_of,
+           arg_min(b.jsic_division, pit_preference(b.received_on, b.institution_id)) AS division
+    FROM (SELECT DISTINCT as_of FROM indicator_results) d,
+         LATERAL (SELECT * FROM pit_business_at(d.as_of, 1200)) b  -- ALL_HISTORY_MONTHS (no time column)
     GROUP BY ALL
 ),
 rows AS (

@@ -161,6 +161,24 @@ def test_the_percentile_as_of_a_date_ignores_later_values_and_businesses_outside
     assert _evidence(got, "E00", at=LATER)["value"] == 40.0
 
 
+def test_the_division_is_the_preferred_master_record_among_institutions():
+    # one company (法人番号) in the masters of a bank (division E) and the association (division K):
+    # the master received later gives the division; received the same day, the lower
+    # institution_id's (yocho.warehouse.pit: pit_preference)
+    cn = "7000012050002"
+
+    def division(bank_received: date, cga_received: date) -> str:
+        master = dict(corporate_number=cn, name="テスト工業", entity_type="corporation", prefecture_code=13)
+        tiny = Tiny().add("business", BANK, dict(master, local_id="A1", jsic_division="E", received_on=bank_received))
+        tiny.add("business", "cga_01", dict(master, local_id="G9", jsic_division="K", received_on=cga_received))
+        tiny.add("financials", BANK, {**_statement("A1", 7.0), "corporate_number": cn})  # 7 > 6 months: fires
+        return json.loads(_run(tiny)[(cn, T, SIGN)]["evidence"])["jsic_division"]
+
+    assert division(date(2025, 9, 1), date(2025, 9, 1)) == "E"  # bank_0116 < cga_01
+    assert division(date(2025, 9, 1), date(2025, 9, 2)) == "K"
+    assert division(date(2025, 9, 2), date(2025, 9, 1)) == "E"
+
+
 def test_shards_leave_the_decision_to_the_merge_which_sees_the_whole_division():
     tiny = _portfolio(Tiny(), "E", "E", [2.0] * 29 + [5.0])
     compute(tiny.con, [T], None, [Family.FINANCIALS])
