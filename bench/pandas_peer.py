@@ -24,6 +24,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from features.catalog import Family, family_lookback_months
+
 INDICATORS = ("rep_dpd_30", "rep_dpd_90", "rep_restructured", "acc_failed_debits", "acc_balance_decline")
 FAMILIES = ("repayment", "accounts")
 
@@ -81,25 +83,13 @@ def _latest_versions(frame: pd.DataFrame, t: pd.Timestamp, lower: pd.Timestamp, 
 
 
 def _loan_window(th: dict[str, float]) -> int:
-    return int(max(
-        th["rep_dpd_any__recent_months"], th["rep_dpd_30__recent_months"], th["rep_dpd_90__recent_months"],
-        th["rep_partial_payment__recent_months"] + th["rep_partial_payment__window_months"],
-        th["rep_restructured__recent_months"], th["rep_restructured__window_months"],
-        th["rep_overdraft_near_limit__recent_months"],
-        th["rep_overdraft_rising__recent_months"]
-        + max(th["rep_overdraft_rising__compare_months"], th["rep_overdraft_rising__rising_months"]),
-        th["rep_borrowing_up_inflow_down__recent_months"] + th["rep_borrowing_up_inflow_down__compare_months"],
-        th["rep_more_lenders__recent_months"] + th["rep_more_lenders__compare_months"],
-    ))
+    """Months of loan history read back from T: the repayment SQL's `$lookback_months`."""
+    return family_lookback_months(Family.REPAYMENT, th)
 
 
 def _account_window(th: dict[str, float]) -> int:
-    return int(4 + max(
-        15, th["acc_near_zero_months__window_months"], th["acc_failed_debits__window_months"],
-        3 + th["acc_payroll_stopped__regular_months"],
-        th["acc_tax_stopped__quiet_months"] + th["acc_tax_stopped__lookback_months"],
-        th["acc_social_insurance_stopped__quiet_months"] + th["acc_social_insurance_stopped__lookback_months"],
-    ))
+    """Months of account history read back from T: the accounts SQL's `$lookback_months`."""
+    return family_lookback_months(Family.ACCOUNTS, th)
 
 
 def _month_index(s: pd.Series) -> pd.Series:

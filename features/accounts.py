@@ -24,6 +24,10 @@ How the months are put together (the same for every indicator of the family):
 from features.catalog import Family, Indicator, Severity, Threshold
 
 _FEEDS = ("accounts",)
+# Windows end at the reference month, and an indicator is available only while the reference
+# month is at most 3 calendar months before the month of T: each window reaches back 4 months
+# more from T than from the reference month (Indicator.lookback, catalog.family_lookback_months).
+_REFERENCE_LAG = 4
 
 INDICATORS = (
     Indicator(
@@ -43,6 +47,7 @@ INDICATORS = (
                       "exceeds ordinary fluctuation and is the usual 売上減少 line banks use to ask why "
                       "(the same 20% 前年同期比 line as セーフティネット保証 4号)."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + 3 + 12,  # the last 3 months and a year before them
     ),
     Indicator(
         id="acc_balance_decline",
@@ -61,6 +66,7 @@ INDICATORS = (
                       "business is funding losses or repayments from deposits; smaller moves are normal "
                       "timing of receipts and payments."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + 3 + 3,  # the last 3 months and the 3 before them
     ),
     Indicator(
         id="acc_near_zero_months",
@@ -76,11 +82,12 @@ INDICATORS = (
         severity=Severity.HIGH,
         thresholds=(
             Threshold("window_months", 6, "Half a year shows whether thin month-ends are a habit or a one-off "
-                      "(e.g. a large tax or bonus payment) without reaching back to an older situation."),
+                      "(e.g. a large tax or bonus payment) without reaching back to an older situation.", reaches_back=True),
             Threshold("floor_ratio", 0.10, "Less than a tenth of monthly outgoings is about three days of "
                       "payments: the business meets its bills only out of the next receipts (資金繰りの逼迫)."),
             Threshold("min_months", 2, "One thin month-end can be timing; a repeat means there is no cash cushion."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + t["window_months"],
     ),
     Indicator(
         id="acc_failed_debits",
@@ -97,10 +104,11 @@ INDICATORS = (
         severity=Severity.HIGH,
         thresholds=(
             Threshold("window_months", 3, "A failed debit is retried or settled within weeks; after a quarter "
-                      "without another it says little about today's liquidity."),
+                      "without another it says little about today's liquidity.", reaches_back=True),
             Threshold("min_count", 2, "One 振替不能 in a quarter is often a timing slip (a transfer made a day "
                       "late); a second within three months means the account is repeatedly short of cash."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + t["window_months"],  # from the latest month, not older than the reference month
     ),
     Indicator(
         id="acc_payroll_decline_yoy",
@@ -118,6 +126,7 @@ INDICATORS = (
             Threshold("max_change_pct", -30, "Bonus timing moves payroll by a month, not by a third season "
                       "on season; a cut of 30% means staff leaving or wages unpaid (従業員の減少・給与遅配)."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + 3 + 12,  # the last 3 months and a year before them
     ),
     Indicator(
         id="acc_payroll_stopped",
@@ -136,11 +145,12 @@ INDICATORS = (
         thresholds=(
             Threshold("regular_months", 6, "Six straight months of payroll show an employer paying through "
                       "these accounts; a gap after that is wages unpaid or moved elsewhere, not a seasonal "
-                      "business."),
+                      "business.", reaches_back=True),
             Threshold("catch_up_ratio", 1.5, "A payday falling on a weekend or holiday at month end shows as "
                       "one empty month and a double one; a following month under 1.5x the usual payroll means "
                       "the wages were not made up (給与遅配・未払い)."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + 3 + t["regular_months"],
     ),
     Indicator(
         id="acc_tax_stopped",
@@ -158,12 +168,13 @@ INDICATORS = (
         thresholds=(
             Threshold("quiet_months", 4, "Withholding tax (源泉所得税) is due monthly, or twice a year under "
                       "納期の特例, and consumption/corporate tax interim payments fall within any 4-6 months; "
-                      "a regular payer silent for 4 months is falling into arrears (税金滞納)."),
+                      "a regular payer silent for 4 months is falling into arrears (税金滞納).", reaches_back=True),
             Threshold("lookback_months", 12, "One year covers every tax calendar once (annual 確定申告 and "
-                      "中間納付), so the paying habit is judged without seasonality."),
+                      "中間納付), so the paying habit is judged without seasonality.", reaches_back=True),
             Threshold("min_paid_months", 3, "Paying in 3 or more months a year marks a business that pays its "
                       "periodic taxes through these accounts; an annual-only payer cannot be judged by a 4-month gap."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + t["quiet_months"] + t["lookback_months"],
     ),
     Indicator(
         id="acc_social_insurance_stopped",
@@ -181,11 +192,12 @@ INDICATORS = (
         thresholds=(
             Threshold("quiet_months", 2, "Social-insurance premiums (健康保険・厚生年金) are debited every month "
                       "(end of the following month); two missed months is arrears that the 年金事務所 will "
-                      "pursue, often ahead of tax."),
+                      "pursue, often ahead of tax.", reaches_back=True),
             Threshold("lookback_months", 12, "A year of monthly premiums establishes the habit and covers the "
-                      "annual 算定基礎 revision."),
+                      "annual 算定基礎 revision.", reaches_back=True),
             Threshold("min_paid_months", 10, "Premiums are due 12 times a year; 10 allows for a debit moved by "
                       "a holiday or a month not yet in, while excluding businesses that pay irregularly or elsewhere."),
         ),
+        lookback=lambda t: _REFERENCE_LAG + t["quiet_months"] + t["lookback_months"],
     ),
 )

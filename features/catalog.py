@@ -11,10 +11,20 @@ have no threshold, never fire and are never shown to a reviewer as a sign. The f
 returns them in the same rows as its indicators (value and available; fired and evidence
 NULL), so they follow the same point-in-time choice of statements; they are stored with
 severity `measure` and enter the panel as one value column each.
+
+A family's SQL reads its monthly history once for all its indicators, `$lookback_months`
+months back from the as-of date (`family_lookback_months`). That look-back follows from the
+declarations: a threshold that is a number of months of that history, counted back from the
+as-of date, says so (`reaches_back=True`), and an indicator whose window is a sum of such
+months (a window ending at its latest month, itself within the last `recent_months`) declares
+the sum (`lookback=lambda t: t["recent_months"] + t["window_months"]`). Adding an indicator
+means editing its declaration, its SQL and its test, never a list of look-backs.
 """
 from __future__ import annotations
 
 import importlib
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -52,6 +62,9 @@ class Threshold:
     name: str
     default: float
     reason: str
+    # a number of months of the family's history the indicator reads, counted back from the
+    # as-of date: the family's look-back (`family_lookback_months`) covers it
+    reaches_back: bool = False
 
 
 class Direction(StrEnum):
@@ -122,10 +135,24 @@ class Indicator(Declared):
     thresholds: tuple[Threshold, ...] = ()
     # an industry-relative threshold offered next to the flat ones (PeerThreshold)
     peers: PeerThreshold | None = None
+    # months of the family's history the indicator reads back from the as-of date, from its
+    # thresholds by name, when that is more than its longest `reaches_back` threshold (a sum:
+    # a window reaching back from the latest month, which is itself up to `recent_months` old)
+    lookback: Callable[[Mapping[str, float]], float] | None = None
 
     def param(self, threshold: str) -> str:
         """Name of the SQL parameter carrying one of this indicator's thresholds."""
         return f"{self.id}__{threshold}"
+
+    def lookback_months(self, values: Mapping[str, float] | None = None) -> float:
+        """Months of its family's history this indicator reads back from the as-of date, with
+        the thresholds in `values` (SQL parameters, as `threshold_values` gives them; the
+        defaults where absent): its `lookback`, else its longest `reaches_back` threshold, else 0."""
+        values = values or {}
+        mine = {t.name: float(values.get(self.param(t.name), t.default)) for t in self.thresholds}
+        if self.lookback is not None:
+            return float(self.lookback(mine))
+        return max((mine[t.name] for t in self.thresholds if t.reaches_back), default=0.0)
 
 
 # The `severity` stored for a measure's rows in indicator_values: not a sign's severity.
@@ -186,3 +213,11 @@ def threshold_values(overrides: dict[str, float] | None = None) -> dict[str, flo
     if overrides:
         raise ValueError(f"unknown indicator thresholds in settings: {', '.join(sorted(overrides))}")
     return values
+
+
+def family_lookback_months(family: Family, thresholds: Mapping[str, float] | None = None) -> int:
+    """How many months back from the as-of date the family's SQL reads its history (the SQL
+    parameter `$lookback_months`): the longest look-back of its indicators with these
+    thresholds (SQL parameters, as `threshold_values` gives them; None: the defaults), in
+    whole months, rounded up so that no indicator's window is cut short."""
+    return math.ceil(max((i.lookback_months(thresholds) for i in by_family(family)), default=0.0))

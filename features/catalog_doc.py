@@ -37,6 +37,23 @@ def render_markdown() -> str:
         "Which signs open a case on their own, whatever the score, is the flag policy's `signals.critical_signs`,",
         "chosen by their measured 12-month precision (docs/signals.md, \"Which signs are critical\").",
         "",
+        "## Adding an indicator",
+        "",
+        "An indicator is its declaration in `features/<family>.py` (`INDICATORS`: names, definition, thresholds",
+        "with the reason for each default), its rows in `features/sql/<family>.sql` and its test in",
+        "`tests/features/`; this page is rendered from the declarations (`yocho indicators`).",
+        "",
+        "How far back a family reads its monthly history follows from the declarations: nothing else to edit.",
+        "The family SQL reads the months after `$lookback_months` months before the as-of date, and",
+        "`features.catalog.family_lookback_months` makes that the longest look-back of the family's indicators,",
+        "for the thresholds in force. Mark each threshold that is a number of months of that history reaching back",
+        "from the as-of date with `reaches_back=True`; when the indicator's window is a sum (a window ending at",
+        "the latest month, itself within the last `recent_months`), say so on the indicator, e.g.",
+        "`lookback=lambda t: t[\"recent_months\"] + t[\"window_months\"]` (deposit-account windows also add",
+        "`_REFERENCE_LAG`: they end at the reference month). A window that bounds a read of its own (a query of",
+        "another feed filtered by that threshold) needs no mark. A test checks that each family's look-back covers",
+        "every window its indicators declare.",
+        "",
     ]
     for family in Family:
         ja, en = FAMILY_NAMES[family]

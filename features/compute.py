@@ -10,7 +10,9 @@ as-of date, indicator of the family):
     fired BOOLEAN,       -- NULL when unavailable
     evidence VARCHAR     -- JSON object with the figures behind a fired sign, else NULL
 
-Thresholds reach the SQL as named parameters `$<indicator id>__<threshold name>`.
+Thresholds reach the SQL as named parameters `$<indicator id>__<threshold name>`, and how
+many months back from the as-of date the family reads its history as `$lookback_months`
+(`features.catalog.family_lookback_months`, from the declarations).
 """
 from __future__ import annotations
 
@@ -22,7 +24,16 @@ import duckdb
 import polars as pl
 
 from features import peers, pit
-from features.catalog import MEASURE, Family, by_family, indicators, measures, measures_of, threshold_values
+from features.catalog import (
+    MEASURE,
+    Family,
+    by_family,
+    family_lookback_months,
+    indicators,
+    measures,
+    measures_of,
+    threshold_values,
+)
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -111,6 +122,7 @@ def _compute_family(con: duckdb.DuckDBPyConnection, family: Family, values: dict
         return
     universe_rows = con.execute("SELECT count(*) FROM universe").fetchone()[0]
     sql = family_sql(family)
+    values = {**values, "lookback_months": family_lookback_months(family, values)}
     con.execute(f"CREATE OR REPLACE TEMP TABLE family_result AS {sql}", _bind(sql, values))
     got = {
         indicator: (rows, distinct)

@@ -15,6 +15,7 @@ _RECENT = Threshold(
     "recent_months", 3,
     "Loan rows arrive 2-3 weeks after month end, so the last two calendar months are normally "
     "visible; a loan with no month in the last three has stopped reporting and its status is stale.",
+    reaches_back=True,
 )
 
 
@@ -55,11 +56,13 @@ INDICATORS = (
         severity=Severity.MEDIUM,
         thresholds=(
             Threshold("window_months", 3, "A quarter: recent enough to be the current cash position, long enough "
-                      "to catch a shortfall that the borrower made good the next month."),
+                      "to catch a shortfall that the borrower made good the next month.", reaches_back=True),
             Threshold("min_months", 1, "Paying part of an instalment (内入れ) is already a request for forbearance in "
                       "practice; businesses pay in full until they cannot."),
             _RECENT,
         ),
+        # the window ends at the latest month, itself within the last recent_months
+        lookback=lambda t: t["recent_months"] + t["window_months"],
     ),
     Indicator(
         id="rep_restructured",
@@ -76,7 +79,8 @@ INDICATORS = (
         severity=Severity.HIGH,
         thresholds=(
             Threshold("window_months", 12, "A restructuring in the last year is still being serviced on relaxed terms; "
-                      "banks treat a borrower as 要注意先 at least until a year of performance under the new plan."),
+                      "banks treat a borrower as 要注意先 at least until a year of performance under the new plan.",
+                      reaches_back=True),
             _RECENT,
         ),
     ),
@@ -114,15 +118,17 @@ INDICATORS = (
         severity=Severity.MEDIUM,
         thresholds=(
             Threshold("compare_months", 6, "Half a year spans the seasonal swings of most trades' working capital "
-                      "without waiting a full year to see a trend."),
+                      "without waiting a full year to see a trend.", reaches_back=True),
             Threshold("min_rise_points", 20, "A fifth of the line drawn additionally and not repaid in half a year is "
                       "a structural funding gap rather than seasonal use."),
             Threshold("rising_months", 3, "Three consecutive monthly rises rule out a one-off payment date; the line "
-                      "is being drawn to cover recurring shortfalls."),
+                      "is being drawn to cover recurring shortfalls.", reaches_back=True),
             Threshold("min_streak_points", 10, "Month-on-month drift of a point or two is noise in how receipts fall "
                       "around month end; a tenth of the line in a quarter is money the business keeps needing."),
             _RECENT,
         ),
+        # both comparisons reach back from the line's latest month, itself within the last recent_months
+        lookback=lambda t: t["recent_months"] + max(t["compare_months"], t["rising_months"]),
     ),
     Indicator(
         id="rep_borrowing_up_inflow_down",
@@ -143,7 +149,8 @@ INDICATORS = (
         unit="ratio",
         severity=Severity.HIGH,
         thresholds=(
-            Threshold("compare_months", 12, "A year-on-year comparison removes seasonal borrowing (賞与資金, 年末資金)."),
+            Threshold("compare_months", 12, "A year-on-year comparison removes seasonal borrowing (賞与資金, 年末資金).",
+                      reaches_back=True),
             Threshold("min_balance_growth", 0.10, "Scheduled amortisation reduces a healthy borrower's balance each year; "
                       "10% more debt despite it means new money was raised."),
             Threshold("inflow_months", 3, "A quarter of receipts smooths the timing of individual customer payments."),
@@ -151,6 +158,9 @@ INDICATORS = (
                       "funds losses or existing repayments (借入で返済), not growth."),
             _RECENT,
         ),
+        # the balance a year before each bank's latest month, itself within the last recent_months
+        # (inflow_months bounds the SQL's own read of the deposit accounts, not the loan months)
+        lookback=lambda t: t["recent_months"] + t["compare_months"],
     ),
     Indicator(
         id="rep_more_lenders",
@@ -168,13 +178,16 @@ INDICATORS = (
         unit="lenders",
         severity=Severity.MEDIUM,
         thresholds=(
-            Threshold("compare_months", 12, "A year-on-year comparison: lender relationships change slowly."),
+            Threshold("compare_months", 12, "A year-on-year comparison: lender relationships change slowly.",
+                      reaches_back=True),
             Threshold("min_increase", 1, "Taking on a new lender while existing banks stay is what a business does when "
                       "its main bank will not lend more (メイン行離れ, 借入先の分散)."),
             Threshold("min_lenders", 3, "Adding a second bank is ordinary diversification for a small business; a third "
                       "or later lender is where 多行取引 begins to signal shopping for credit."),
             _RECENT,
         ),
+        # the earlier window: recent_months, compare_months before the last recent_months
+        lookback=lambda t: t["recent_months"] + t["compare_months"],
     ),
     Indicator(
         id="rep_bank_class_watch",
@@ -191,6 +204,7 @@ INDICATORS = (
         thresholds=(
             Threshold("min_rank", 1, "要注意先 is the bank's own judgement that the borrower needs watching (業況不安, "
                       "延滞, 条件変更); it precedes 要管理先 and worse by months."),
+            # bounds the SQL's own read of the classifications, not the loan months: not reaches_back
             Threshold("max_age_months", 18, "Banks reclassify at each 自己査定 (at least yearly, usually half-yearly); "
                       "a classification older than a year and a half no longer describes the borrower."),
         ),

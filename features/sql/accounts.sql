@@ -4,6 +4,7 @@
 -- month all still-reporting accounts have delivered (k = months before that reference month).
 WITH acct_rows AS (
     -- the latest version received by T of each account-month, as far back as any window reaches
+    -- ($lookback_months, from the indicators' declarations)
     SELECT k.business_key, a.as_of, r.institution_id, r.local_id, r.month,
            r.inflow_jpy, r.outflow_jpy, r.month_end_balance_jpy, r.average_balance_jpy,
            r.payroll_jpy, r.tax_paid_jpy, r.social_insurance_paid_jpy, r.failed_debits
@@ -11,13 +12,7 @@ WITH acct_rows AS (
     JOIN business_keys k USING (institution_id, local_id)
     JOIN as_of_dates a
       ON r.received_on <= a.as_of
-     AND r.month > a.as_of - to_months(4 + greatest(
-            15,
-            $acc_near_zero_months__window_months::INTEGER,
-            $acc_failed_debits__window_months::INTEGER,
-            3 + $acc_payroll_stopped__regular_months::INTEGER,
-            ($acc_tax_stopped__quiet_months + $acc_tax_stopped__lookback_months)::INTEGER,
-            ($acc_social_insurance_stopped__quiet_months + $acc_social_insurance_stopped__lookback_months)::INTEGER))
+     AND r.month > a.as_of - to_months($lookback_months)  -- catalog.family_lookback_months
     QUALIFY row_number() OVER (
         PARTITION BY r.institution_id, r.local_id, r.month, a.as_of ORDER BY r.received_on DESC, r.source_row DESC) = 1
 ),

@@ -1,6 +1,7 @@
 -- Loan repayment (返済状況). A loan is (institution_id, loan_id); as of T each loan-month is the
 -- latest version received by T, and only months inside the longest window any indicator needs
--- are read, so the join with as_of_dates stays small.
+-- are read ($lookback_months, from the indicators' declarations), so the join with as_of_dates
+-- stays small.
 WITH loan_rows AS (
     SELECT k.business_key, a.as_of, l.institution_id, l.loan_id, l.month,
            l.balance_jpy, l.scheduled_jpy, l.paid_jpy, l.days_past_due, l.restructured,
@@ -11,15 +12,7 @@ WITH loan_rows AS (
     JOIN business_keys k USING (institution_id, local_id)
     JOIN as_of_dates a
       ON l.received_on <= a.as_of
-     AND l.month > a.as_of - to_months(greatest(
-            $rep_dpd_any__recent_months, $rep_dpd_30__recent_months, $rep_dpd_90__recent_months,
-            $rep_partial_payment__recent_months + $rep_partial_payment__window_months,
-            $rep_restructured__recent_months, $rep_restructured__window_months,
-            $rep_overdraft_near_limit__recent_months,
-            $rep_overdraft_rising__recent_months
-                + greatest($rep_overdraft_rising__compare_months, $rep_overdraft_rising__rising_months),
-            $rep_borrowing_up_inflow_down__recent_months + $rep_borrowing_up_inflow_down__compare_months,
-            $rep_more_lenders__recent_months + $rep_more_lenders__compare_months)::INTEGER)
+     AND l.month > a.as_of - to_months($lookback_months)  -- catalog.family_lookback_months
     QUALIFY row_number() OVER (
         PARTITION BY a.as_of, l.institution_id, l.loan_id, l.month ORDER BY l.received_on DESC) = 1
 ),
