@@ -1,8 +1,10 @@
 """Per-borrower explanations that add up exactly to the model's own score.
 
-`contributions` splits one row's score into a base plus one term per indicator, an
-indicator's value column and its fired column counted together. The split is an
-identity, not an approximation:
+`contributions` splits one row's score into a base plus one term per factor -- each
+indicator or measure the model was fitted on (`factor_ids`), an indicator's value column
+and its fired column counted together. The factors come from the model's own columns, not
+from today's catalog: a sign added to the catalog after training is no factor of the
+model, and one removed from it still is. The split is an identity, not an approximation:
 base + sum(contributions) equals the model's log-odds, averaged over the calibration
 folds of CalibratedClassifierCV (tests/models/test_explain.py checks it against
 scikit-learn's own outputs).
@@ -37,7 +39,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from features.catalog import indicators, measures
-from models.train import model_input
+from models.train import FIRED, model_columns, model_input
 
 CLEAN = 0  # the "not fired" state: the scorecard's reference, contributing 0 points
 
@@ -49,20 +51,25 @@ METHOD = {
 }
 
 
-def factor_ids() -> list[str]:
-    """What an explanation is split into: every sign (its value and fired columns counted
-    together), then every measure."""
-    return list(indicators()) + list(measures())
+def factor_ids(columns: list[str]) -> list[str]:
+    """What the explanation of a model fitted on `columns` (its panel columns, as stored in
+    its card) is split into: every sign the model reads a fired flag of, in that order, its
+    value column counted with it; then the model's other value columns (the measures), in
+    their order."""
+    signs = [c.removesuffix(FIRED) for c in columns if c.endswith(FIRED)]
+    counted = set(signs)
+    return signs + [c for c in columns if not c.endswith(FIRED) and c not in counted]
 
 
 def contributions(pipeline: Pipeline, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(n_rows x n_factors in `factor_ids()` order, base of n_rows), with
-    base + contributions.sum(axis=1) == the folds' mean log-odds (module docstring)."""
+    """(n_rows x n_factors in `factor_ids(model_columns(pipeline))` order, base of n_rows),
+    with base + contributions.sum(axis=1) == the folds' mean log-odds (module docstring)."""
+    factors = factor_ids(model_columns(pipeline))
     X = model_input(pipeline, rows)
     for _, step in pipeline.steps[:-1]:
         X = step.transform(X)
     folds = pipeline.steps[-1][1].calibrated_classifiers_
-    contrib, base = np.zeros((len(X), len(factor_ids()))), np.zeros(len(X))
+    contrib, base = np.zeros((len(X), len(factors))), np.zeros(len(X))
     for fold in folds:
         (_, columns), (_, model) = fold.estimator.steps
         if not isinstance(columns, ColumnTransformer):
@@ -73,9 +80,9 @@ def contributions(pipeline: Pipeline, rows: pl.DataFrame) -> tuple[np.ndarray, n
         if len(sources) != Z.shape[1]:
             raise ValueError("could not map the model's input columns back to the indicators")
         if isinstance(model, LogisticRegression):
-            c, b = _linear(model, Z, sources)
+            c, b = _linear(model, Z, sources, factors)
         elif isinstance(model, HistGradientBoostingClassifier):
-            c, b = _trees(model, Z, sources)
+            c, b = _trees(model, Z, sources, factors)
         else:
             raise TypeError(f"no exact explanation for {type(model).__name__}")
         calibrator = fold.calibrators[0]
@@ -107,24 +114,25 @@ def _sources(columns: ColumnTransformer) -> Sources:
     return out
 
 
-def _to_indicators(sources: Sources) -> np.ndarray:
+def _to_indicators(sources: Sources, factors: list[str]) -> np.ndarray:
     """0/1 matrix summing the model's columns into factors (a sign's value + fired -> one)."""
-    position = {factor: j for j, factor in enumerate(factor_ids())}
+    position = {factor: j for j, factor in enumerate(factors)}
     M = np.zeros((len(sources), len(position)))
     for k, (col, _) in enumerate(sources):
-        M[k, position[col.removesuffix("__fired")]] = 1.0
+        M[k, position[col.removesuffix(FIRED)]] = 1.0
     return M
 
 
-def _linear(model: LogisticRegression, Z: np.ndarray, sources: Sources) -> tuple[np.ndarray, np.ndarray]:
-    coef, M = model.coef_[0], _to_indicators(sources)
+def _linear(model: LogisticRegression, Z: np.ndarray, sources: Sources,
+            factors: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    coef, M = model.coef_[0], _to_indicators(sources, factors)
     reference = (np.array([cat is not None and cat == CLEAN for _, cat in sources]) * coef) @ M
     contrib = (Z * coef) @ M - reference
     return contrib, np.full(len(Z), model.intercept_[0] + reference.sum())
 
 
 def _trees(
-    model: HistGradientBoostingClassifier, Z: np.ndarray, sources: Sources
+    model: HistGradientBoostingClassifier, Z: np.ndarray, sources: Sources, factors: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     if model.n_trees_per_iteration_ != 1:
         raise ValueError("path attribution is implemented for a binary classifier")
@@ -135,7 +143,7 @@ def _trees(
     base = float(model._baseline_prediction.ravel()[0])
     for (predictor,) in model._predictors:
         base += _walk(predictor.nodes, Zt, contrib)
-    return contrib.T @ _to_indicators(sources), np.full(len(Z), base)
+    return contrib.T @ _to_indicators(sources, factors), np.full(len(Z), base)
 
 
 def _expected(nodes: np.ndarray) -> np.ndarray:
@@ -191,31 +199,35 @@ KINDS = {
 }
 
 
-def top_factors(rows: pl.DataFrame, contrib: np.ndarray, k: int = 5) -> pl.Series:
+def top_factors(rows: pl.DataFrame, contrib: np.ndarray, factors: list[str], k: int = 5) -> pl.Series:
     """Per row, the factors that raise the score (contribution > 0), up to k of each kind --
     fired signs first, then figures, then missing data -- each largest first: a list of
     structs {kind, kind_ja, kind_en, indicator, name_ja, name_en, value, fired, contribution}.
-    `fired` is true only for a fired sign, false for a sign that did not fire, null for a
-    measure or an unavailable sign; `value` is the panel value (null when unavailable)."""
+    `factors`: the columns of `contrib` (`factor_ids` of the model's columns). `fired` is true
+    only for a fired sign, false for a sign that did not fire, null for a measure or an
+    unavailable sign; `value` is the panel value (null when unavailable). A factor no longer
+    in the catalog is named by its id."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    ids, catalog, figures = factor_ids(), indicators(), measures()
+    ids, named = list(factors), {**indicators(), **measures()}
+    if contrib.shape[1] != len(ids):
+        raise ValueError(f"{contrib.shape[1]} contribution columns for {len(ids)} factors")
     names = pl.DataFrame({
         "indicator": ids,
-        "name_ja": [(catalog.get(i) or figures.get(i)).ja for i in ids],
-        "name_en": [(catalog.get(i) or figures.get(i)).en for i in ids],
-    })
+        "name_ja": [named[i].ja if i in named else i for i in ids],
+        "name_en": [named[i].en if i in named else i for i in ids],
+    }, schema={"indicator": pl.Utf8, "name_ja": pl.Utf8, "name_en": pl.Utf8})
     n = len(contrib)
     values = np.column_stack([rows[i].cast(pl.Float64).fill_null(np.nan).to_numpy() if i in rows.columns
                               else np.full(n, np.nan) for i in ids]) if n else np.zeros((0, len(ids)))
-    fired = np.column_stack([rows[f"{i}__fired"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-                             if f"{i}__fired" in rows.columns else np.full(n, np.nan) for i in ids]) \
+    # a measure has no fired column: its `fired` is missing, so it is never a sign
+    fired = np.column_stack([rows[f"{i}{FIRED}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                             if f"{i}{FIRED}" in rows.columns else np.full(n, np.nan) for i in ids]) \
         if n else np.zeros((0, len(ids)))
-    is_sign = np.array([i in catalog for i in ids])
     kind_of = {
-        "sign": is_sign & (fired == 1),
-        "figure": ~np.isnan(values) & ~(is_sign & (fired == 1)),
-        "missing": np.isnan(values) & ~(is_sign & (fired == 1)),
+        "sign": fired == 1,
+        "figure": ~np.isnan(values) & (fired != 1),
+        "missing": np.isnan(values) & (fired != 1),
     }
     k = min(k, len(ids))
     at = np.arange(n)[:, None]

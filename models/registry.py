@@ -7,8 +7,9 @@ types it is told to trust, and the list below is the types our pipelines are mad
 from __future__ import annotations
 
 import json
+import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,8 +26,20 @@ TRUSTED_TYPES = frozenset({
 })
 
 
+log = logging.getLogger(__name__)
+
+
 class UntrustedModelError(Exception):
     pass
+
+
+class FeatureListError(Exception):
+    """A version whose card and artefact disagree on the columns the model was fitted on,
+    or that records them nowhere."""
+
+
+# Card fields written by earlier versions of the code and no longer kept: dropped on reading.
+RETIRED_CARD_FIELDS = frozenset({"notes"})
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,11 @@ class ModelCard:
     data_fingerprint: str  # hash of the training rows' keys and labels
     code_version: str
     packages: dict[str, str]
+    # The panel columns the estimator was fitted on, in that order (its feature_names_in_).
+    # Scoring, explanations and drift read exactly these, whatever the catalog holds today.
     features: list[str]
     metrics: dict[str, float]  # backtest figures on the held-out period
     thresholds: dict[str, float] = field(default_factory=dict)  # indicator thresholds in force
-    notes: str = ""
     training_rows: int = 0
     positives: int = 0
     businesses: int = 0
@@ -87,6 +101,10 @@ class Registry:
         folder = self.root / card.version
         if folder.exists():
             raise FileExistsError(f"model version {card.version} already exists in {self.root}")
+        fitted = fitted_columns(pipeline)
+        if fitted is not None and fitted != list(card.features):
+            raise FeatureListError(f"model version {card.version}: the card's feature list is not the one the model "
+                                   "was fitted on (its feature_names_in_)")
         partial = self.root / f".{card.version}.partial"
         partial.mkdir(parents=True)
         sio.dump(pipeline, partial / "model.skops")
@@ -97,16 +115,37 @@ class Registry:
         return folder
 
     def card(self, version: str) -> ModelCard:
-        return ModelCard(**json.loads((self.root / version / "card.json").read_text(encoding="utf-8")))
+        fields = json.loads((self.root / version / "card.json").read_text(encoding="utf-8"))
+        fields.setdefault("features", [])  # none recorded: load() takes the artefact's
+        return ModelCard(**{k: v for k, v in fields.items() if k not in RETIRED_CARD_FIELDS})
 
     def load(self, version: str) -> tuple[object, ModelCard]:
+        """The fitted pipeline and its card, whose `features` are the columns the pipeline was
+        fitted on, in order. A card without a feature list (every card this code writes has
+        one) falls back to the list the skops artefact records (the pipeline's
+        feature_names_in_); a card and an artefact that disagree, or a version that records
+        the list nowhere, raise FeatureListError: retrain (`yocho train`)."""
         path = self.root / version / "model.skops"
         found = set(sio.get_untrusted_types(file=path))
         if found - TRUSTED_TYPES:
             raise UntrustedModelError(
                 f"{path} contains types this project does not trust: {sorted(found - TRUSTED_TYPES)}"
             )
-        return sio.load(path, trusted=sorted(found)), self.card(version)
+        pipeline, card = sio.load(path, trusted=sorted(found)), self.card(version)
+        fitted = fitted_columns(pipeline)
+        if not card.features:
+            if fitted is None:
+                raise FeatureListError(f"model version {version} records no feature list, in its card or its "
+                                       "artefact: retrain (yocho train)")
+            log.warning("model version %s: card.json has no feature list; using the %d columns its artefact "
+                        "was fitted on", version, len(fitted))
+            card = replace(card, features=fitted)
+        elif fitted is not None and fitted != list(card.features):
+            raise FeatureListError(
+                f"model version {version}: card.json lists {len(card.features)} feature columns, model.skops was "
+                f"fitted on {len(fitted)}, not the same ones in the same order; the folder was altered: retrain "
+                "(yocho train)")
+        return pipeline, card
 
     def champion(self) -> str | None:
         pointer = self.root / "champion.json"
@@ -140,3 +179,10 @@ class Registry:
         if not log.exists():
             return []
         return [Decision(**json.loads(line)) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+
+def fitted_columns(pipeline: object) -> list[str] | None:
+    """The columns a fitted scikit-learn estimator was given, in order; None if it does not
+    record them (fitted on an array, or not fitted)."""
+    names = getattr(pipeline, "feature_names_in_", None)
+    return None if names is None else [str(c) for c in names]

@@ -2,6 +2,7 @@
 band, the business's place in the portfolio and the factors behind its score."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,12 +10,17 @@ import duckdb
 import polars as pl
 
 from features.pit import build_business_keys
-from models.explain import contributions, top_factors
+from models.explain import contributions, factor_ids, top_factors
 from models.registry import Registry
-from models.train import predict
+from models.train import FIRED, extra_columns, model_columns, predict
 from yocho.settings import ModelSettings
 
 SCORE_BATCH_ROWS = 250_000  # panel rows scored at a time: about 1 GB of Python memory
+
+log = logging.getLogger(__name__)
+
+# The panel's key columns, read besides the model's own.
+KEYS = ("business_key", "as_of", "signs_fired")
 
 BAND_NAMES = {"low": "低", "watch": "要注意", "high": "高", "very_high": "極めて高い"}
 
@@ -54,6 +60,28 @@ class ScoreResult:
     as_of: list[date]
     rows_written: int
     bands: pl.DataFrame  # as of the last date: band, businesses, in_event, share, mean probability
+    ignored_columns: tuple[str, ...] = ()  # panel columns the model was not fitted on (a newer indicator)
+
+
+def panel_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'feature_panel' "
+        "AND table_schema = 'main' ORDER BY ordinal_position").fetchall()]
+
+
+def columns_to_read(con: duckdb.DuckDBPyConnection, columns: list[str],
+                    version: str | None = None) -> tuple[list[str], list[str]]:
+    """For a model fitted on `columns` (its card's feature list): the panel columns to read
+    -- the keys, the model's columns in the order it was fitted on, then the values and fired
+    flags shown next to its factors -- and the panel columns left unread. Raises
+    MissingColumns, naming the indicators, when the panel lacks one of the model's columns."""
+    panel = panel_columns(con)
+    extra_columns(columns, panel, version)
+    present = set(panel)
+    shown = [c for f in factor_ids(columns) for c in (f, f"{f}{FIRED}") if c in present]
+    read = list(dict.fromkeys([*KEYS, *columns, *shown]))
+    unread = set(panel) - set(read)
+    return read, [c for c in panel if c in unread]
 
 
 def score_frame(pipeline: object, rows: pl.DataFrame, version: str, settings: ModelSettings) -> pl.DataFrame:
@@ -63,26 +91,34 @@ def score_frame(pipeline: object, rows: pl.DataFrame, version: str, settings: Mo
     return rows.select("business_key", "as_of", pl.col("signs_fired").cast(pl.Int32)).with_columns(
         probability=pl.Series(predict(pipeline, rows)),
         model_version=pl.lit(version),
-        top_factors=top_factors(rows, contrib, settings.top_factors),
+        top_factors=top_factors(rows, contrib, factor_ids(model_columns(pipeline)), settings.top_factors),
     ).with_columns(band=band(pl.col("probability"), settings.bands))
 
 
 def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date], settings: ModelSettings,
           version: str | None = None) -> ScoreResult:
     """Score every business in the panel as of each date with `version` (default: the
-    champion) and replace those dates in risk_scores in one transaction."""
+    champion) and replace those dates in risk_scores in one transaction. The model reads
+    exactly the panel columns it was fitted on (its card's feature list), in that order: a
+    column the panel lacks raises MissingColumns before anything is written; columns the
+    panel has in addition (an indicator added since training) are left unread and logged."""
     version = version or registry.champion()
     if version is None:
         raise NoChampion(f"no champion model in {registry.root}: train one first (yocho train)")
     missing = missing_dates(con, as_of)
     if missing:
         raise MissingIndicators(missing)
-    pipeline, _ = registry.load(version)
+    pipeline, card = registry.load(version)
+    read, ignored = columns_to_read(con, card.features, version)
+    if ignored:
+        log.info("model %s reads the %d panel columns it was fitted on; ignoring %d it was not: %s (retrain to use "
+                 "them)", version, len(card.features), len(ignored), ", ".join(ignored))
+    select = ", ".join(f'"{c}"' for c in read)
     # The panel is read and scored a batch at a time into a temp table, so the Python side
     # (panel, model matrices, explanations) stays the size of one batch at any portfolio size.
     reader = con.cursor()
     try:
-        batches = reader.execute("SELECT * FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
+        batches = reader.execute(f"SELECT {select} FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
                                  [list(as_of)]).fetch_record_batch(SCORE_BATCH_ROWS)
         con.execute("DROP TABLE IF EXISTS scored")
         scored_rows = 0
@@ -98,7 +134,7 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
     finally:
         reader.close()
     if not scored_rows:  # the dates were scanned but nobody was known by then
-        return ScoreResult(version, sorted(as_of), 0, band_counts(con, max(as_of), settings))
+        return ScoreResult(version, sorted(as_of), 0, band_counts(con, max(as_of), settings), tuple(ignored))
     build_business_keys(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -129,7 +165,7 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS scored")
-    return ScoreResult(version, sorted(as_of), scored_rows, band_counts(con, max(as_of), settings))
+    return ScoreResult(version, sorted(as_of), scored_rows, band_counts(con, max(as_of), settings), tuple(ignored))
 
 
 def band_counts(con: duckdb.DuckDBPyConnection, as_of: date, settings: ModelSettings) -> pl.DataFrame:

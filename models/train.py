@@ -13,6 +13,7 @@ from sklearn.calibration import _SigmoidCalibration
 from models.dataset import TimeSplit, time_split
 from models.estimators import MODELS, calibration_folds, fired_columns, value_columns
 from models.metrics import calibration_error, calibration_table, discrimination, median_lead_months, recall_at_budget
+from models.registry import FeatureListError, fitted_columns
 
 BUDGETS = (0.01, 0.03, 0.05)
 
@@ -83,21 +84,48 @@ def _keep_the_ranking(pipeline: object, base_rate: float) -> None:
 
 def model_columns(pipeline: object) -> list[str]:
     """The panel columns the fitted model was given, in order: the model owns its inputs,
-    whatever the catalog holds today."""
-    return list(pipeline.feature_names_in_)
+    whatever the catalog holds today. The registry stores the same list in the model card
+    (ModelCard.features) and checks the two agree when it loads a version."""
+    columns = fitted_columns(pipeline)
+    if columns is None:
+        raise FeatureListError(f"{type(pipeline).__name__} records no feature list: it was not fitted on panel rows")
+    return columns
+
+
+FIRED = "__fired"
 
 
 class MissingColumns(Exception):
-    pass
+    """The panel lacks columns a model was fitted on."""
+
+    def __init__(self, columns: list[str], version: str | None = None):
+        self.columns = list(columns)
+        self.indicators = list(dict.fromkeys(c.removesuffix(FIRED) for c in columns))
+        super().__init__(
+            f"{f'model {version}' if version else 'the model'} was fitted on panel column(s) the feature panel "
+            f"does not have: {', '.join(self.columns)} (indicator(s) {', '.join(self.indicators)}). The indicator "
+            "catalog changed since the model was trained, or the panel was scanned without them: rescan the history "
+            "with `yocho scan` then retrain with `yocho train`, so the champion is fitted on the indicators the "
+            "panel holds (docs/models.md, \"Adding an indicator and the champion model\")")
+
+
+def extra_columns(columns: list[str], available: list[str], version: str | None = None,
+                  ignore: tuple[str, ...] = ()) -> list[str]:
+    """The `available` columns the model does not read (besides `ignore`), in their order;
+    raises MissingColumns naming the model's `columns` that are not available."""
+    have = set(available)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise MissingColumns(missing, version)
+    wanted = set(columns) | set(ignore)
+    return [c for c in available if c not in wanted]
 
 
 def model_input(pipeline: object, rows: pl.DataFrame) -> pd.DataFrame:
+    """The model's columns from `rows`, in the order it was fitted on; columns `rows` holds
+    in addition are left out."""
     columns = model_columns(pipeline)
-    missing = [c for c in columns if c not in rows.columns]
-    if missing:
-        raise MissingColumns(
-            f"the model needs panel column(s) the panel does not have: {', '.join(missing)}; rescan the "
-            "history with the catalog the model was trained on, or train a new model on the current catalog")
+    extra_columns(columns, rows.columns)
     return rows.select(pl.col(columns).cast(pl.Float64)).to_pandas()
 
 

@@ -18,12 +18,11 @@ from features.quality import quality_markdown, sign_quality
 from models.budget_comparison import compare
 from models.dataset import training_frame
 from models.drift import feature_drift, score_drift
-from models.estimators import fired_columns, value_columns
 from models.explain import METHOD
 from models.labels import HORIZON_MONTHS
 from models.registry import Decision, ModelCard, Registry
 from models.report import card_markdown, training_markdown
-from models.train import Backtest, backtest, fingerprint, fit, model_columns, predict
+from models.train import FIRED, Backtest, backtest, extra_columns, fingerprint, fit, model_columns, predict
 from yocho.settings import FeatureSettings, ModelSettings, SignalSettings
 
 PACKAGES = ("scikit-learn", "numpy", "polars", "duckdb", "skops", "prefect")
@@ -95,11 +94,14 @@ class Drift:
 
 
 def measure_drift(pipeline: object, training: pl.DataFrame, latest: pl.DataFrame) -> Drift:
+    """PSI of every column the model was fitted on (the list its card stores), in its order,
+    and of its score, between the training rows and the latest panel."""
     # PSI bins are deciles: a fixed sample of the training rows places them as well as all of them
     sample = training.sample(DRIFT_SAMPLE, seed=0) if training.height > DRIFT_SAMPLE else training
-    columns = set(model_columns(pipeline))
-    features = feature_drift(sample, latest, [c for c in value_columns() if c in columns],
-                             [c for c in fired_columns() if c in columns])
+    columns = model_columns(pipeline)
+    extra_columns(columns, latest.columns)  # the latest panel lacks none of them
+    features = feature_drift(sample, latest, [c for c in columns if not c.endswith(FIRED)],
+                             [c for c in columns if c.endswith(FIRED)])
     score = score_drift(predict(pipeline, sample), predict(pipeline, latest))
     return Drift(latest["as_of"].max(), features, score)
 

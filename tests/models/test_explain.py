@@ -13,7 +13,7 @@ from models.explain import KINDS, METHOD, contributions, factor_ids, top_factors
 from models.train import feature_columns, fit
 from tests.models.synthetic import synthetic_panel
 
-IDS = factor_ids()
+IDS = factor_ids(feature_columns())  # the models below are fitted on every catalog column
 SIGNS = list(indicators())
 DRIVER = "rep_dpd_30"
 ABSENT = "fin_sales_decline_yoy"  # no value in half of the training businesses
@@ -134,7 +134,7 @@ def test_planted_driver_is_the_top_factor_where_it_fired(models, rows: pl.DataFr
         assert (contrib[~fired, driver] == 0).all()
     else:  # a path attribution credits a clean sign with lowering the risk, nearly always
         assert (contrib[~fired, driver] <= 0).mean() > 0.95
-    first = [f[0]["indicator"] for f in top_factors(rows.filter(fired), contrib[fired], k=1).to_list()]
+    first = [f[0]["indicator"] for f in top_factors(rows.filter(fired), contrib[fired], IDS, k=1).to_list()]
     assert first == [IDS[j] for j in top[fired]]
 
 
@@ -148,7 +148,7 @@ def _kind(row: dict, factor: str) -> str:
 @pytest.mark.parametrize("name", ["scorecard", "boosted"])
 def test_top_factors_separate_fired_signs_from_figures_and_missing_data(models, rows: pl.DataFrame, name: str):
     contrib, _ = contributions(models[name], rows)
-    factors = top_factors(rows, contrib, k=3)
+    factors = top_factors(rows, contrib, IDS, k=3)
     assert factors.len() == rows.height
     catalog = {**indicators(), **measures()}
     kinds_seen = set()
@@ -193,7 +193,7 @@ def test_top_factors_on_a_hand_made_matrix():
     contrib[1, :] = -0.1  # nothing raises the risk
     contrib[2, :6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]  # more than k of one kind
     contrib[2, n_signs] = 0.05
-    listed = top_factors(rows, contrib, k=2).to_list()
+    listed = top_factors(rows, contrib, IDS, k=2).to_list()
     # row 0: SIGNS[3] fired (a sign); SIGNS[1] and the measure have no value (missing data)
     assert [(f["kind"], f["indicator"]) for f in listed[0]] == [
         ("sign", SIGNS[3]), ("missing", SIGNS[1]), ("missing", measure)]
