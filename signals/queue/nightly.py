@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 
 from signals.phases import PHASES
 from signals.queue.actors import ensure_institutions
-from signals.queue.batches import chunks
+from signals.queue.batches import CHUNK, chunks
 from signals.queue.lifecycle import CLOSED_STATES, OPEN_STATES, InvalidInput, State, rule_for
 from signals.queue.months import add_months
 from signals.queue.schema import (
@@ -238,13 +238,22 @@ def apply(conn: Connection, rows: dict[str, _Flag], flags: pl.DataFrame, as_of: 
             "band": flag.values["band"], "phase": flag.values["phase"], "evidence": flag.evidence,
         })
 
-    if to_open:
+    def flush() -> None:
+        """Write what has been collected so far, a chunk of rows per statement: the night's
+        rows are never all in memory at once, and all of them commit in the caller's transaction."""
+        for table, collected in ((evidence_snapshots, snapshot_rows), (case_institutions, inst_rows),
+                                 (transitions, audit_rows)):
+            for chunk in chunks(collected):
+                conn.execute(insert(table), list(chunk))
+            collected.clear()
+
+    for chunk in chunks(to_open):
         new_rows = [{
             "business_key": key, "owner": OWNER_INSTITUTIONS, "state": State.NEW.value, "version": 1,
             **rows[key].values, "within_capacity": True,
             "budget_institution_id": rows[key].values["lead_institution_id"],
             "flagged_on": as_of, "last_as_of": as_of, "created_at": now, "updated_at": now,
-        } for key in to_open]
+        } for key in chunk]
         inserted = conn.execute(
             insert(cases).returning(cases.c.id, cases.c.business_key),  # keyed by business_key
             new_rows).all()
@@ -256,7 +265,22 @@ def apply(conn: Connection, rows: dict[str, _Flag], flags: pl.DataFrame, as_of: 
             audit_rows.append({"case_id": case_id, "at": now, "actor_user_id": None, "actor": SYSTEM,
                                "actor_role": None, "from_state": None, "to_state": State.NEW.value,
                                "note": f"flagged as of {as_of.isoformat()} ({flag.values['trigger']})"})
-        opened = len(inserted)
+        opened += len(inserted)
+        flush()
+
+    # Snoozed cases with a critical sign none of their snapshots had (read before tonight's
+    # snapshots are written below).
+    snoozed = {case.id: key for key, case in open_cases.items()
+               if case.state == State.SNOOZED.value and case.id not in has_snapshot
+               and rows[key].critical_signs}
+    seen_signs: dict[int, set[str]] = {case_id: set() for case_id in snoozed}
+    for chunk in chunks(sorted(snoozed)):
+        for r in conn.execute(select(evidence_snapshots.c.case_id, evidence_snapshots.c.critical_signs)
+                              .where(evidence_snapshots.c.case_id.in_(chunk))):
+            seen_signs[r.case_id] |= set(r.critical_signs or [])
+    wake_on_sign = {case_id: sorted(set(rows[key].critical_signs) - seen_signs[case_id])
+                    for case_id, key in snoozed.items()}
+    wake_on_sign = {case_id: signs for case_id, signs in wake_on_sign.items() if signs}
 
     case_updates: list[dict[str, Any]] = []
     for key, case in open_cases.items():
@@ -273,34 +297,19 @@ def apply(conn: Connection, rows: dict[str, _Flag], flags: pl.DataFrame, as_of: 
             values["first_sign_on"] = min(firsts) if firsts else None
             case_updates.append({"_id": case.id, **values, "last_as_of": as_of, "updated_at": now})
         updated += 1
+        if len(snapshot_rows) >= CHUNK:
+            flush()
+    flush()
 
-    # Snoozed cases with a critical sign none of their snapshots had.
-    snoozed = {case.id: key for key, case in open_cases.items()
-               if case.state == State.SNOOZED.value and case.id not in has_snapshot
-               and rows[key].critical_signs}
-    seen_signs: dict[int, set[str]] = {case_id: set() for case_id in snoozed}
-    for chunk in chunks(sorted(snoozed)):
-        for r in conn.execute(select(evidence_snapshots.c.case_id, evidence_snapshots.c.critical_signs)
-                              .where(evidence_snapshots.c.case_id.in_(chunk))):
-            seen_signs[r.case_id] |= set(r.critical_signs or [])
-    wake_on_sign = {case_id: sorted(set(rows[key].critical_signs) - seen_signs[case_id])
-                    for case_id, key in snoozed.items()}
-    wake_on_sign = {case_id: signs for case_id, signs in wake_on_sign.items() if signs}
 
-    if snapshot_rows:
-        conn.execute(insert(evidence_snapshots), snapshot_rows)
-    if inst_rows:
-        conn.execute(insert(case_institutions), inst_rows)
-    if case_updates:
-        conn.execute(update(cases).where(cases.c.id == bindparam("_id")), case_updates)
-    if audit_rows:
-        conn.execute(insert(transitions), audit_rows)
+    for chunk in chunks(case_updates):
+        conn.execute(update(cases).where(cases.c.id == bindparam("_id")), list(chunk))
     conn.execute(delete(waiting_entries).where(waiting_entries.c.as_of == as_of))
-    if drawn.waiting_rows:
-        conn.execute(insert(waiting_entries), drawn.waiting_rows)
+    for chunk in chunks(drawn.waiting_rows):
+        conn.execute(insert(waiting_entries), list(chunk))
     conn.execute(delete(review_budgets).where(review_budgets.c.as_of == as_of))
-    if drawn.budget_rows:
-        conn.execute(insert(review_budgets), drawn.budget_rows)
+    for chunk in chunks(drawn.budget_rows):
+        conn.execute(insert(review_budgets), list(chunk))
     return Applied(opened, updated, suppressed, unchanged, drawn, wake_on_sign)
 
 

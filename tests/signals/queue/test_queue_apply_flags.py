@@ -193,3 +193,19 @@ def test_bulk_statements_not_one_round_trip_per_business(store, people, make_fla
     assert opened_with < 60 and len(statements) - opened_with < 60
     page = store.list_cases(people.bank_a, CaseQuery(page_size=10))
     assert page.total == 1250 and page.items[0].priority == pytest.approx(2499 / 2500)
+
+
+def test_a_night_written_in_small_chunks_is_the_same_night(store, people, make_flags, monkeypatch):
+    """The night's rows go to the queue a chunk at a time (never all in memory at once); with
+    chunks of two, eleven new cases and their updates a month later come out whole."""
+    from signals.queue import batches, nightly
+
+    keys = [f"{1010001000006 + 11 * i:013d}" for i in range(11)]
+    monkeypatch.setattr(nightly, "CHUNK", 2)
+    monkeypatch.setattr(nightly, "chunks", lambda items, size=2: batches.chunks(items, 2))
+    first = make_flags(*[make_flags.row(k, priority=0.5 + i / 100, priority_rank=i + 1) for i, k in enumerate(keys)])
+    assert store.apply_flags(first, make_flags.as_of, 6).opened == 11
+    later = make_flags(*[make_flags.row(k, as_of=NOV, probability=0.3) for k in keys])
+    assert store.apply_flags(later, NOV, 6).updated == 11
+    assert _counts(store) == {"cases": 11, "case_institutions": 11, "evidence_snapshots": 22, "transitions": 11}
+    assert {c.business_key for c in store.all_cases(people.admin)} == set(keys)
