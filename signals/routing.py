@@ -211,12 +211,3 @@ def route(facts: pl.DataFrame) -> pl.DataFrame:
             reason_ja = pl.when(match).then(ja).otherwise(reason_ja)
             reason_en = pl.when(match).then(en).otherwise(reason_en)
     return facts.with_columns(phase=phase, phase_rule=rule_id, phase_reason_ja=reason_ja, phase_reason_en=reason_en)
-
-
-def rules_table() -> list[dict[str, str]]:
-    """The rules as rows (phase, conditions, reasons), in evaluation order, for docs/signals.md."""
-    def names(ids: tuple[str, ...]) -> str:
-        return " / ".join(f"{CONDITIONS[i].ja} ({CONDITIONS[i].en})" for i in ids)
-    return [{"rule": r.id, "phase": r.phase, "phase_ja": PHASES[r.phase].ja,
-             "any_of": names(r.any_of), "all_of": names(r.all_of),
-             "reason_ja": r.reason_ja, "reason_en": r.reason_en} for r in RULES]

@@ -95,8 +95,6 @@ class Feed:
     # Whether a row shows the institution still reports on the business (it is monitored and
     # active). Outcome events (the labels) and exits say something happened to it instead.
     activity: bool = True
-    # Feeds a later comparison treats month by month (one row per key per month).
-    monthly: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -258,7 +256,6 @@ _feed(Feed(
     sources=(Source.GUARANTEE_ASSOCIATION,),
     record_key=("guarantee_id", "month"),
     time_column="month",
-    monthly=True,
     columns=(
         Column("guarantee_id", "保証番号", Kind.TEXT, "The association's guarantee number."),
         LOCAL_ID, CORPORATE_NUMBER, LENDER, MONTH,
@@ -312,7 +309,6 @@ _feed(Feed(
     sources=(Source.BANK,),
     record_key=("loan_id", "month"),
     time_column="month",
-    monthly=True,
     columns=(
         Column("loan_id", "融資番号", Kind.TEXT, "The bank's loan or facility number."),
         LOCAL_ID, CORPORATE_NUMBER, MONTH,
@@ -335,7 +331,6 @@ _feed(Feed(
     sources=(Source.BANK,),
     record_key=("local_id", "month"),
     time_column="month",
-    monthly=True,
     columns=(
         LOCAL_ID, CORPORATE_NUMBER, MONTH,
         _jpy("inflow_jpy", "入金額", "Total credits (mostly sales receipts)."),

@@ -78,8 +78,10 @@ class GeneratorSettings(BaseModel):
 class FeatureSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    # Overrides of indicator thresholds, keyed "<indicator id>.<threshold name>",
-    # e.g. {"rep_dpd_30.days": 45}. Defaults and their reasons live in the catalog.
+    # Overrides of indicator thresholds, keyed "<indicator id>.<threshold name>", e.g.
+    # {"rep_dpd_30.min_days": 45}: 30+ days past due then fires from 45 days (default 30).
+    # The names, defaults and reasons live in the catalog (docs/indicators.md); an unknown
+    # key is refused (features.catalog.threshold_values).
     thresholds: dict[str, float] = Field(default_factory=dict)
     # Month-ends of history the demo scans: enough for 12-month labels, a held-out
     # backtest period and the training window before it.

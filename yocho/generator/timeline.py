@@ -51,9 +51,6 @@ class Timeline:
     def calendar_month(self, t: np.ndarray | int) -> np.ndarray:
         return (self.first_month + np.asarray(t)).astype(int) % 12 + 1
 
-    def calendar_year(self, t: np.ndarray | int) -> np.ndarray:
-        return (self.first_month + np.asarray(t)).astype(int) // 12 + 1970
-
     @property
     def cutoff(self) -> np.datetime64:
         """The extract date: rows received after it have not arrived yet and are not written."""
