@@ -54,6 +54,7 @@ def render_markdown() -> str:
         "another feed filtered by that threshold) needs no mark. A test checks that each family's look-back covers",
         "every window its indicators declare.",
         "",
+        WORKED_EXAMPLE,
     ]
     for family in Family:
         ja, en = FAMILY_NAMES[family]
@@ -78,3 +79,74 @@ def render_markdown() -> str:
                 out += [f"| `{t.name}` | {t.default:g} | {t.reason} |" for t in shown]
                 out.append("")
     return "\n".join(out)
+
+
+WORKED_EXAMPLE = """### Worked example: incident reports from several lenders
+
+A guarantee association wants a sign for incident reports (事故報告) on one business from two or more
+lenders within a year: one lender's report can be a dispute with that lender, two is trouble with both.
+Three edits, nothing else (this example was made on a copy of the repository and its tests passed).
+
+1. **The declaration**, appended to `INDICATORS` in `features/guarantee.py`:
+
+   ```python
+   Indicator(
+       id="cga_incidents_several_lenders",
+       ja="複数金融機関からの事故報告",
+       en="Incident reports from several lenders",
+       family=Family.GUARANTEE,
+       feeds=_FEEDS,
+       definition="Number of different lenders (金融機関コード) whose incident reports on the business's "
+       "guarantees occurred in the last `window_months` months and were received by the as-of date.",
+       unit="lenders",
+       severity=Severity.HIGH,
+       thresholds=(
+           Threshold("window_months", 12, "The same year as a single incident report."),
+           Threshold("min_lenders", 2, "One lender's report can be a dispute with that lender; two is trouble with both."),
+       ),
+   ),
+   ```
+
+2. **The SQL**, in `features/sql/guarantee.sql`: one more read of the incident reports through the
+   point-in-time layer (the version of each report in force at each as-of date, within the window;
+   nothing about `received_on` or corrections is written here), joined into `base`, and one more
+   `UNION ALL` branch returning the family's columns. Thresholds arrive as `$<id>__<name>`:
+
+   ```sql
+   lenders AS (
+       SELECT business_key, as_of, count(DISTINCT lender_bank_code) AS n,
+              list(DISTINCT lender_bank_code ORDER BY lender_bank_code) AS codes
+       FROM pit_incidents($cga_incidents_several_lenders__window_months)
+       GROUP BY ALL
+   ),
+   -- in base: coalesce(le.n, 0) AS lenders, le.codes AS lender_codes ... LEFT JOIN lenders le USING (business_key, as_of)
+   ...
+   UNION ALL
+   SELECT business_key, as_of, 'cga_incidents_several_lenders',
+          CASE WHEN available THEN lenders END::DOUBLE, available,
+          CASE WHEN available THEN lenders >= $cga_incidents_several_lenders__min_lenders END,
+          CASE WHEN available AND lenders >= $cga_incidents_several_lenders__min_lenders THEN
+              json_object('lenders', lender_codes)::VARCHAR END
+   FROM base
+   ```
+
+3. **The test**, in `tests/features/test_guarantee.py`, on hand-made rows with the answer worked out
+   by hand (a report received after the as-of date must not count):
+
+   ```python
+   def test_incident_reports_from_two_lenders_fire_several_lenders(tiny: Tiny):
+       tiny.add("incidents", "cga_01",
+                _incident("I1", date(2025, 3, 3), date(2025, 3, 20)),
+                dict(_incident("I2", date(2025, 4, 1), date(2025, 4, 10)), lender_bank_code="0005"),
+                dict(_incident("I3", date(2025, 5, 1), date(2025, 7, 10)), lender_bank_code="0009"))
+       row = tiny.run(T, family=Family.GUARANTEE)[(CN, T, "cga_incidents_several_lenders")]
+       assert (row["value"], row["fired"]) == (2.0, True)
+       assert json.loads(row["evidence"]) == {"lenders": ["0005", "0116"]}
+   ```
+
+Then `yocho indicators > docs/indicators.md` renders this page again (a test keeps it in sync). What
+follows by itself: the family's look-back (from the declared windows), the check that the SQL returns
+every declared indicator once per business and date, the scan, the panel's new columns, the sign's
+quality figures in the next training report. The champion model keeps its own input columns until a
+retrain: scan the history again (`yocho scan`), then retrain (docs/models.md).
+"""
