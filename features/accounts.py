@@ -3,7 +3,7 @@
 How the months are put together (the same for every indicator of the family):
 
 - An account is (bank, customer number). As of T each account-month is the latest version of
-  that row received by T. A business may bank at several banks (merged by 法人番号 in
+  that row received by T (read through the point-in-time layer, yocho/warehouse/pit.py). A business may bank at several banks (merged by 法人番号 in
   `business_keys`); its figures for a month are the sums over its accounts.
 - A month is *complete* when every account alive in that month (between its first and its
   latest month received by T) has reported it. Sums over an incomplete month would

@@ -8,6 +8,14 @@ loan is its most recent month received by T, counted only when it lies within th
 with 3 the last two months are normally visible); a business whose loans have no such month
 is no longer a current borrower as far as the feed shows, and the loan indicators are
 unavailable for it.
+
+Every feed is read through the point-in-time layer (yocho/warehouse/pit.py), where "the latest
+version received by T" is written once. A debtor classification is the record (bank, local_id,
+判定日); a bank's view of the business is its classification with the latest 判定日, and where the
+bank holds the business under several local ids and classified them on the same day, the one
+preferred by `pit_preference` (the latest received, then the lowest institution id) -- the same
+choice as the cross-institution family. The worst classification across banks is the highest
+rank, then the latest 判定日, then `pit_preference` again.
 """
 from features.catalog import Family, Indicator, Severity, Threshold
 

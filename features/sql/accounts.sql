@@ -3,18 +3,13 @@
 -- accounts, only from months every live account has reported, windows ending at the latest
 -- month all still-reporting accounts have delivered (k = months before that reference month).
 WITH acct_rows AS (
-    -- the latest version received by T of each account-month, as far back as any window reaches
-    -- ($lookback_months, from the indicators' declarations)
-    SELECT k.business_key, a.as_of, r.institution_id, r.local_id, r.month,
-           r.inflow_jpy, r.outflow_jpy, r.month_end_balance_jpy, r.average_balance_jpy,
-           r.payroll_jpy, r.tax_paid_jpy, r.social_insurance_paid_jpy, r.failed_debits
-    FROM raw_accounts r
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON r.received_on <= a.as_of
-     AND r.month > a.as_of - to_months($lookback_months)  -- catalog.family_lookback_months
-    QUALIFY row_number() OVER (
-        PARTITION BY r.institution_id, r.local_id, r.month, a.as_of ORDER BY r.received_on DESC, r.source_row DESC) = 1
+    -- each account-month through the point-in-time layer (yocho/warehouse/pit.py: as of T its
+    -- latest version received by T), as far back as any window reaches ($lookback_months,
+    -- catalog.family_lookback_months, from the indicators' declarations)
+    SELECT business_key, as_of, institution_id, local_id, month,
+           inflow_jpy, outflow_jpy, month_end_balance_jpy, average_balance_jpy,
+           payroll_jpy, tax_paid_jpy, social_insurance_paid_jpy, failed_debits
+    FROM pit_accounts($lookback_months)
 ),
 spans AS (
     -- each account's first and latest month received by T

@@ -1,20 +1,17 @@
--- Loan repayment (返済状況). A loan is (institution_id, loan_id); as of T each loan-month is the
--- latest version received by T, and only months inside the longest window any indicator needs
--- are read ($lookback_months, from the indicators' declarations), so the join with as_of_dates
--- stays small.
+-- Loan repayment (返済状況). Every feed is read through the point-in-time layer
+-- (yocho/warehouse/pit.py), where the rule is written once: as of T a record (a loan-month, an
+-- account-month, a guarantee-month, a debtor classification) is its latest version received by
+-- T. Loan months are read back as far as the longest window any indicator needs
+-- ($lookback_months, catalog.family_lookback_months, from the indicators' declarations); a read
+-- specific to one indicator (deposit inflows, guarantees, classifications) uses that
+-- indicator's own window.
 WITH loan_rows AS (
-    SELECT k.business_key, a.as_of, l.institution_id, l.loan_id, l.month,
-           l.balance_jpy, l.scheduled_jpy, l.paid_jpy, l.days_past_due, l.restructured,
-           coalesce(l.overdraft_limit_jpy, 0) AS od_limit, coalesce(l.overdraft_used_jpy, 0) AS od_used,
-           CASE WHEN coalesce(l.overdraft_limit_jpy, 0) > 0
-                THEN coalesce(l.overdraft_used_jpy, 0) / l.overdraft_limit_jpy END AS util
-    FROM raw_loans l
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON l.received_on <= a.as_of
-     AND l.month > a.as_of - to_months($lookback_months)  -- catalog.family_lookback_months
-    QUALIFY row_number() OVER (
-        PARTITION BY a.as_of, l.institution_id, l.loan_id, l.month ORDER BY l.received_on DESC) = 1
+    SELECT business_key, as_of, institution_id, loan_id, month,
+           balance_jpy, scheduled_jpy, paid_jpy, days_past_due, restructured,
+           coalesce(overdraft_limit_jpy, 0) AS od_limit, coalesce(overdraft_used_jpy, 0) AS od_used,
+           CASE WHEN coalesce(overdraft_limit_jpy, 0) > 0
+                THEN coalesce(overdraft_used_jpy, 0) / overdraft_limit_jpy END AS util
+    FROM pit_loans($lookback_months)
 ),
 loan_hist AS (
     -- month-on-month changes of the same loan: restructuring newly in force, overdraft use rising
@@ -184,15 +181,10 @@ bal AS (
     HAVING bool_or(own_latest IS NOT NULL)   -- a current borrower somewhere
 ),
 account_rows AS (
-    SELECT k.business_key, a.as_of, x.institution_id, x.month, x.inflow_jpy
-    FROM raw_accounts x
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON x.received_on <= a.as_of
-     AND x.month > a.as_of - to_months((
-            $rep_borrowing_up_inflow_down__recent_months + $rep_borrowing_up_inflow_down__inflow_months + 12)::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY a.as_of, x.institution_id, x.local_id, x.month ORDER BY x.received_on DESC) = 1
+    -- deposit inflows: the latest inflow_months at each bank and the same months a year earlier
+    SELECT business_key, as_of, institution_id, month, inflow_jpy
+    FROM pit_accounts(
+        $rep_borrowing_up_inflow_down__recent_months + $rep_borrowing_up_inflow_down__inflow_months + 12)
 ),
 inflow_anchor AS (
     SELECT business_key, as_of, institution_id, max(month) AS latest
@@ -235,15 +227,9 @@ borrowing AS (
 ),
 -- lenders ---------------------------------------------------------------------------------
 guarantee_rows AS (
-    SELECT k.business_key, a.as_of, g.institution_id, g.guarantee_id, g.month, g.lender_bank_code,
-           g.balance_jpy > 0 AND g.status NOT IN ('repaid', 'subrogated') AS active
-    FROM raw_guarantees g
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON g.received_on <= a.as_of
-     AND g.month > a.as_of - to_months(($rep_more_lenders__recent_months + $rep_more_lenders__compare_months)::INTEGER)
-    QUALIFY row_number() OVER (
-        PARTITION BY a.as_of, g.institution_id, g.guarantee_id, g.month ORDER BY g.received_on DESC) = 1
+    SELECT business_key, as_of, institution_id, guarantee_id, month, lender_bank_code,
+           balance_jpy > 0 AND status NOT IN ('repaid', 'subrogated') AS active
+    FROM pit_guarantees($rep_more_lenders__recent_months + $rep_more_lenders__compare_months)
 ),
 credit_rows AS (
     -- every loan and guarantee month in either window, tagged with its window
@@ -271,22 +257,25 @@ lenders AS (
     HAVING bool_or(is_now) AND bool_or(NOT is_now)
 ),
 -- bank debtor classification --------------------------------------------------------------
+-- A classification is the record (institution, local_id, classified_on). A bank's view of the
+-- business is its classification with the latest 判定日 made by T within max_age_months; where
+-- it holds the business under several local ids and classified them on the same day, the one
+-- preferred by pit_preference (the latest received), as in cross_institution.sql. The worst
+-- across banks is the highest rank, then the latest 判定日, then pit_preference again.
 classification AS (
-    SELECT k.business_key, a.as_of, c.institution_id, c.classified_on, c.debtor_class,
-           CASE c.debtor_class WHEN 'normal' THEN 0 WHEN 'watch' THEN 1 WHEN 'special_attention' THEN 2
+    SELECT business_key, as_of, institution_id, classified_on, debtor_class, received_on,
+           CASE debtor_class WHEN 'normal' THEN 0 WHEN 'watch' THEN 1 WHEN 'special_attention' THEN 2
                 WHEN 'doubtful' THEN 3 WHEN 'de_facto_bankrupt' THEN 4 WHEN 'bankrupt' THEN 5 END AS rank
-    FROM raw_classifications c
-    JOIN business_keys k USING (institution_id, local_id)
-    JOIN as_of_dates a
-      ON c.received_on <= a.as_of AND c.classified_on <= a.as_of
-     AND c.classified_on > a.as_of - to_months($rep_bank_class_watch__max_age_months::INTEGER)
+    FROM pit_classifications($rep_bank_class_watch__max_age_months)
+    WHERE classified_on <= as_of
     QUALIFY row_number() OVER (
-        PARTITION BY a.as_of, c.institution_id, c.local_id ORDER BY c.classified_on DESC, c.received_on DESC) = 1
+        PARTITION BY institution_id, business_key, as_of
+        ORDER BY classified_on DESC, pit_preference(received_on, institution_id), local_id) = 1
 ),
 classes AS (
     SELECT business_key, as_of, max(rank) AS rank,
-           arg_max(struct_pack(bank := institution_id, debtor_class := debtor_class, classified_on := classified_on),
-                   (rank, classified_on, institution_id)) AS worst,
+           first(struct_pack(bank := institution_id, debtor_class := debtor_class, classified_on := classified_on)
+                 ORDER BY rank DESC, classified_on DESC, pit_preference(received_on, institution_id)) AS worst,
            list(struct_pack(bank := institution_id, debtor_class := debtor_class, classified_on := classified_on)
                 ORDER BY institution_id) AS banks
     FROM classification GROUP BY ALL

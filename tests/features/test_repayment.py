@@ -428,6 +428,65 @@ def test_classification_point_in_time_and_staleness():
     assert _unavailable(got[(CN2, T, "rep_bank_class_watch")])
 
 
+def test_a_bank_s_view_is_its_preferred_classification_across_its_local_ids():
+    # bank_0116 knows the business under two local ids (A1, A2), both with its 法人番号, and
+    # classified both on 2025-03-31. Each is its own record (institution, local_id, classified_on);
+    # the bank's view is one classification, the one preferred by pit_preference (the latest
+    # received), as in the cross-institution family: A2's normal, received later
+    tiny = (Tiny()
+            .add("classifications", "bank_0116", _class(date(2025, 3, 31), "watch", date(2025, 4, 9)))
+            .add("classifications", "bank_0116", _class(date(2025, 3, 31), "normal", date(2025, 4, 20),
+                                                        local_id="A2")))
+    got = tiny.run(T, family=R)
+    assert _vaf(got[(CN, T, "rep_bank_class_watch")]) == (0.0, True, False)
+    # A1 corrected after T (still watch): its latest version is now the latest received
+    tiny.add("classifications", "bank_0116", _class(date(2025, 3, 31), "watch", date(2025, 7, 2)))
+    got = tiny.run(T, LATER, family=R)
+    assert _vaf(got[(CN, T, "rep_bank_class_watch")]) == (0.0, True, False)
+    assert _vaf(got[(CN, LATER, "rep_bank_class_watch")]) == (1.0, True, True)
+    assert json.loads(got[(CN, LATER, "rep_bank_class_watch")]["evidence"]) == {
+        "worst_class": "watch", "worst_class_ja": "要注意先", "bank": "bank_0116", "classified_on": "2025-03-31",
+        "banks": [{"bank": "bank_0116", "debtor_class": "watch", "classified_on": "2025-03-31"}]}
+
+
+def test_a_bank_s_latest_judgement_date_wins_over_a_later_received_older_one():
+    # A2's normal of 2025-03-31 arrives after A1's watch of 2025-04-15: the bank's view is its latest
+    # 判定日 (A1's watch), and the bank is listed once
+    tiny = (Tiny()
+            .add("classifications", "bank_0116", _class(date(2025, 4, 15), "watch", date(2025, 4, 25)))
+            .add("classifications", "bank_0116", _class(date(2025, 3, 31), "normal", date(2025, 5, 8),
+                                                        local_id="A2")))
+    row = tiny.run(T, family=R)[(CN, T, "rep_bank_class_watch")]
+    assert _vaf(row) == (1.0, True, True)
+    assert json.loads(row["evidence"])["banks"] == [
+        {"bank": "bank_0116", "debtor_class": "watch", "classified_on": "2025-04-15"}]
+
+
+def test_worst_classification_across_banks_is_chosen_by_pit_preference():
+    # two banks classify the business watch on the same day: the bank named is the one preferred
+    # by pit_preference, the latest received (bank_0116), not the higher institution id
+    tiny = (Tiny()
+            .add("classifications", "bank_0116", _class(date(2025, 4, 15), "watch", date(2025, 4, 25)))
+            .add("classifications", "bank_0117", _class(date(2025, 4, 15), "watch", date(2025, 4, 20),
+                                                        local_id="B1")))
+    row = tiny.run(T, family=R)[(CN, T, "rep_bank_class_watch")]
+    assert _vaf(row) == (1.0, True, True)
+    evidence = json.loads(row["evidence"])
+    assert (evidence["bank"], evidence["classified_on"]) == ("bank_0116", "2025-04-15")
+    assert [b["bank"] for b in evidence["banks"]] == ["bank_0116", "bank_0117"]
+    # received the same day too: the lowest institution id
+    same_day = (Tiny()
+                .add("classifications", "bank_0117", _class(date(2025, 4, 15), "watch", date(2025, 4, 25),
+                                                            local_id="B1"))
+                .add("classifications", "bank_0116", _class(date(2025, 4, 15), "watch", date(2025, 4, 25))))
+    assert json.loads(same_day.run(T, family=R)[(CN, T, "rep_bank_class_watch")]["evidence"])["bank"] == "bank_0116"
+    # a worse class elsewhere still wins, whatever was received later
+    worse = tiny.add("classifications", "bank_0118", _class(date(2025, 3, 1), "doubtful", date(2025, 3, 10),
+                                                            local_id="C1"))
+    evidence = json.loads(worse.run(T, family=R)[(CN, T, "rep_bank_class_watch")]["evidence"])
+    assert (evidence["worst_class"], evidence["bank"]) == ("doubtful", "bank_0118")
+
+
 def test_every_indicator_has_exactly_one_row_per_business():
     tiny = Tiny().add("loans", "bank_0116", _loan("L1", _m(2025, 5)))
     tiny.add("guarantees", "cga_01", _guarantee("G1", _m(2025, 5), "0116") | dict(corporate_number=CN2))
