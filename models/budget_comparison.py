@@ -47,7 +47,7 @@ def evaluation_frame(con: duckdb.DuckDBPyConnection, start: date, until: date | 
                                          & (pl.col("as_of") <= end))
     events = con.execute(
         "SELECT k.business_key, e.occurred_on AS event_on FROM raw_events e "
-        "JOIN business_keys k USING (institution_id, local_id) WHERE e.received_on <= ?", [end]).pl()
+        "JOIN business_identity k USING (institution_id, local_id) WHERE e.received_on <= ?", [end]).pl()
     return Evaluation(rows.select("business_key", "as_of"), events, end)
 
 

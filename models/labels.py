@@ -7,7 +7,6 @@ from importlib import resources
 import duckdb
 import polars as pl
 
-from features.pit import build_business_keys
 from yocho.contract import FEEDS
 
 HORIZON_MONTHS = 12
@@ -27,7 +26,6 @@ def labels(
     """business_key, as_of, label, event_on, event_type, already_in_event, complete.
 
     Train only on rows with `complete` and not `already_in_event`."""
-    build_business_keys(con)
     sql, params = _labels_sql(con, horizon_months, until)
     return con.execute(sql, params).pl().sort("business_key", "as_of")
 
@@ -40,12 +38,18 @@ def create_labels_table(
 ) -> None:
     """The same labels as `labels`, as a temp table inside DuckDB (for analyses that join
     them to indicator_values without bringing every row into Python)."""
-    build_business_keys(con)
     sql, params = _labels_sql(con, horizon_months, until)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", params)
+
+
+# labels.sql names the identity of a business `business_keys`; for the labels it is the point-in-
+# time layer's whole `business_identity` (yocho/warehouse/pit.py), bound by name in the query
+# itself. No temp table is built, so a `business_keys` features.pit.prepare left on the
+# connection (restricted to a shard) is neither read nor replaced.
+IDENTITY = "business_keys AS (SELECT institution_id, local_id, business_key FROM business_identity)"
 
 
 def _labels_sql(con: duckdb.DuckDBPyConnection, horizon_months: int, until: date | None) -> tuple[str, dict]:
     sql = (resources.files("models") / "sql" / "labels.sql").read_text(encoding="utf-8")
     end = until or observed_until(con) or date.min
-    return sql, {"horizon_months": horizon_months, "observed_until": end}
+    return f"WITH {IDENTITY}\nSELECT * FROM (\n{sql}\n)", {"horizon_months": horizon_months, "observed_until": end}

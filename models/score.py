@@ -9,13 +9,16 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from features.pit import build_business_keys
 from models.explain import contributions, factor_ids, top_factors
 from models.registry import Registry
 from models.train import FIRED, extra_columns, model_columns, predict
 from yocho.settings import ModelSettings
+from yocho.warehouse.pit import ALL_HISTORY_MONTHS
 
 SCORE_BATCH_ROWS = 250_000  # panel rows scored at a time: about 1 GB of Python memory
+# The one temp table score() writes: the night's scores, filled a batch at a time and read
+# into risk_scores in the same call, then dropped. Nothing outside score() reads or provides it.
+SCORED_TABLE = "score_batches"
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +123,13 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
     try:
         batches = reader.execute(f"SELECT {select} FROM feature_panel WHERE as_of IN ? ORDER BY as_of, business_key",
                                  [list(as_of)]).fetch_record_batch(SCORE_BATCH_ROWS)
-        con.execute("DROP TABLE IF EXISTS scored")
+        con.execute(f"DROP TABLE IF EXISTS {SCORED_TABLE}")
         scored_rows = 0
         for batch in batches:
             chunk = score_frame(pipeline, pl.from_arrow(batch), version, settings)
             con.register("scored_chunk", chunk.to_arrow())
             try:
-                verb = "INSERT INTO scored" if scored_rows else "CREATE TEMP TABLE scored AS"
+                verb = f"INSERT INTO {SCORED_TABLE}" if scored_rows else f"CREATE TEMP TABLE {SCORED_TABLE} AS"
                 con.execute(f"{verb} SELECT * FROM scored_chunk")
             finally:
                 con.unregister("scored_chunk")
@@ -135,27 +138,25 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
         reader.close()
     if not scored_rows:  # the dates were scanned but nobody was known by then
         return ScoreResult(version, sorted(as_of), 0, band_counts(con, max(as_of), settings), tuple(ignored))
-    build_business_keys(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM risk_scores WHERE as_of IN (SELECT DISTINCT as_of FROM scored)")
+        con.execute(f"DELETE FROM risk_scores WHERE as_of IN (SELECT DISTINCT as_of FROM {SCORED_TABLE})")
         con.execute(
-            """
+            f"""
             INSERT INTO risk_scores
             WITH reported AS (
-                -- events known by each date: occurred and received on or before it
-                SELECT DISTINCT k.business_key, d.as_of
-                FROM raw_events e
-                JOIN business_keys k USING (institution_id, local_id)
-                JOIN (SELECT DISTINCT as_of FROM scored) d
-                  ON e.occurred_on <= d.as_of AND e.received_on <= d.as_of
+                -- events known by each date: in force then (received on or before it, as the
+                -- point-in-time layer reads them, keyed by its business_identity) and occurred by it
+                SELECT DISTINCT e.business_key, e.as_of
+                FROM (SELECT DISTINCT as_of FROM {SCORED_TABLE}) d, pit_events_at(d.as_of, {ALL_HISTORY_MONTHS}) e
+                WHERE e.occurred_on <= e.as_of
             )
             SELECT s.business_key, s.as_of, probability, band,
                    row_number() OVER w AS portfolio_rank,
                    row_number() OVER w / count(*) OVER (PARTITION BY s.as_of) AS portfolio_share,
                    signs_fired, r.business_key IS NOT NULL AS in_event,
                    model_version, to_json(top_factors)::VARCHAR, current_timestamp::TIMESTAMP
-            FROM scored s LEFT JOIN reported r USING (business_key, as_of)
+            FROM {SCORED_TABLE} s LEFT JOIN reported r USING (business_key, as_of)
             WINDOW w AS (PARTITION BY s.as_of ORDER BY probability DESC, s.business_key)
             """
         )
@@ -164,7 +165,7 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS scored")
+        con.execute(f"DROP TABLE IF EXISTS {SCORED_TABLE}")
     return ScoreResult(version, sorted(as_of), scored_rows, band_counts(con, max(as_of), settings), tuple(ignored))
 
 

@@ -9,8 +9,8 @@ business at once by signals/sql/evidence.sql:
   `indicator_id`, `name_ja`, `name_en`, `family`, `severity`, `value` and the indicator's own
   `evidence` (the figures behind it, as stored in indicator_values);
 - `top_factors`: the model's risk-raising factors (risk_scores.top_factors);
-- `series`: the last SERIES_MONTHS months up to the date, rows received by the date, as
-  lists of {month, value}: `loan_balance_jpy` (all loans, all banks), `max_days_past_due`,
+- `series`: the last SERIES_MONTHS months up to the date, each month as it was known on the
+  date (its version in force then: yocho/warehouse/pit.py), as lists of {month, value}: `loan_balance_jpy` (all loans, all banks), `max_days_past_due`,
   `deposit_balance_jpy` (month-end, all accounts), `inflow_jpy`, `failed_debits`, and `score`
   (the probability at each scored month-end);
 - `series_by_institution`: the loan, arrears and deposit series again, per reporting
@@ -45,11 +45,13 @@ def catalog_frame() -> pl.DataFrame:
 
 def snapshots(con: duckdb.DuckDBPyConnection, as_of: date, flagged: pl.DataFrame,
               batch: int | None = None) -> pl.DataFrame:
-    """business_key, evidence (JSON text) for every business in `flagged` (business_key),
-    using the key mapping `sig_keys` prepared by signals.flags.flags_as_of, which is the way
-    to call this. Built `batch` businesses at a time: each document holds two years of series,
-    and at national scale the documents of every flagged business at once exceed DuckDB's
-    memory limit."""
+    """business_key, evidence (JSON text) for every business in `flagged` (business_key).
+    Reads risk_scores, indicator_values and the feeds through the point-in-time layer
+    (`pit_<feed>_at`); the relations evidence.sql names besides those (`sig_flagged`, one batch
+    of `flagged`, and `sig_catalog`) are registered here for its queries and removed after.
+    Built `batch` businesses at a time: each document holds two years of series, and at
+    national scale the documents of every flagged business at once exceed DuckDB's memory
+    limit."""
     sql = (resources.files("signals") / "sql" / "evidence.sql").read_text(encoding="utf-8")
     batch = batch or SNAPSHOT_BATCH
     keys = flagged.select("business_key")
@@ -58,8 +60,10 @@ def snapshots(con: duckdb.DuckDBPyConnection, as_of: date, flagged: pl.DataFrame
     try:
         for start in range(0, max(keys.height, 1), batch):
             con.register("sig_flagged", keys.slice(start, batch).to_arrow())
-            parts.append(con.execute(sql, {"as_of": as_of, "series_months": SERIES_MONTHS}).pl())
+            try:
+                parts.append(con.execute(sql, {"as_of": as_of, "series_months": SERIES_MONTHS}).pl())
+            finally:
+                con.unregister("sig_flagged")
     finally:
         con.unregister("sig_catalog")
-        con.register("sig_flagged", keys.to_arrow())
     return pl.concat(parts)

@@ -2,9 +2,16 @@
 trigger, recommended support phase, priority within its lead institution and evidence.
 
 `flags_as_of(con, as_of, settings)` is the one entry point. It reads only the warehouse
-(risk_scores, indicator_values and the raw feeds, rows received by `as_of` and months up to
-`as_of`), keeps no state of its own and gives the same answer every time it is run for the
-same date: the queue store (which adds dismissals and cool-down) consumes its frame.
+(risk_scores, indicator_values and the feeds through the point-in-time layer's
+`pit_<feed>_at(as_of, ...)` macros and its `business_identity`, yocho/warehouse/pit.py: each
+record as its latest version received by `as_of`), keeps no state of its own and gives the
+same answer every time it is run for the same date: the queue store (which adds dismissals and
+cool-down) consumes its frame.
+
+Every SQL file gets what it reads besides the warehouse as an argument: `run_sql` registers
+the frames it is given under the names the file's header lists (`sig_bands`, `sig_critical`,
+`sig_flagged` ...) for that one query and removes them afterwards, so nothing is left on the
+connection between steps.
 
 The steps, each columnar over all businesses (docs/signals.md):
 
@@ -19,8 +26,7 @@ The steps, each columnar over all businesses (docs/signals.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 from importlib import resources
 
@@ -29,8 +35,8 @@ import polars as pl
 
 from features.catalog import indicators
 from signals import budget, evidence, priority, routing
-from yocho.contract import FEEDS
 from yocho.settings import Settings
+from yocho.warehouse.pit import ALL_HISTORY_MONTHS
 
 # How recent a loan or guarantee month must be to count toward an institution's exposure
 # when choosing the lead institution: the same three months the repayment indicators treat
@@ -77,15 +83,27 @@ def sql_text(name: str) -> str:
     return (resources.files("signals") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, object]) -> pl.DataFrame | None:
-    """Run signals/sql/<name>.sql with the parameters it names (DuckDB refuses extra ones)."""
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, object],
+            inputs: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame | None:
+    """Run signals/sql/<name>.sql with the parameters it names (DuckDB refuses extra ones).
+    `inputs` are the relations the file reads besides the warehouse (its header's "Inputs"),
+    registered under their names for this query only. `$history_months` is the point-in-time
+    layer's whole history unless given."""
     sql = sql_text(name)
     names = set(_PARAM.findall(sql))
+    params = {"history_months": ALL_HISTORY_MONTHS, **params}
     missing = names - params.keys()
     if missing:
         raise KeyError(f"{name}.sql needs parameters {sorted(missing)}")
-    result = con.execute(sql, {n: params[n] for n in names})
-    return result.pl() if result.description else None
+    inputs = dict(inputs or {})
+    for relation, frame in inputs.items():
+        con.register(relation, frame.to_arrow())
+    try:
+        result = con.execute(sql, {n: params[n] for n in names})
+        return result.pl() if result.description else None
+    finally:
+        for relation in inputs:
+            con.unregister(relation)
 
 
 def empty() -> pl.DataFrame:
@@ -107,29 +125,24 @@ def _band_ranks(settings: Settings) -> dict[str, int]:
     return ranks
 
 
-@contextmanager
-def _prepared(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[None]:
-    """Registered inputs and temp tables the SQL files read, removed afterwards."""
+def policy_inputs(settings: Settings) -> dict[str, pl.DataFrame]:
+    """The settings history.sql reads as relations: sig_bands(band, rank) from models.bands
+    (rank 0 = lowest), sig_critical(indicator_id, pos) from signals.critical_signs."""
     ranks = _band_ranks(settings)
     critical = settings.signals.critical_signs
-    con.register("sig_bands", pl.DataFrame({"band": list(ranks), "rank": list(ranks.values())}).to_arrow())
-    con.register("sig_critical", pl.DataFrame({"indicator_id": list(critical),
-                                               "pos": list(range(len(critical)))}).to_arrow())
-    union = "\nUNION ALL\n".join(
-        f"SELECT '{feed.name}' AS feed, institution_id, local_id, corporate_number, received_on FROM {feed.table}"
-        for feed in FEEDS.values())
-    con.execute(f"CREATE OR REPLACE TEMP VIEW sig_raw_rows AS {union}")
-    try:
-        run_sql(con, "keys", {})
-        yield
-    finally:
-        for name in ("sig_bands", "sig_critical", "sig_flagged"):
-            try:
-                con.unregister(name)
-            except Exception:  # pragma: no cover - not registered
-                pass
-        con.execute("DROP TABLE IF EXISTS sig_keys")
-        con.execute("DROP VIEW IF EXISTS sig_raw_rows")
+    return {
+        "sig_bands": pl.DataFrame({"band": list(ranks), "rank": list(ranks.values())},
+                                  schema={"band": pl.Utf8, "rank": pl.Int64}),
+        "sig_critical": pl.DataFrame({"indicator_id": list(critical), "pos": list(range(len(critical)))},
+                                     schema={"indicator_id": pl.Utf8, "pos": pl.Int64}),
+    }
+
+
+def routing_facts(con: duckdb.DuckDBPyConnection, as_of: date, flagged: pl.DataFrame) -> pl.DataFrame:
+    """What routing reads (signals/sql/routing_facts.sql, signals/routing.py FACT_SCHEMA) for
+    the businesses of `flagged` (business_key) as of `as_of`."""
+    return run_sql(con, "routing_facts", {"as_of": as_of, "legal_months": LEGAL_PROCEEDINGS_MONTHS},
+                   {"sig_flagged": flagged.select("business_key")})
 
 
 def _institutions(known: pl.DataFrame) -> pl.DataFrame:
@@ -151,19 +164,18 @@ def flags_as_of(con: duckdb.DuckDBPyConnection, as_of: date, settings: Settings)
     if not con.execute("SELECT count(*) FROM risk_scores WHERE as_of = ?", [as_of]).fetchone()[0]:
         raise MissingScores(as_of)
     sig = settings.signals
-    with _prepared(con, settings):
-        ranks = _band_ranks(settings)
-        flagged = run_sql(con, "history", {
-            "as_of": as_of, "flag_rank": ranks[sig.flag_band], "release_rank": ranks[sig.release_band],
-            "release_months": sig.release_months,
-        })
-        if flagged.is_empty():
-            return empty()
-        con.register("sig_flagged", flagged.select("business_key").to_arrow())
-        known = run_sql(con, "institutions", {"as_of": as_of, "recent_months": EXPOSURE_RECENT_MONTHS})
-        facts = run_sql(con, "routing_facts", {"as_of": as_of, "legal_months": LEGAL_PROCEEDINGS_MONTHS})
-        budgets = budget.budgets(run_sql(con, "monitored", {"as_of": as_of}), sig)
-        snapshots = evidence.snapshots(con, as_of, flagged)
+    ranks = _band_ranks(settings)
+    flagged = run_sql(con, "history", {
+        "as_of": as_of, "flag_rank": ranks[sig.flag_band], "release_rank": ranks[sig.release_band],
+        "release_months": sig.release_months,
+    }, policy_inputs(settings))
+    if flagged.is_empty():
+        return empty()
+    keys = {"sig_flagged": flagged.select("business_key")}
+    known = run_sql(con, "institutions", {"as_of": as_of, "recent_months": EXPOSURE_RECENT_MONTHS}, keys)
+    facts = routing_facts(con, as_of, flagged)
+    budgets = budget.budgets(run_sql(con, "monitored", {"as_of": as_of}), sig)
+    snapshots = evidence.snapshots(con, as_of, flagged)
     cases = (
         flagged.join(_institutions(known), on="business_key", how="left")
         .join(facts, on="business_key", how="left")

@@ -1,17 +1,16 @@
 -- The evidence snapshot of every flagged business as of $as_of, built in one pass: one JSON
--- document per business (docs/signals.md, "Evidence snapshot"). Only rows received by $as_of
--- and months up to $as_of are read; series cover the last $series_months months.
--- Inputs: sig_keys, sig_flagged(business_key), sig_catalog(indicator_id, name_ja, name_en).
+-- document per business (docs/signals.md, "Evidence snapshot"). Series cover the last
+-- $series_months months up to $as_of, each month as its version in force as of $as_of: feeds are
+-- read through the point-in-time layer's pit_<feed>_at (yocho/warehouse/pit.py), keyed by its
+-- business_identity.
+-- Inputs: sig_flagged(business_key), sig_catalog(indicator_id, name_ja, name_en), registered by
+-- the caller (signals/evidence.py).
 WITH loan_months AS (
-    -- latest version received by $as_of of each loan-month in the window
-    SELECT k.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
-    FROM raw_loans l
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE l.received_on <= $as_of AND l.month <= $as_of
-      AND l.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
-    QUALIFY row_number() OVER (
-        PARTITION BY l.institution_id, l.loan_id, l.month ORDER BY l.received_on DESC, l.source_row DESC) = 1
+    -- each loan-month in the window, as in force as of $as_of
+    SELECT l.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
+    FROM pit_loans_at($as_of, $series_months) l
+    SEMI JOIN sig_flagged f ON f.business_key = l.business_key
+    WHERE l.month <= $as_of AND l.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
 ),
 loans AS (
     SELECT business_key,
@@ -22,14 +21,11 @@ loans AS (
     GROUP BY ALL
 ),
 account_months AS (
-    SELECT k.business_key, a.institution_id, a.month, a.month_end_balance_jpy, a.inflow_jpy, a.failed_debits
-    FROM raw_accounts a
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE a.received_on <= $as_of AND a.month <= $as_of
-      AND a.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
-    QUALIFY row_number() OVER (
-        PARTITION BY a.institution_id, a.local_id, a.month ORDER BY a.received_on DESC, a.source_row DESC) = 1
+    -- each account-month in the window, as in force as of $as_of
+    SELECT a.business_key, a.institution_id, a.month, a.month_end_balance_jpy, a.inflow_jpy, a.failed_debits
+    FROM pit_accounts_at($as_of, $series_months) a
+    SEMI JOIN sig_flagged f ON f.business_key = a.business_key
+    WHERE a.month <= $as_of AND a.month >= date_trunc('month', $as_of) - to_months($series_months - 1)
 ),
 accounts AS (
     SELECT business_key,

@@ -1,6 +1,6 @@
 -- Who may see each flagged business's case as of $as_of, and how much each has at stake.
 -- One row per (flagged business, institution with a relationship the platform can trust,
--- received by $as_of): a bank that reports a loan or a deposit account of the business, an
+-- in force as of $as_of): a bank that reports a loan or a deposit account of the business, an
 -- association that reports a guarantee of it. A `business` master row, a statement, an
 -- observation or an event alone is something an institution can send about anyone (a 法人番号
 -- typed into its own master file) and never makes it one of the case's institutions: they
@@ -8,46 +8,48 @@
 --   local_ids     the institution's own customer numbers for the business (usually one),
 --                 those its loans, accounts or guarantees are booked under
 --   exposure_jpy  a bank: the balance of its loans to the business, each loan at its latest
---                 month received by $as_of within the last $recent_months months;
---                 the association: the balance it guarantees, each guarantee likewise;
---                 NULL when the institution has no such loan or guarantee month
+--                 month within the last $recent_months months (the version of that month in
+--                 force as of $as_of); the association: the balance it guarantees, each
+--                 guarantee likewise; NULL when the institution has no such loan or guarantee month
 --   guarantor     the association has a guarantee of the business on file by $as_of
--- Inputs: sig_keys, sig_raw_rows, sig_flagged(business_key).
-WITH known AS (
-    SELECT k.business_key, r.institution_id, list(DISTINCT r.local_id ORDER BY r.local_id) AS local_ids
-    FROM sig_raw_rows r
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE r.received_on <= $as_of
-      AND ((r.feed IN ('loans', 'accounts') AND starts_with(r.institution_id, 'bank_'))
-           OR (r.feed = 'guarantees' AND starts_with(r.institution_id, 'cga_')))
+-- Feeds are read through the point-in-time layer (yocho/warehouse/pit.py): pit_<feed>_at gives
+-- each record's version in force at $as_of, keyed by the layer's business_identity;
+-- $history_months is its whole history (ALL_HISTORY_MONTHS).
+-- Inputs: sig_flagged(business_key), registered by the caller (signals/flags.py).
+WITH relationship_rows AS (
+    SELECT business_key, institution_id, local_id FROM pit_loans_at($as_of, $history_months)
+    WHERE starts_with(institution_id, 'bank_')
+    UNION ALL
+    SELECT business_key, institution_id, local_id FROM pit_accounts_at($as_of, $history_months)
+    WHERE starts_with(institution_id, 'bank_')
+    UNION ALL
+    SELECT business_key, institution_id, local_id FROM pit_guarantees_at($as_of, $history_months)
+    WHERE starts_with(institution_id, 'cga_')
+),
+known AS (
+    SELECT r.business_key, r.institution_id, list(DISTINCT r.local_id ORDER BY r.local_id) AS local_ids
+    FROM relationship_rows r
+    SEMI JOIN sig_flagged f ON f.business_key = r.business_key
     GROUP BY ALL
 ),
 loans AS (
-    SELECT k.business_key, l.institution_id, l.balance_jpy
-    FROM raw_loans l
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE l.received_on <= $as_of AND l.month > $as_of - to_months($recent_months)
-    QUALIFY row_number() OVER (
-        PARTITION BY l.institution_id, l.loan_id ORDER BY l.month DESC, l.received_on DESC, l.source_row DESC) = 1
-),
-guarantee_rows AS (
-    SELECT k.business_key, g.institution_id, g.guarantee_id, g.month, g.balance_jpy, g.received_on, g.source_row
-    FROM raw_guarantees g
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE g.received_on <= $as_of
+    -- each loan at its latest month in the window
+    SELECT l.business_key, l.institution_id, l.balance_jpy
+    FROM pit_loans_at($as_of, $recent_months) l
+    SEMI JOIN sig_flagged f ON f.business_key = l.business_key
+    QUALIFY row_number() OVER (PARTITION BY l.institution_id, l.loan_id ORDER BY l.month DESC) = 1
 ),
 guarantees AS (
-    SELECT business_key, institution_id, balance_jpy
-    FROM guarantee_rows
-    WHERE month > $as_of - to_months($recent_months)
-    QUALIFY row_number() OVER (
-        PARTITION BY institution_id, guarantee_id ORDER BY month DESC, received_on DESC, source_row DESC) = 1
+    -- each guarantee at its latest month in the window
+    SELECT g.business_key, g.institution_id, g.balance_jpy
+    FROM pit_guarantees_at($as_of, $recent_months) g
+    SEMI JOIN sig_flagged f ON f.business_key = g.business_key
+    QUALIFY row_number() OVER (PARTITION BY g.institution_id, g.guarantee_id ORDER BY g.month DESC) = 1
 ),
 guarantors AS (
-    SELECT DISTINCT business_key, institution_id FROM guarantee_rows
+    SELECT DISTINCT g.business_key, g.institution_id
+    FROM pit_guarantees_at($as_of, $history_months) g
+    SEMI JOIN sig_flagged f ON f.business_key = g.business_key
 ),
 exposure AS (
     SELECT business_key, institution_id, sum(balance_jpy) AS exposure_jpy

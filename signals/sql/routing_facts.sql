@@ -6,12 +6,18 @@
 --                       (fin_sales_decline_yoy), else the trial balance
 --                       (fin_quarterly_sales_decline), else deposit-account inflows
 --                       (acc_inflow_decline_yoy); NULL when none is available
---   operating_cf_jpy    operating cash flow proxy of the latest annual statement received by
+--   operating_cf_jpy    operating cash flow proxy of the latest annual statement in force as of
 --                       $as_of: operating profit + depreciation (NULL without operating profit)
 --   legal_proceedings   an incident report of a legal filing (破産等申立) that occurred within
 --                       $legal_months months before $as_of, or a reported 破綻・法的整理 event
---   event_types         deterioration events occurred and reported by $as_of (raw_events)
--- Inputs: sig_keys, sig_flagged(business_key). Only rows received by $as_of are read.
+--   event_types         deterioration events occurred and reported by $as_of (the events feed)
+-- Feeds are read through the point-in-time layer (yocho/warehouse/pit.py): pit_<feed>_at gives
+-- each record's version in force at $as_of (its latest version received by then), keyed by the
+-- layer's business_identity; $history_months is its whole history (ALL_HISTORY_MONTHS). Where
+-- different records say the same thing (two institutions' statements for one period), the one
+-- read is the first in the layer's pit_preference order: the latest received, then the lowest
+-- institution id -- the order the indicators use.
+-- Inputs: sig_flagged(business_key), registered by the caller (signals/flags.py).
 WITH signs AS (
     SELECT v.business_key,
            list(v.indicator_id ORDER BY v.indicator_id) FILTER (WHERE v.fired) AS fired,
@@ -25,31 +31,28 @@ WITH signs AS (
     GROUP BY ALL
 ),
 statements AS (
-    -- latest version received by $as_of of each annual statement, then the business's latest
-    SELECT k.business_key, s.period_end,
+    -- the business's latest annual statement in force as of $as_of; of several institutions'
+    -- statements for that period, the one pit_preference puts first
+    SELECT s.business_key, s.period_end,
            s.operating_profit_jpy + coalesce(s.depreciation_jpy, 0) AS operating_cf_jpy
-    FROM raw_financials s
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE s.statement_type = 'annual' AND s.received_on <= $as_of AND s.period_end <= $as_of
-      AND s.operating_profit_jpy IS NOT NULL
+    FROM pit_financials_at($as_of, $history_months) s
+    SEMI JOIN sig_flagged f ON f.business_key = s.business_key
+    WHERE s.statement_type = 'annual' AND s.period_end <= $as_of AND s.operating_profit_jpy IS NOT NULL
     QUALIFY row_number() OVER (
-        PARTITION BY k.business_key ORDER BY s.period_end DESC, s.received_on DESC, s.institution_id, s.source_row DESC) = 1
+        PARTITION BY s.business_key
+        ORDER BY s.period_end DESC, pit_preference(s.received_on, s.institution_id), s.local_id) = 1
 ),
 legal AS (
-    SELECT DISTINCT k.business_key
-    FROM raw_incidents i
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE i.incident_type = 'legal_filing' AND i.received_on <= $as_of
-      AND i.occurred_on <= $as_of AND i.occurred_on > $as_of - to_months($legal_months)
+    SELECT DISTINCT i.business_key
+    FROM pit_incidents_at($as_of, $legal_months) i
+    SEMI JOIN sig_flagged f ON f.business_key = i.business_key
+    WHERE i.incident_type = 'legal_filing' AND i.occurred_on <= $as_of
 ),
 events AS (
-    SELECT k.business_key, list(DISTINCT e.event_type ORDER BY e.event_type) AS event_types
-    FROM raw_events e
-    JOIN sig_keys k USING (institution_id, local_id)
-    SEMI JOIN sig_flagged f ON f.business_key = k.business_key
-    WHERE e.occurred_on <= $as_of AND e.received_on <= $as_of
+    SELECT e.business_key, list(DISTINCT e.event_type ORDER BY e.event_type) AS event_types
+    FROM pit_events_at($as_of, $history_months) e
+    SEMI JOIN sig_flagged f ON f.business_key = e.business_key
+    WHERE e.occurred_on <= $as_of
     GROUP BY ALL
 )
 SELECT f.business_key,

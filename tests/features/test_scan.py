@@ -14,6 +14,7 @@ from features.compute import compute, results
 from features.scan import month_ends, scan
 from yocho.contract import FEEDS
 from yocho.settings import FeatureSettings
+from yocho.warehouse import pit
 from yocho.warehouse.db import warehouse
 
 T = date(2025, 12, 31)
@@ -38,6 +39,7 @@ def test_rows_received_after_as_of_change_nothing(generated, tmp_path: Path):
         assert later > 10_000  # the test means something only if much arrives after T
         for feed in FEEDS.values():
             con.execute(f"DELETE FROM {feed.table} WHERE received_on > ?", [T])
+        pit.rebuild(con)  # valid_to, the identity and the activity are derived from the rows
         compute(con, [T])
         cut = results(con)
     with warehouse(generated.settings) as con:

@@ -5,7 +5,7 @@ from datetime import date
 
 from features.catalog import Family
 from features.store import store
-from models.labels import labels
+from models.labels import create_labels_table, labels
 from tests.features.tiny import Tiny
 from tests.models.conftest import DATES, A, B, _account
 
@@ -49,3 +49,16 @@ def test_until_knows_only_the_events_reported_by_then():
     assert before["complete"] and after["complete"]  # horizon 2024-06-30 .. 2025-06-30 observed either way
     assert (before["label"], before["event_on"]) == (False, None)
     assert (after["label"], after["event_on"]) == (True, date(2025, 6, 1))
+
+
+def test_labels_leave_the_connections_point_in_time_tables_alone(tiny: Tiny):
+    """labels reads the layer's business_identity itself: a `business_keys` a scan prepared
+    (here restricted to one business, as a shard's is) is neither read nor replaced."""
+    tiny.con.execute("CREATE OR REPLACE TEMP TABLE business_keys AS "
+                     "SELECT institution_id, local_id, business_key FROM business_identity WHERE business_key = ?", [B])
+    got = labels(tiny.con, until=date(2026, 12, 31))
+    assert set(got["business_key"]) == {A, B}
+    assert tiny.con.execute("SELECT list(business_key) FROM business_keys").fetchone()[0] == [B]
+    create_labels_table(tiny.con, "some_labels", until=date(2026, 12, 31))
+    assert tiny.con.execute("SELECT count(*) FROM some_labels").fetchone()[0] == got.height
+    assert tiny.con.execute("SELECT list(business_key) FROM business_keys").fetchone()[0] == [B]

@@ -15,6 +15,7 @@ from features.scan import scan
 from models.registry import Registry
 from models.score import MissingIndicators, NoChampion, score
 from yocho.contract import FEEDS
+from yocho.warehouse import pit
 from yocho.warehouse.db import warehouse
 
 T = date(2026, 3, 31)
@@ -133,6 +134,7 @@ def test_rows_received_after_as_of_change_no_score(trained, tmp_path):
         assert later > 10_000  # much arrives after T, or the test would prove nothing
         for feed in FEEDS.values():
             con.execute(f"DELETE FROM {feed.table} WHERE received_on > ?", [T])
+        pit.rebuild(con)  # valid_to, the identity and the activity are derived from the rows
         scan(con, [T], cut_settings.features)
         score(con, registry, [T], cut_settings.models)
         cut = con.execute("SELECT * FROM risk_scores WHERE as_of = ?", [T]).pl().select(columns)

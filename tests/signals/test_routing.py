@@ -9,9 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from signals.flags import routing_facts
 from signals.phases import PHASES
 from signals.routing import CONDITIONS, FACT_SCHEMA, RULES, SALES_COLLAPSE_PCT, route
 from tests.signals import A, Book, M
+from yocho.warehouse.pit import ALL_HISTORY_MONTHS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "signals.md"
 
@@ -136,3 +138,40 @@ def test_routing_facts_come_from_the_warehouse_as_of_the_date():
     row = book.flagged(M[1])[A]
     assert row["phase"] == "rechallenge"
     assert "法的手続" in row["phase_reason_ja"]
+
+
+def _statement(local_id: str, operating_profit: int, received_on: date) -> dict:
+    return dict(local_id=local_id, corporate_number=A, statement_type="annual", period_start=date(2024, 1, 1),
+                period_end=date(2024, 12, 31), sales_jpy=50_000_000, operating_profit_jpy=operating_profit,
+                depreciation_jpy=1_000_000, received_on=received_on)
+
+
+def _preferred_cf(book: Book, as_of: date) -> float:
+    """The operating cash flow of the statement the layer's one preference order puts first,
+    written independently of routing_facts.sql: arg_min over pit_preference."""
+    return book.con.execute(
+        "SELECT arg_min(operating_profit_jpy + coalesce(depreciation_jpy, 0), pit_preference(received_on, institution_id)) "
+        "FROM pit_financials_at($d, $h) WHERE statement_type = 'annual' AND period_end = DATE '2024-12-31'",
+        {"d": as_of, "h": ALL_HISTORY_MONTHS}).fetchone()[0]
+
+
+def test_routing_reads_the_statement_pit_preference_picks():
+    """Two banks send an annual statement for the same period: routing reads the one the
+    point-in-time layer's pit_preference puts first (the latest received, then the lowest
+    institution id), the same statement the indicators read, and a correction received later
+    takes over only from the day it arrives."""
+    book = Book()
+    book.know(A, "bank_0116", "L1", M[0]).know(A, "bank_0117", "K1", M[0])
+    # the same day: the lower institution id wins
+    book.add("financials", "bank_0117", _statement("K1", 5_000_000, M[0].replace(day=20)))
+    book.add("financials", "bank_0116", _statement("L1", -9_000_000, M[0].replace(day=20)))
+    # in February bank_0117 sends its statement again, corrected: now the latest received
+    book.add("financials", "bank_0117", _statement("K1", 7_000_000, M[1].replace(day=10)))
+    for month in M[:3]:
+        book.score(A, month, "very_high").sign(A, month, "cga_subrogation_requested")
+    flagged = pl.DataFrame({"business_key": [A]})
+    seen = {m: routing_facts(book.con, m, flagged).row(0, named=True)["operating_cf_jpy"] for m in M[:3]}
+    assert seen == {M[0]: -8_000_000.0, M[1]: 8_000_000.0, M[2]: 8_000_000.0}
+    assert seen == {m: _preferred_cf(book, m) for m in M[:3]}
+    # and flags_as_of routes on it: not viable on January's negative cash flow, viable after
+    assert [book.flagged(m)[A]["phase"] for m in M[:3]] == ["rechallenge", "revitalisation", "revitalisation"]
