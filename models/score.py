@@ -16,6 +16,8 @@ from yocho.settings import ModelSettings
 from yocho.warehouse.pit import ALL_HISTORY_MONTHS
 
 SCORE_BATCH_ROWS = 250_000  # panel rows scored at a time: about 1 GB of Python memory
+# Decimals of the probability the portfolio rank is taken on (see the ranking query).
+RANK_DECIMALS = 12
 # The one temp table score() writes: the night's scores, filled a batch at a time and read
 # into risk_scores in the same call, then dropped. Nothing outside score() reads or provides it.
 SCORED_TABLE = "score_batches"
@@ -157,7 +159,10 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
                    signs_fired, r.business_key IS NOT NULL AS in_event,
                    model_version, to_json(top_factors)::VARCHAR, current_timestamp::TIMESTAMP
             FROM {SCORED_TABLE} s LEFT JOIN reported r USING (business_key, as_of)
-            WINDOW w AS (PARTITION BY s.as_of ORDER BY probability DESC, s.business_key)
+            -- ranked on the probability to 12 decimals: the model's matrix products (BLAS) may
+            -- differ in the last bit (~1e-17) with the batch a row was scored in, and that noise
+            -- must not reorder businesses whose scores are equal (the same inputs)
+            WINDOW w AS (PARTITION BY s.as_of ORDER BY round(probability, {RANK_DECIMALS}) DESC, s.business_key)
             """
         )
         con.execute("COMMIT")

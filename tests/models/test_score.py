@@ -188,4 +188,24 @@ def test_scoring_in_small_batches_writes_the_same_rows(scored, tmp_path, monkeyp
         expected = con.execute(query).pl()
     with warehouse(other, read_only=True) as con:
         got = con.execute(query).pl()
-    assert_frame_equal(got, expected)
+    # The model's matrix products (BLAS) may differ in the last bit with the rows around a row
+    # in its batch: probabilities agree to 1e-15; everything else, the ranks included, exactly.
+    assert_frame_equal(got.drop("probability", "top_factors"), expected.drop("probability", "top_factors"))
+    assert (got["probability"] - expected["probability"]).abs().max() < 1e-15
+    assert got["top_factors"].to_list() == expected["top_factors"].to_list() or _same_factors(got, expected)
+
+
+def _same_factors(got: pl.DataFrame, expected: pl.DataFrame) -> bool:
+    """Factors agree but for the last bits of their contributions."""
+    for a, b in zip(got["top_factors"].to_list(), expected["top_factors"].to_list(), strict=True):
+        fa, fb = json.loads(a), json.loads(b)
+        if [f["indicator"] for f in fa] != [f["indicator"] for f in fb]:
+            return False
+        for x, y in zip(fa, fb, strict=True):
+            for key, value in x.items():
+                if isinstance(value, float):
+                    if abs(value - y[key]) > 1e-12:
+                        return False
+                elif value != y[key]:
+                    return False
+    return True
