@@ -12,8 +12,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from features.pit import build_business_keys
-
 HEALTH_FILE = "health_monthly.parquet"
 NEEDED = ("businesses.parquet", "links.parquet", HEALTH_FILE)
 
@@ -25,10 +23,10 @@ def has_truth(folder: Path | None) -> bool:
 
 def key_map(con: duckdb.DuckDBPyConnection, folder: Path) -> pl.DataFrame:
     """business_id (the generator's) → business_key (the warehouse's), through the local ids
-    each institution sent (links.parquet) and the warehouse's own keying (features/pit.py):
-    a company is one key (its 法人番号), a sole proprietor one key per institution."""
-    build_business_keys(con)
-    keys = con.execute("SELECT institution_id, local_id, business_key FROM business_keys").pl()
+    each institution sent (links.parquet) and the warehouse's own keying (business_identity,
+    yocho/warehouse/pit.py): a company is one key (its 法人番号), a sole proprietor one key per
+    institution."""
+    keys = con.execute("SELECT institution_id, local_id, business_key FROM business_identity").pl()
     links = pl.read_parquet(Path(folder) / "links.parquet", columns=["business_id", "institution_id", "local_id"])
     return (links.join(keys, on=["institution_id", "local_id"])
             .select("business_id", "business_key").unique()

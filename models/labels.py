@@ -42,14 +42,9 @@ def create_labels_table(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", params)
 
 
-# labels.sql names the identity of a business `business_keys`; for the labels it is the point-in-
-# time layer's whole `business_identity` (yocho/warehouse/pit.py), bound by name in the query
-# itself. No temp table is built, so a `business_keys` features.pit.prepare left on the
-# connection (restricted to a shard) is neither read nor replaced.
-IDENTITY = "business_keys AS (SELECT institution_id, local_id, business_key FROM business_identity)"
 
 
 def _labels_sql(con: duckdb.DuckDBPyConnection, horizon_months: int, until: date | None) -> tuple[str, dict]:
     sql = (resources.files("models") / "sql" / "labels.sql").read_text(encoding="utf-8")
     end = until or observed_until(con) or date.min
-    return f"WITH {IDENTITY}\nSELECT * FROM (\n{sql}\n)", {"horizon_months": horizon_months, "observed_until": end}
+    return sql, {"horizon_months": horizon_months, "observed_until": end}

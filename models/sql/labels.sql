@@ -3,10 +3,10 @@
 -- (条件変更, 延滞90日以上, 代位弁済, 破綻・法的整理, 要管理先以下への格下げ) occurred within the
 -- $horizon_months months after the as-of date, whenever it was reported.
 WITH events AS (
-    SELECT k.business_key, e.occurred_on, e.event_type, e.event_id
-    FROM raw_events e JOIN business_keys k USING (institution_id, local_id)
-    -- only what had been reported by the end of the observed history (`yocho train --until`)
-    WHERE e.received_on <= $observed_until::DATE
+    -- each event as last reported by the end of the observed history (`yocho train --until`),
+    -- through the point-in-time layer (yocho/warehouse/pit.py), keyed by its business_identity
+    SELECT business_key, occurred_on, event_type, event_id
+    FROM pit_events_at($observed_until::DATE, 1200)  -- yocho.warehouse.pit.ALL_HISTORY_MONTHS
 ),
 panel AS (
     SELECT business_key, as_of FROM feature_panel
