@@ -121,16 +121,22 @@ class CaseQuery:
     page_size: int = 50
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[CaseSummary]
+class Paged:
+    """A page of a longer list (the worklist, the waiting list): how many pages it has."""
     total: int
-    page: int
     page_size: int
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.page_size))
+
+
+@dataclass(frozen=True)
+class Page(Paged):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    page_size: int
 
 
 def _summary_fields(row: Any, insts: list[CaseInstitution]) -> dict[str, Any]:

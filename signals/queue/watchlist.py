@@ -23,6 +23,7 @@ from signals.queue.batches import chunks as _chunks
 from signals.queue.lifecycle import CLOSED_STATES, INSTITUTION_ROLES, Forbidden, InvalidInput, Role, State
 from signals.queue.months import add_months
 from signals.queue.schema import OWNER_INSTITUTIONS, cases, evidence_snapshots, review_budgets, waiting_entries
+from signals.queue.views import Paged
 
 if TYPE_CHECKING:
     from signals.queue.store import QueueStore, User
@@ -186,16 +187,12 @@ class WaitingEntry:
 
 
 @dataclass(frozen=True)
-class WaitingPage:
+class WaitingPage(Paged):
     as_of: date | None
     items: list[WaitingEntry]
     total: int
     page: int
     page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
 
 
 def _own_institution(actor: User) -> str | None:
