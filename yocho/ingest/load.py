@@ -134,7 +134,14 @@ def _insert_file(con, record: FileRecord, status: str, counts: LoadCounts,
     )
 
 
-def _classify_known(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str) -> pl.DataFrame:
+def _near(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str) -> str:
+    """A predicate on `r` (a loaded row) true for every row that can share a key with g_batch:
+    pit.record_bounds, so the probes below read the row groups near the delivery, not the
+    whole table."""
+    return pit.record_bounds(con, feed, f"(SELECT *, {pit.literal(institution_id)} AS institution_id FROM g_batch)", "r")
+
+
+def _classify_known(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str, near: str) -> pl.DataFrame:
     """The rows of g_batch whose key is already in the warehouse: an exact repeat (every column
     equal) is `repeated` and skipped; anything else under a loaded key is a conflicting version,
     quarantined with where the loaded row came from."""
@@ -156,7 +163,7 @@ def _classify_known(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: 
                CASE WHEN {same} THEN NULL ELSE {conflict} END AS reason,
                NULL::VARCHAR AS value
         FROM (SELECT *, ? AS institution_id FROM g_batch) b
-        JOIN {feed.table} r ON {_key_match(feed, "b", "r")}
+        JOIN {feed.table} r ON {_key_match(feed, "b", "r")} AND {near}
         JOIN ingested_files f ON f.sha256 = r.source_sha256 AND f.institution_id = r.institution_id
             AND f.feed = ?
         """,
@@ -185,7 +192,8 @@ def load_accepted(
     try:
         _forget_rejected(con, record)
         con.register("g_batch", batch)
-        known = _classify_known(con, feed, record.institution_id)
+        near = _near(con, feed, record.institution_id)
+        known = _classify_known(con, feed, record.institution_id, near)
         conflicts = known.filter(pl.col("reason").is_not_null())
         repeated = known.filter(pl.col("reason").is_null())["source_row"].n_unique()
         con.execute(
@@ -193,7 +201,7 @@ def load_accepted(
             CREATE OR REPLACE TEMP TABLE new_rows AS
             SELECT {col_list}, institution_id, ?::VARCHAR AS source_sha256, source_row
             FROM (SELECT *, ?::VARCHAR AS institution_id FROM g_batch) b
-            WHERE NOT EXISTS (SELECT 1 FROM {feed.table} r WHERE {_key_match(feed, "b", "r")})
+            WHERE NOT EXISTS (SELECT 1 FROM {feed.table} r WHERE {_key_match(feed, "b", "r")} AND {near})
             """,
             [record.sha256, record.institution_id],
         )

@@ -41,6 +41,8 @@ or delete the future call `append` or `rebuild`.
 """
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 
 from yocho.contract import FEEDS, Feed
@@ -62,34 +64,70 @@ def _same_record(feed: Feed, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{c} = {right}.{c}" for c in ("institution_id", *feed.record_key))
 
 
+def literal(value: object) -> str:
+    """A SQL string literal (NULL for None)."""
+    return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+def record_bounds(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str, alias: str) -> str:
+    """A predicate on `alias` (a row of the feed's table) true for every row that can share a
+    record with `rows`: the same institutions and, when the record key holds the time column
+    (a loan-month, a statement's period end), the same range of it. Written with literals, so
+    DuckDB skips the row groups of the table outside them by their min/max: a delivery is
+    compared with the rows near it, not with everything ever received (which would make each
+    file's load slower as the warehouse grows)."""
+    columns = ["institution_id"] + ([feed.time_column] if feed.time_column in feed.record_key else [])
+    bounds = con.execute(
+        "SELECT " + ", ".join(f"min({c})::VARCHAR, max({c})::VARCHAR" for c in columns) + f" FROM {rows}").fetchone()
+    if bounds[0] is None:
+        return "false"
+    parts = []
+    for i, column in enumerate(columns):
+        cast = "" if column == "institution_id" else "::DATE"
+        parts.append(f"{alias}.{column} BETWEEN {literal(bounds[2 * i])}{cast} AND {literal(bounds[2 * i + 1])}{cast}")
+    return " AND ".join(parts)
+
+
 def _refresh_versions(con: duckdb.DuckDBPyConnection, feed: Feed, touched: str | None) -> None:
     """Set valid_to of every version of the records in `touched` (a relation of the feed's
     record keys; None: every record) from the next version's received_on."""
     if not feed.correctable:
         return  # one version per record: always in force once received
-    scope = f"SEMI JOIN (SELECT DISTINCT {_record(feed)} FROM {touched}) t USING ({_record(feed)})" if touched else ""
+    if touched:
+        scope = f"SEMI JOIN (SELECT DISTINCT {_record(feed)} FROM {touched}) t USING ({_record(feed)})"
+        near_x, near_r = (f"WHERE {record_bounds(con, feed, touched, alias)}" for alias in ("x", "r"))
+        near_r = near_r.replace("WHERE", "AND", 1)
+    else:
+        scope = near_x = near_r = ""
     con.execute(
         f"""
         UPDATE {feed.table} AS r SET valid_to = v.next_from
         FROM (
             SELECT {_record(feed, "x")}, x.received_on,
                    lead(x.received_on) OVER (PARTITION BY {_record(feed, "x")} ORDER BY x.received_on) AS next_from
-            FROM {feed.table} x {scope}
+            FROM {feed.table} x {scope} {near_x}
         ) v
         WHERE {_same_record(feed, "r", "v")} AND r.received_on = v.received_on
-          AND r.valid_to IS DISTINCT FROM v.next_from
+          AND r.valid_to IS DISTINCT FROM v.next_from {near_r}
         """
     )
 
 
 def _refresh_identity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """Fold the (institution_id, local_id, corporate_number) of `rows` into business_identity."""
+    """Fold the (institution_id, local_id, corporate_number) of `rows` into business_identity.
+    Only identities that are new or learn a larger 法人番号 reach the upsert: DuckDB's ON
+    CONFLICT update is slow per row, and nearly every row of a delivery is about a business
+    already known."""
     con.execute(
         f"""
         INSERT INTO business_identity
-        SELECT institution_id, local_id, max(corporate_number),
-               coalesce(max(corporate_number), institution_id || ':' || local_id)
-        FROM {rows} GROUP BY institution_id, local_id
+        SELECT n.* FROM (
+            SELECT institution_id, local_id, max(corporate_number) AS corporate_number,
+                   coalesce(max(corporate_number), institution_id || ':' || local_id) AS business_key
+            FROM {rows} GROUP BY institution_id, local_id
+        ) n
+        LEFT JOIN business_identity b USING (institution_id, local_id)
+        WHERE b.local_id IS NULL OR n.corporate_number > coalesce(b.corporate_number, '')
         ON CONFLICT (institution_id, local_id) DO UPDATE SET
             corporate_number = greatest(business_identity.corporate_number, excluded.corporate_number),
             business_key = coalesce(greatest(business_identity.corporate_number, excluded.corporate_number),
@@ -99,13 +137,17 @@ def _refresh_identity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
 
 
 def _refresh_activity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    # the days already recorded can only be the delivery's own days: compared within them
+    low, high = con.execute(f"SELECT min(received_on)::VARCHAR, max(received_on)::VARCHAR FROM {rows}").fetchone()
+    if low is None:
+        return
     con.execute(
         f"""
         INSERT INTO business_activity
         SELECT DISTINCT institution_id, local_id, received_on FROM {rows}
         EXCEPT
         SELECT a.institution_id, a.local_id, a.received_on FROM business_activity a
-        SEMI JOIN (SELECT DISTINCT institution_id, local_id FROM {rows}) n USING (institution_id, local_id)
+        WHERE a.received_on BETWEEN {literal(low)}::DATE AND {literal(high)}::DATE
         """
     )
 
@@ -147,10 +189,26 @@ def _within(feed: Feed, alias: str, as_of: str) -> str:
     return f"{alias}.{feed.time_column} > {as_of} - to_months(lookback_months::INTEGER)"
 
 
-def install(con: duckdb.DuckDBPyConnection) -> None:
+def _pass_bounds(feed: Feed, alias: str, dates: tuple[date, date] | None) -> str:
+    """Literal bounds implied by the pass's first and last as-of dates: nothing received after
+    the last, nothing superseded by the first, nothing older than the look-back from the first.
+    Redundant with the per-date rule, but constant, so DuckDB skips whole row groups by their
+    min/max instead of joining every version ever received to the dates."""
+    if dates is None:
+        return ""
+    first, last = (f"DATE '{d.isoformat()}'" for d in dates)
+    bounds = f" AND {alias}.received_on <= {last} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {first})"
+    if feed.time_column is not None:
+        bounds += f" AND {alias}.{feed.time_column} > {first} - to_months(lookback_months::INTEGER)"
+    return bounds
+
+
+def install(con: duckdb.DuckDBPyConnection, dates: tuple[date, date] | None = None) -> None:
     """Create the layer's macros on this connection (temporary: each connection has its own).
     `as_of_dates` and `business_keys` are created empty if absent, because a table macro binds
     the tables it names when it is created; features/pit.py replaces them with the real ones.
+    `dates` (first, last) are the bounds of the as-of dates `pit_<feed>` will be read for
+    (features/pit.py passes those of `as_of_dates`); None leaves it unbounded.
     Nothing is created on a warehouse the layer's migration has not reached yet (opened read-only
     before any command opened it for writing): nothing could read it there."""
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'business_identity' AND NOT temporary").fetchone():
@@ -166,7 +224,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
             CREATE OR REPLACE TEMP MACRO pit_{feed.name}(lookback_months) AS TABLE
             SELECT a.as_of, k.business_key, {columns}
             FROM as_of_dates a
-            JOIN {feed.table} r ON {_in_force("r", "a.as_of")} AND {_within(feed, "r", "a.as_of")}
+            JOIN {feed.table} r ON {_in_force("r", "a.as_of")} AND {_within(feed, "r", "a.as_of")}{_pass_bounds(feed, "r", dates)}
             JOIN business_keys k ON k.institution_id = r.institution_id AND k.local_id = r.local_id
             """
         )
