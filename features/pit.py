@@ -116,7 +116,7 @@ def prepare(
         con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT as_of FROM as_of_input")
     finally:
         con.unregister("as_of_input")
-    layer.install(con)
+    layer.install(con, (min(as_of), max(as_of)))  # pit_<feed> bounded to this pass's dates
     build_business_keys(con, shard)
     in_shard = f"WHERE {shard_predicate('k.business_key', shard)}" if shard is not None else ""
     in_shard_exits = f"AND {shard_predicate('e.business_key', shard)}" if shard is not None else ""
@@ -129,7 +129,8 @@ def prepare(
         CREATE OR REPLACE TEMP TABLE pit_activity AS
         SELECT k.business_key, r.institution_id, d.as_of AS period_end,
                min(r.received_on) AS first_received, max(r.received_on) AS last_received
-        FROM business_activity r
+        -- the constant bound lets DuckDB skip the row groups received after the last date
+        FROM (SELECT * FROM business_activity WHERE received_on <= DATE '{max(as_of).isoformat()}') r
         ASOF JOIN as_of_dates d ON r.received_on <= d.as_of
         JOIN business_keys k USING (institution_id, local_id)
         {in_shard}
