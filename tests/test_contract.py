@@ -12,6 +12,7 @@ from yocho.contract import (
     header_aliases,
     institution_source,
     is_valid_corporate_number,
+    valid_corporate_numbers,
 )
 from yocho.contract_doc import render_markdown
 
@@ -32,6 +33,24 @@ def test_published_corporate_numbers_pass(number: str):
 @pytest.mark.parametrize("number", ["8000012050002", "700001205000", "70000120500021", "７000012050002", "70000120500O2"])
 def test_wrong_corporate_numbers_fail(number: str):
     assert not is_valid_corporate_number(number)
+
+
+def test_the_column_check_agrees_with_the_one_number_check():
+    """Ingest checks a file's distinct numbers column-wise (valid_corporate_numbers); every
+    number gets the same verdict as from is_valid_corporate_number, nulls are not valid."""
+    import random
+
+    import polars as pl
+
+    rng = random.Random(5)
+    values: list[str | None] = [None, "", "7000012050002", "4000012090001", "８000012050002"]
+    for _ in range(3000):
+        base = "".join(rng.choice("0123456789") for _ in range(12))
+        good = f"{corporate_number_check_digit(base)}{base}"
+        values += [good, f"{(int(good[0]) + 1) % 10}{base}", good[:12], good + "0", good[:6] + "x" + good[7:], " " + base]
+    got = valid_corporate_numbers(pl.Series("n", values, dtype=pl.Utf8)).to_list()
+    assert got == [v is not None and is_valid_corporate_number(v) for v in values]
+    assert sum(got) == 3002  # the two published numbers and every well-formed one
 
 
 def test_check_digit_worked_by_hand():

@@ -22,7 +22,7 @@ from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
 from great_expectations.expectations.row_conditions import Column as Where
 
-from yocho.contract import Feed, Kind, is_valid_corporate_number
+from yocho.contract import Feed, Kind, valid_corporate_numbers
 from yocho.ingest.parse import ERROR_SCHEMA
 
 _DATASOURCE = "yocho_ingest"
@@ -43,9 +43,10 @@ class ColumnValuesValidCorporateNumber(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs) -> pd.Series:
-        # A business repeats on every monthly row; check each distinct number once.
-        verdict = {value: is_valid_corporate_number(str(value)) for value in column.unique()}
-        return column.map(verdict).astype(bool)
+        # A business repeats on every monthly row; check each distinct number once, column-wise.
+        distinct = column.unique()
+        valid = valid_corporate_numbers(pl.Series([str(value) for value in distinct], dtype=pl.Utf8))
+        return column.map(dict(zip(distinct, valid.to_list(), strict=True))).astype(bool)
 
 
 class ExpectColumnValuesToBeValidCorporateNumber(ColumnMapExpectation):
