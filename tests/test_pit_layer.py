@@ -202,7 +202,7 @@ def test_the_layer_is_filled_for_rows_loaded_before_it_existed(tmp_path):
     rows = rows.with_columns(institution_id=pl.lit("bank_a"), source_sha256=pl.lit("x"), source_row=pl.lit(2, pl.Int32))
     con.register("old_rows", rows.to_arrow())
     con.execute("INSERT INTO raw_accounts SELECT * FROM old_rows")
-    assert migrate(con) == ["0009_point_in_time_layer.sql"]
+    assert migrate(con)[0] == "0009_point_in_time_layer.sql"
     assert con.execute("SELECT local_id, received_on, valid_to FROM raw_accounts ORDER BY ALL").fetchall() == [
         ("L0", RECEIVED[0], RECEIVED[2]), ("L0", RECEIVED[2], None), ("L1", RECEIVED[1], None)]
     assert con.execute("SELECT count(*) FROM business_identity").fetchone()[0] == 2

@@ -39,3 +39,25 @@ def test_read_only_connection_sees_committed_rows(settings: Settings):
         con.execute("INSERT INTO schema_migrations VALUES (999, 'probe', now()::TIMESTAMP)")
     with warehouse(settings, read_only=True) as ro:
         assert ro.execute("SELECT name FROM schema_migrations WHERE version = 999").fetchone() == ("probe",)
+
+
+def test_scores_keep_their_rows_when_the_index_is_dropped(tmp_path):
+    """Migration 0010 rebuilds risk_scores without its primary-key index (kept in memory by
+    DuckDB, gigabytes at a national portfolio); a warehouse scored before keeps every row."""
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    for version, name, sql in migrations():
+        if version < 10:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    row = ("1234567890123", "2026-09-30", 0.25, "high", 1, 0.5, 2, False, "v1", "[]", "2026-10-01 00:00:00")
+    con.execute("INSERT INTO risk_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'risk_scores'").fetchone()[0] \
+        + con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'risk_scores' "
+                      "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 1
+    assert migrate(con) == ["0010_risk_scores_without_index.sql"]
+    assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'risk_scores' "
+                       "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0
+    kept = con.execute("SELECT business_key, as_of::VARCHAR, probability, band, portfolio_rank, portfolio_share, "
+                       "signs_fired, in_event, model_version, top_factors, scored_at::VARCHAR FROM risk_scores").fetchall()
+    assert kept == [row]
