@@ -13,17 +13,30 @@ def panel_columns() -> list[str]:
 
 def panel_select(source: str) -> str:
     """The wide panel (business x as_of) for the model: each indicator's value (NULL when
-    unavailable) and its fired flag (0/1, NULL when unavailable), then each measure's value."""
+    unavailable) and its fired flag (0/1, NULL when unavailable), then each measure's value.
+    One PIVOT (a hash aggregate per business-date) rather than a filtered aggregate per
+    column, which would read every row once for each of the ~110 columns. Each id appears
+    once per business and date (features.compute checks it), so signs_fired is the sum of
+    the fired flags."""
+    ids = [*indicators(), *measures()]
+    listed = ", ".join(f"'{i}'" for i in ids)
     columns = []
     for ind in indicators():
-        columns.append(f"max(value) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}\"")
-        columns.append(f"max(fired::INTEGER) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}__fired\"")
-    for measure in measures():
-        columns.append(f"max(value) FILTER (WHERE indicator_id = '{measure}') AS \"{measure}\"")
+        columns += [f'"{ind}_v" AS "{ind}"', f'"{ind}_f" AS "{ind}__fired"']
+    columns += [f'"{m}_v" AS "{m}"' for m in measures()]
+    fired = " + ".join(f'coalesce("{ind}_f", 0)' for ind in indicators()) or "0"
     return (
-        f"SELECT business_key, as_of, count(*) FILTER (WHERE fired) AS signs_fired, "
-        f"{', '.join(columns)} FROM {source} GROUP BY business_key, as_of"
+        f"SELECT business_key, as_of, ({fired})::BIGINT AS signs_fired, {', '.join(columns)} FROM ("
+        f"PIVOT (SELECT business_key, as_of, indicator_id, value, fired::INTEGER AS fired FROM {source}) "
+        f"ON indicator_id IN ({listed}) USING max(value) AS v, max(fired) AS f GROUP BY business_key, as_of)"
     )
+
+
+def _dates(con: duckdb.DuckDBPyConnection) -> str:
+    """The dates in indicator_results as a literal list: a constant filter lets DuckDB skip
+    the row groups of other dates instead of reading the whole history to find them."""
+    found = [d for (d,) in con.execute("SELECT DISTINCT as_of::VARCHAR FROM indicator_results").fetchall()]
+    return ", ".join(f"DATE '{d}'" for d in found) or "NULL"
 
 
 def _panel_is_current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -39,8 +52,8 @@ def store(con: duckdb.DuckDBPyConnection) -> int:
     table and in the panel, in one transaction. Returns the rows written."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE stored_dates AS SELECT DISTINCT as_of FROM indicator_results")
-        con.execute("DELETE FROM indicator_values WHERE as_of IN (SELECT as_of FROM stored_dates)")
+        dates = _dates(con)
+        con.execute(f"DELETE FROM indicator_values WHERE as_of IN ({dates})")
         con.execute(
             """
             INSERT INTO indicator_values
@@ -50,7 +63,7 @@ def store(con: duckdb.DuckDBPyConnection) -> int:
             """
         )
         if _panel_is_current(con):
-            con.execute("DELETE FROM feature_panel WHERE as_of IN (SELECT as_of FROM stored_dates)")
+            con.execute(f"DELETE FROM feature_panel WHERE as_of IN ({dates})")
             con.execute(f"INSERT INTO feature_panel {panel_select('indicator_results')}")
         else:
             # first scan, or the catalog changed: the panel's columns follow the catalog
