@@ -231,21 +231,34 @@ def top_factors(rows: pl.DataFrame, contrib: np.ndarray, factors: list[str], k: 
     }
     k = min(k, len(ids))
     at = np.arange(n)[:, None]
-    ranks = []
-    for kind, mask in kind_of.items():
-        ja, en = KINDS[kind]
-        score = np.where(mask & (contrib > 0), contrib, -np.inf)
+    # Built long (one row per listed factor) and gathered into each row's list once: building
+    # a struct column per rank and concatenating them costs far more than the model itself.
+    rows_at, seq_at, kind_at, factor_at = [], [], [], []
+    for position, kind in enumerate(KINDS):  # kind_pos below: the position in KINDS
+        score = np.where(kind_of[kind] & (contrib > 0), contrib, -np.inf)
         top = np.argpartition(-score, k - 1, axis=1)[:, :k]
         order = top[at, np.argsort(-score[at, top], axis=1, kind="stable")]
-        for r in range(k):
-            j, row = order[:, r], at[:, 0]
-            frame = names[j].with_columns(
-                kind=pl.lit(kind), kind_ja=pl.lit(ja), kind_en=pl.lit(en),
-                value=pl.Series(values[row, j], dtype=pl.Float64).fill_nan(None),
-                fired=pl.Series(fired[row, j], dtype=pl.Float64).fill_nan(None).cast(pl.Boolean),
-                contribution=pl.Series(contrib[row, j], dtype=pl.Float64),
-            ).select("kind", "kind_ja", "kind_en", "indicator", "name_ja", "name_en", "value", "fired",
-                     "contribution")
-            keep = pl.Series(np.isfinite(score[row, j]))
-            ranks.append(frame.select(pl.when(keep).then(pl.struct(pl.all())).alias(f"{kind}{r}")).to_series())
-    return pl.DataFrame(ranks).select(pl.concat_list(pl.all()).list.drop_nulls().alias("top_factors")).to_series()
+        listed = np.isfinite(np.take_along_axis(score, order, axis=1))
+        row, rank = np.nonzero(listed)
+        rows_at.append(row)
+        seq_at.append(position * k + rank)
+        kind_at.append(np.full(row.size, position, dtype=np.int64))
+        factor_at.append(order[row, rank])
+    row, seq = np.concatenate(rows_at), np.concatenate(seq_at)
+    kind, j = np.concatenate(kind_at), np.concatenate(factor_at)
+    kinds = pl.DataFrame({"kind_pos": list(range(len(KINDS))), "kind": list(KINDS),
+                          "kind_ja": [ja for ja, _ in KINDS.values()], "kind_en": [en for _, en in KINDS.values()]},
+                         schema={"kind_pos": pl.Int64, "kind": pl.Utf8, "kind_ja": pl.Utf8, "kind_en": pl.Utf8})
+    listed = pl.DataFrame({
+        "row": row.astype(np.int64), "seq": seq.astype(np.int64), "kind_pos": kind, "j": j.astype(np.int64),
+        "value": pl.Series(values[row, j], dtype=pl.Float64).fill_nan(None),
+        "fired": pl.Series(fired[row, j], dtype=pl.Float64).fill_nan(None).cast(pl.Boolean),
+        "contribution": contrib[row, j].astype(np.float64),
+    }).join(kinds, on="kind_pos", how="left").join(
+        names.with_row_index("j").with_columns(pl.col("j").cast(pl.Int64)), on="j", how="left"
+    ).sort("row", "seq").group_by("row", maintain_order=True).agg(
+        pl.struct("kind", "kind_ja", "kind_en", "indicator", "name_ja", "name_en", "value", "fired",
+                  "contribution").alias("top_factors"))
+    every = pl.DataFrame({"row": np.arange(n, dtype=np.int64)})
+    return every.join(listed, on="row", how="left").sort("row").select(
+        pl.col("top_factors").fill_null(pl.lit([], dtype=listed.schema["top_factors"]))).to_series()
