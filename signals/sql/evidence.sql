@@ -5,6 +5,9 @@
 -- business_identity.
 -- Inputs: sig_flagged(business_key), sig_catalog(indicator_id, name_ja, name_en), registered by
 -- the caller (signals/evidence.py).
+-- Lists are put in order with list_sort on a struct whose leading fields are the order (a
+-- month, an institution, a sign's rank and id: unique within each list), not with
+-- list(... ORDER BY ...), which DuckDB runs as a sort per group, many times slower here.
 WITH loan_months AS (
     -- each loan-month in the window, as in force as of $as_of
     SELECT l.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
@@ -14,8 +17,8 @@ WITH loan_months AS (
 ),
 loans AS (
     SELECT business_key,
-           list({'month': month, 'value': balance} ORDER BY month) AS loan_balance,
-           list({'month': month, 'value': dpd} ORDER BY month) AS dpd
+           list_sort(list({'month': month, 'value': balance})) AS loan_balance,
+           list_sort(list({'month': month, 'value': dpd})) AS dpd
     FROM (SELECT business_key, month, sum(balance_jpy) AS balance, max(days_past_due) AS dpd
           FROM loan_months GROUP BY ALL)
     GROUP BY ALL
@@ -29,9 +32,9 @@ account_months AS (
 ),
 accounts AS (
     SELECT business_key,
-           list({'month': month, 'value': balance} ORDER BY month) AS deposit_balance,
-           list({'month': month, 'value': inflow} ORDER BY month) AS inflow,
-           list({'month': month, 'value': failed} ORDER BY month) AS failed_debits
+           list_sort(list({'month': month, 'value': balance})) AS deposit_balance,
+           list_sort(list({'month': month, 'value': inflow})) AS inflow,
+           list_sort(list({'month': month, 'value': failed})) AS failed_debits
     FROM (SELECT business_key, month, sum(month_end_balance_jpy) AS balance, sum(inflow_jpy) AS inflow,
                  sum(failed_debits) AS failed
           FROM account_months GROUP BY ALL)
@@ -41,17 +44,17 @@ accounts AS (
 -- figures only (signals/sharing.py), never the totals that would give away another's.
 institution_loans AS (
     SELECT business_key, institution_id,
-           list({'month': month, 'value': balance} ORDER BY month) AS loan_balance,
-           list({'month': month, 'value': dpd} ORDER BY month) AS dpd
+           list_sort(list({'month': month, 'value': balance})) AS loan_balance,
+           list_sort(list({'month': month, 'value': dpd})) AS dpd
     FROM (SELECT business_key, institution_id, month, sum(balance_jpy) AS balance, max(days_past_due) AS dpd
           FROM loan_months GROUP BY ALL)
     GROUP BY ALL
 ),
 institution_accounts AS (
     SELECT business_key, institution_id,
-           list({'month': month, 'value': balance} ORDER BY month) AS deposit_balance,
-           list({'month': month, 'value': inflow} ORDER BY month) AS inflow,
-           list({'month': month, 'value': failed} ORDER BY month) AS failed_debits
+           list_sort(list({'month': month, 'value': balance})) AS deposit_balance,
+           list_sort(list({'month': month, 'value': inflow})) AS inflow,
+           list_sort(list({'month': month, 'value': failed})) AS failed_debits
     FROM (SELECT business_key, institution_id, month, sum(month_end_balance_jpy) AS balance,
                  sum(inflow_jpy) AS inflow, sum(failed_debits) AS failed
           FROM account_months GROUP BY ALL)
@@ -59,28 +62,28 @@ institution_accounts AS (
 ),
 by_institution AS (
     SELECT business_key,
-           list({'institution_id': institution_id,
+           list_sort(list({'institution_id': institution_id,
                  'loan_balance_jpy': coalesce(l.loan_balance, []),
                  'max_days_past_due': coalesce(l.dpd, []),
                  'deposit_balance_jpy': coalesce(a.deposit_balance, []),
                  'inflow_jpy': coalesce(a.inflow, []),
-                 'failed_debits': coalesce(a.failed_debits, [])} ORDER BY institution_id) AS series
+                 'failed_debits': coalesce(a.failed_debits, [])})) AS series
     FROM institution_loans l
     FULL JOIN institution_accounts a USING (business_key, institution_id)
     GROUP BY ALL
 ),
 scores AS (
-    SELECT r.business_key, list({'month': r.as_of, 'value': r.probability} ORDER BY r.as_of) AS score
+    SELECT r.business_key, list_sort(list({'month': r.as_of, 'value': r.probability})) AS score
     FROM risk_scores r
     SEMI JOIN sig_flagged f ON f.business_key = r.business_key
     WHERE r.as_of <= $as_of AND r.as_of >= date_trunc('month', $as_of) - to_months($series_months - 1)
     GROUP BY ALL
 ),
 sign_history AS (
-    SELECT business_key, list({'month': as_of, 'signs': signs} ORDER BY as_of) AS sign_history
+    SELECT business_key, list_sort(list({'month': as_of, 'signs': signs})) AS sign_history
     FROM (
         SELECT v.business_key, v.as_of,
-               coalesce(list(v.indicator_id ORDER BY v.indicator_id) FILTER (WHERE v.fired), []::VARCHAR[]) AS signs
+               coalesce(list_sort(list(v.indicator_id) FILTER (WHERE v.fired)), []::VARCHAR[]) AS signs
         FROM indicator_values v
         SEMI JOIN sig_flagged f ON f.business_key = v.business_key
         WHERE v.as_of <= $as_of AND v.as_of >= date_trunc('month', $as_of) - to_months($series_months - 1)
@@ -90,11 +93,12 @@ sign_history AS (
 ),
 signs AS (
     SELECT v.business_key,
-           list({'indicator_id': v.indicator_id, 'name_ja': c.name_ja, 'name_en': c.name_en,
-                 'family': v.family, 'severity': v.severity, 'value': v.value,
-                 'evidence': v.evidence::JSON}
-                ORDER BY CASE v.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-                         v.indicator_id) AS signs
+           list_transform(list_sort(list({
+                   'rank': CASE v.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                   'indicator_id': v.indicator_id,
+                   'sign': {'indicator_id': v.indicator_id, 'name_ja': c.name_ja, 'name_en': c.name_en,
+                            'family': v.family, 'severity': v.severity, 'value': v.value,
+                            'evidence': v.evidence::JSON}})), x -> x.sign) AS signs
     FROM indicator_values v
     SEMI JOIN sig_flagged f ON f.business_key = v.business_key
     LEFT JOIN sig_catalog c ON c.indicator_id = v.indicator_id
