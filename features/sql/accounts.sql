@@ -2,6 +2,9 @@
 -- defined is written out in features/accounts.py; in short: sums over the business's
 -- accounts, only from months every live account has reported, windows ending at the latest
 -- month all still-reporting accounts have delivered (k = months before that reference month).
+-- Month lists are ordered with list_sort on items that begin with the month ('YYYY-MM', which
+-- sorts as its month), not list(... ORDER BY month): DuckDB sorts an ordered aggregate group by
+-- group, far slower over every business.
 WITH acct_rows AS (
     -- each account-month through the point-in-time layer (yocho/warehouse/pit.py: as of T its
     -- latest version received by T), as far back as any window reaches ($lookback_months,
@@ -55,11 +58,11 @@ yoy AS (
     -- each of the last 3 months paired with the same calendar month a year earlier, both complete
     SELECT c.business_key, c.as_of,
            count(*) AS inflow_pairs, sum(c.inflow) AS inflow_now, sum(p.inflow) AS inflow_before,
-           list(c.ym ORDER BY c.month) AS inflow_months,
+           list_sort(list(c.ym)) AS inflow_months,
            count(*) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_pairs,
            sum(c.payroll) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_now,
            sum(p.payroll) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_before,
-           list(c.ym ORDER BY c.month) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_months
+           list_sort(list(c.ym) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL)) AS payroll_months
     FROM months c
     JOIN months p ON p.business_key = c.business_key AND p.as_of = c.as_of AND p.k = c.k + 12
     WHERE c.k BETWEEN 0 AND 2 AND c.complete AND p.complete
@@ -70,26 +73,26 @@ stats AS (
            -- balance trend: last 3 months vs the 3 before
            avg(avg_balance) FILTER (WHERE complete AND k BETWEEN 0 AND 2) AS bal_recent,
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND 2) AS bal_recent_n,
-           list(ym ORDER BY month) FILTER (WHERE complete AND k BETWEEN 0 AND 2) AS bal_recent_months,
+           list_sort(list(ym) FILTER (WHERE complete AND k BETWEEN 0 AND 2)) AS bal_recent_months,
            avg(avg_balance) FILTER (WHERE complete AND k BETWEEN 3 AND 5) AS bal_earlier,
            count(*) FILTER (WHERE complete AND k BETWEEN 3 AND 5) AS bal_earlier_n,
-           list(ym ORDER BY month) FILTER (WHERE complete AND k BETWEEN 3 AND 5) AS bal_earlier_months,
+           list_sort(list(ym) FILTER (WHERE complete AND k BETWEEN 3 AND 5)) AS bal_earlier_months,
            -- month-end balance below a floor of the month's outflows
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1) AS nz_seen,
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1
                             AND end_balance < $acc_near_zero_months__floor_ratio * outflow) AS nz_months,
-           list(json_object('month', ym, 'month_end_balance_jpy', end_balance, 'outflow_jpy', outflow) ORDER BY month)
+           list_sort(list(json_object('month', ym, 'month_end_balance_jpy', end_balance, 'outflow_jpy', outflow))
                FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1
-                       AND end_balance < $acc_near_zero_months__floor_ratio * outflow) AS nz_which,
+                       AND end_balance < $acc_near_zero_months__floor_ratio * outflow)) AS nz_which,
            -- failed debits up to the most recent month received (any account)
            sum(failed) FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER)) AS failed,
-           list(ym || ': ' || failed ORDER BY month)
-               FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER) AND failed > 0)
+           list_sort(list(ym || ': ' || failed)
+               FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER) AND failed > 0))
                AS failed_which,
            -- payroll stopping after regular payroll
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND 2 AND payroll IS NOT NULL) AS pay_seen,
-           list({'month': ym, 'next_payroll': next_payroll} ORDER BY month)
-               FILTER (WHERE complete AND k BETWEEN 0 AND 2 AND payroll = 0) AS pay_zero_list,
+           list_sort(list({'month': ym, 'next_payroll': next_payroll})
+               FILTER (WHERE complete AND k BETWEEN 0 AND 2 AND payroll = 0)) AS pay_zero_list,
            count(*) FILTER (WHERE complete AND k BETWEEN 3 AND 2 + $acc_payroll_stopped__regular_months
                             AND payroll > 0) AS pay_regular,
            avg(payroll) FILTER (WHERE complete AND k BETWEEN 3 AND 2 + $acc_payroll_stopped__regular_months

@@ -1,11 +1,13 @@
 -- Cross-institution signs (他機関での兆候). See features/cross_institution.py.
 -- An institution knows the business by T when it sent any row (any feed but the outcome
 -- labels) about it received by T; both indicators need two.
+-- Lists are ordered with list_sort, on items whose leading field is the order (an institution,
+-- a month), not with list(... ORDER BY ...), which DuckDB sorts group by group, far slower.
 WITH known AS (
     SELECT business_key, institution_id, first_received FROM known_by  -- features/pit.py
 ),
 knowers AS (
-    SELECT kn.business_key, a.as_of, count(*) AS n, list(kn.institution_id ORDER BY kn.institution_id) AS institutions
+    SELECT kn.business_key, a.as_of, count(*) AS n, list_sort(list(kn.institution_id)) AS institutions
     FROM known kn JOIN as_of_dates a ON kn.first_received <= a.as_of
     GROUP BY ALL
 ),
@@ -45,8 +47,8 @@ signs AS (
     UNION ALL
     SELECT business_key, as_of, institution_id,
            'failed direct debits: ' || sum(failed_debits) || ' ('
-               || string_agg(strftime(month, '%Y-%m') || ' ' || failed_debits, ', ' ORDER BY month)
-                      FILTER (WHERE failed_debits > 0) || ')'
+               || array_to_string(list_sort(list(strftime(month, '%Y-%m') || ' ' || failed_debits)
+                      FILTER (WHERE failed_debits > 0)), ', ') || ')'
     FROM account_months
     GROUP BY ALL
     HAVING sum(failed_debits) > 0
@@ -63,8 +65,8 @@ signs AS (
 ),
 adverse AS (
     SELECT business_key, as_of, count(*) AS n,
-           list(struct_pack(institution := institution_id, shows := shows) ORDER BY institution_id) AS detail
-    FROM (SELECT business_key, as_of, institution_id, list(sign ORDER BY sign) AS shows FROM signs GROUP BY ALL)
+           list_sort(list(struct_pack(institution := institution_id, shows := shows))) AS detail  -- one per institution
+    FROM (SELECT business_key, as_of, institution_id, list_sort(list(sign)) AS shows FROM signs GROUP BY ALL)
     GROUP BY ALL
 ),
 -- Each bank's latest classification of the business decided within max_age_months. A
@@ -80,13 +82,13 @@ classes AS (
 watch AS (
     SELECT business_key, as_of, count(*) AS classified,
            count(*) FILTER (WHERE debtor_class <> 'normal') AS n,
-           list(institution_id ORDER BY institution_id) FILTER (WHERE debtor_class <> 'normal') AS banks,
-           list(struct_pack(institution := institution_id, debtor_class := debtor_class,
+           list_sort(list(institution_id) FILTER (WHERE debtor_class <> 'normal')) AS banks,
+           list_sort(list(struct_pack(institution := institution_id, debtor_class := debtor_class,
                             ja := CASE debtor_class WHEN 'watch' THEN '要注意先' WHEN 'special_attention' THEN '要管理先'
                                     WHEN 'doubtful' THEN '破綻懸念先' WHEN 'de_facto_bankrupt' THEN '実質破綻先'
                                     WHEN 'bankrupt' THEN '破綻先' END,
-                            classified_on := classified_on) ORDER BY institution_id)
-               FILTER (WHERE debtor_class <> 'normal') AS detail
+                            classified_on := classified_on))
+               FILTER (WHERE debtor_class <> 'normal')) AS detail  -- one per bank: in bank order
     FROM classes
     GROUP BY ALL
 ),

@@ -29,8 +29,9 @@ latest_status AS (
 adverse AS (
     SELECT business_key, as_of,
            count(*) FILTER (WHERE status IN ('delinquent', 'restructured')) AS n,
-           list(guarantee_id || ':' || status ORDER BY guarantee_id)
-               FILTER (WHERE status IN ('delinquent', 'restructured')) AS which,
+           -- in guarantee id order (list_sort over {order, item}: an ordered aggregate sorts group by group)
+           list_transform(list_sort(list({'o': guarantee_id, 'v': guarantee_id || ':' || status})
+               FILTER (WHERE status IN ('delinquent', 'restructured'))), e -> e.v) AS which,
            max(month) AS month
     FROM latest_status GROUP BY ALL
 ),

@@ -5,6 +5,9 @@
 -- ($lookback_months, catalog.family_lookback_months, from the indicators' declarations); a read
 -- specific to one indicator (deposit inflows, guarantees, classifications) uses that
 -- indicator's own window.
+-- Evidence lists are put in order with list_sort over {'o': the order, 'v': the item} (then
+-- list_transform back to the items), not list(... ORDER BY ...): DuckDB sorts each group of an
+-- ordered aggregate on its own, several times slower over hundreds of thousands of groups.
 WITH loan_rows AS (
     SELECT business_key, as_of, institution_id, loan_id, month,
            balance_jpy, scheduled_jpy, paid_jpy, days_past_due, restructured,
@@ -36,9 +39,10 @@ dpd_spec AS (
 dpd AS (
     SELECT l.business_key, l.as_of, s.indicator_id, s.min_days,
            max(l.days_past_due) AS days,
-           list(struct_pack(bank := l.institution_id, loan_id := l.loan_id, month := l.month,
-                            days_past_due := l.days_past_due) ORDER BY l.days_past_due DESC, l.loan_id)
-               FILTER (WHERE l.days_past_due >= s.min_days) AS loans
+           list_transform(list_sort(list({'o': (-l.days_past_due, l.loan_id),
+                'v': struct_pack(bank := l.institution_id, loan_id := l.loan_id, month := l.month,
+                                 days_past_due := l.days_past_due)})
+               FILTER (WHERE l.days_past_due >= s.min_days)), e -> e.v) AS loans
     FROM loan_latest l
     JOIN dpd_spec s ON l.month > l.as_of - to_months(s.recent_months::INTEGER)
     GROUP BY ALL
@@ -60,9 +64,10 @@ partial AS (
     SELECT r.business_key, r.as_of, p.latest,
            count(DISTINCT r.month) FILTER (WHERE r.paid_jpy < r.scheduled_jpy) AS months_short,
            list_sort(list_distinct(list(r.month) FILTER (WHERE r.paid_jpy < r.scheduled_jpy))) AS which_months,
-           list(struct_pack(bank := r.institution_id, loan_id := r.loan_id, month := r.month,
-                            scheduled_jpy := r.scheduled_jpy, paid_jpy := r.paid_jpy) ORDER BY r.month, r.loan_id)
-               FILTER (WHERE r.paid_jpy < r.scheduled_jpy) AS shortfalls
+           list_transform(list_sort(list({'o': (r.month, r.loan_id),
+                'v': struct_pack(bank := r.institution_id, loan_id := r.loan_id, month := r.month,
+                                 scheduled_jpy := r.scheduled_jpy, paid_jpy := r.paid_jpy)})
+               FILTER (WHERE r.paid_jpy < r.scheduled_jpy)), e -> e.v) AS shortfalls
     FROM loan_rows r
     JOIN partial_anchor p USING (business_key, as_of)
     WHERE r.scheduled_jpy > 0
@@ -124,12 +129,13 @@ od_lines AS (
 od_rising AS (
     SELECT business_key, as_of, max(rise_points) AS rise_points,
            bool_or(rise_points >= $rep_overdraft_rising__min_rise_points OR streak) AS hit,
-           list(struct_pack(bank := institution_id, loan_id := loan_id, month := month,
-                            utilisation := round(util, 4), base_month := base_month,
-                            base_utilisation := round(base_util, 4), rise_points := rise_points,
-                            rising_months_running := streak, streak_start_month := streak_start_month,
-                            streak_start_utilisation := round(streak_start_util, 4)) ORDER BY rise_points DESC, loan_id)
-               FILTER (WHERE rise_points >= $rep_overdraft_rising__min_rise_points OR streak) AS lines
+           list_transform(list_sort(list({'o': (-rise_points, loan_id),
+                'v': struct_pack(bank := institution_id, loan_id := loan_id, month := month,
+                                 utilisation := round(util, 4), base_month := base_month,
+                                 base_utilisation := round(base_util, 4), rise_points := rise_points,
+                                 rising_months_running := streak, streak_start_month := streak_start_month,
+                                 streak_start_utilisation := round(streak_start_util, 4))})
+               FILTER (WHERE rise_points >= $rep_overdraft_rising__min_rise_points OR streak)), e -> e.v) AS lines
     FROM od_lines
     GROUP BY ALL
 ),
@@ -276,8 +282,8 @@ classes AS (
     SELECT business_key, as_of, max(rank) AS rank,
            first(struct_pack(bank := institution_id, debtor_class := debtor_class, classified_on := classified_on)
                  ORDER BY rank DESC, classified_on DESC, pit_preference(received_on, institution_id)) AS worst,
-           list(struct_pack(bank := institution_id, debtor_class := debtor_class, classified_on := classified_on)
-                ORDER BY institution_id) AS banks
+           list_sort(list(struct_pack(bank := institution_id, debtor_class := debtor_class,
+                                      classified_on := classified_on))) AS banks  -- one per bank: in bank order
     FROM classification GROUP BY ALL
 ),
 -- one row per universe row per indicator --------------------------------------------------
