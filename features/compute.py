@@ -105,9 +105,10 @@ def compute(
             parts = -(-con.execute("SELECT count(*) FROM universe").fetchone()[0] // business_dates_per_pass) or 1
         for part in range(parts):
             if parts > 1:
-                pit.prepare(con, batch, (part, parts), inactive_after_months)
+                pit.select_shard(con, (part, parts))  # the whole pass's tables, restricted
             for family in families or list(Family):
                 _compute_family(con, family, values)
+        pit.end_shards(con)
     con.execute("DROP TABLE IF EXISTS family_result")
     con.unregister("indicator_catalog")
     if shard is None:

@@ -75,6 +75,17 @@ def _record_ids() -> str:
     return "\nUNION ALL\n".join(selects)
 
 
+def _linked_keys(mine: str, records: str) -> str:
+    """(institution_id, local_id) of every identity that shares a versioned record with an
+    identity in `mine`, given `records` (institution_id, feed, record_id, local_id)."""
+    return f"""
+        SELECT DISTINCT o.institution_id, o.local_id
+        FROM (SELECT DISTINCT r.institution_id, r.feed, r.record_id FROM {records} r
+              SEMI JOIN {mine} USING (institution_id, local_id)) m
+        JOIN {records} o USING (institution_id, feed, record_id)
+    """
+
+
 def build_business_keys(con: duckdb.DuckDBPyConnection, shard: tuple[int, int] | None = None) -> None:
     """`business_keys` from the identity the point-in-time layer keeps at ingest
     (yocho/warehouse/pit.py: business_identity), restricted to a shard when one is given."""
@@ -88,11 +99,7 @@ def build_business_keys(con: duckdb.DuckDBPyConnection, shard: tuple[int, int] |
         WITH all_keys AS (SELECT institution_id, local_id, business_key FROM business_identity),
         mine AS (SELECT institution_id, local_id FROM all_keys WHERE {shard_predicate("business_key", shard)}),
         records AS ({_record_ids()}),
-        linked AS (
-            SELECT DISTINCT o.institution_id, o.local_id
-            FROM (SELECT DISTINCT r.institution_id, r.feed, r.record_id FROM records r SEMI JOIN mine USING (institution_id, local_id)) m
-            JOIN records o USING (institution_id, feed, record_id)
-        )
+        linked AS ({_linked_keys("mine", "records")})
         SELECT k.* FROM all_keys k
         WHERE (k.institution_id, k.local_id) IN (SELECT (institution_id, local_id) FROM mine)
            OR (k.institution_id, k.local_id) IN (SELECT (institution_id, local_id) FROM linked)
@@ -181,3 +188,56 @@ def prepare(
         {"inactive_after_months": int(inactive_after_months)},
     )
     con.execute("DROP TABLE IF EXISTS pit_activity")
+
+
+# The tables of a whole pass, kept while it is computed shard by shard (`select_shard`).
+WHOLE_TABLES = ("business_keys", "known_by", "universe")
+
+
+def select_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
+    """After `prepare` of a whole pass (no shard): restrict `business_keys`, `known_by` and
+    `universe` to one shard, as `prepare(..., shard)` would build them, without reading the
+    feeds and the activity again for every shard. The first call keeps the whole tables as
+    `<table>_whole` and the records that several identities share (a correction that moved a
+    record to another local id) as `shared_records`; `end_shards` puts the whole tables
+    back after the pass. A shard's universe is the whole one restricted to the shard (see the module
+    docstring), and so is known_by; business_keys also keeps the identities linked through a
+    shared record, as build_business_keys does."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'universe_whole'").fetchone()[0]
+    if not exists:
+        for table in WHOLE_TABLES:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_whole AS SELECT * FROM {table}")
+        # only records under more than one identity can link a shard's business to another
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE shared_records AS
+            WITH records AS ({_record_ids()}),
+            shared AS (SELECT institution_id, feed, record_id FROM records GROUP BY ALL HAVING count(DISTINCT local_id) > 1)
+            SELECT DISTINCT r.* FROM records r SEMI JOIN shared USING (institution_id, feed, record_id)
+            """
+        )
+    in_shard = shard_predicate("business_key", shard)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE business_keys AS
+        WITH mine AS (SELECT institution_id, local_id FROM business_keys_whole WHERE {in_shard}),
+        linked AS ({_linked_keys("mine", "shared_records")})
+        SELECT k.* FROM business_keys_whole k
+        WHERE {in_shard}
+           OR (k.institution_id, k.local_id) IN (SELECT (institution_id, local_id) FROM linked)
+        """
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE known_by AS SELECT * FROM known_by_whole WHERE {in_shard}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE universe AS SELECT * FROM universe_whole WHERE {in_shard}")
+
+
+def end_shards(con: duckdb.DuckDBPyConnection) -> None:
+    """After the pass's last shard: put the whole pass's tables back (what follows the
+    families, such as the industry peers and the scan's count, reads every business) and drop
+    what `select_shard` kept. Nothing to do when the pass was not split."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'universe_whole'").fetchone()[0]:
+        return
+    for table in WHOLE_TABLES:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_whole")
+        con.execute(f"DROP TABLE {table}_whole")
+    con.execute("DROP TABLE IF EXISTS shared_records")
