@@ -11,13 +11,20 @@ def panel_columns() -> list[str]:
             + list(measures()))
 
 
-def panel_select(source: str) -> str:
+# Long rows pivoted into the panel at once. A PIVOT keeps every group's values in memory until
+# the end (it cannot spill like a plain aggregate): about 15M long rows take 2-3 GB, and 42M
+# (20,000 businesses x 36 month-ends) ran out of DuckDB's 5.5 GiB. Slices of businesses keep
+# each pivot within bounds at any scale.
+PANEL_ROWS_PER_SLICE = 8_000_000
+
+
+def panel_select(source: str, part: tuple[int, int] | None = None) -> str:
     """The wide panel (business x as_of) for the model: each indicator's value (NULL when
     unavailable) and its fired flag (0/1, NULL when unavailable), then each measure's value.
     One PIVOT (a hash aggregate per business-date) rather than a filtered aggregate per
     column, which would read every row once for each of the ~110 columns. Each id appears
     once per business and date (features.compute checks it), so signs_fired is the sum of
-    the fired flags."""
+    the fired flags. `part=(index, count)`: only the businesses whose hash falls in it."""
     ids = [*indicators(), *measures()]
     listed = ", ".join(f"'{i}'" for i in ids)
     columns = []
@@ -25,9 +32,10 @@ def panel_select(source: str) -> str:
         columns += [f'"{ind}_v" AS "{ind}"', f'"{ind}_f" AS "{ind}__fired"']
     columns += [f'"{m}_v" AS "{m}"' for m in measures()]
     fired = " + ".join(f'coalesce("{ind}_f", 0)' for ind in indicators()) or "0"
+    where = f"WHERE hash(business_key) % {int(part[1])} = {int(part[0])}" if part else ""
     return (
         f"SELECT business_key, as_of, ({fired})::BIGINT AS signs_fired, {', '.join(columns)} FROM ("
-        f"PIVOT (SELECT business_key, as_of, indicator_id, value, fired::INTEGER AS fired FROM {source}) "
+        f"PIVOT (SELECT business_key, as_of, indicator_id, value, fired::INTEGER AS fired FROM {source} {where}) "
         f"ON indicator_id IN ({listed}) USING max(value) AS v, max(fired) AS f GROUP BY business_key, as_of)"
     )
 
@@ -64,10 +72,15 @@ def store(con: duckdb.DuckDBPyConnection) -> int:
         )
         if _panel_is_current(con):
             con.execute(f"DELETE FROM feature_panel WHERE as_of IN ({dates})")
-            con.execute(f"INSERT INTO feature_panel {panel_select('indicator_results')}")
+            source = "indicator_results"
         else:
             # first scan, or the catalog changed: the panel's columns follow the catalog
-            con.execute(f"CREATE OR REPLACE TABLE feature_panel AS {panel_select('indicator_values')}")
+            con.execute(f"CREATE OR REPLACE TABLE feature_panel AS {panel_select('indicator_values')} LIMIT 0")
+            source = "indicator_values"
+        rows = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        parts = max(1, -(-rows // PANEL_ROWS_PER_SLICE))
+        for part in range(parts):
+            con.execute(f"INSERT INTO feature_panel {panel_select(source, (part, parts) if parts > 1 else None)}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

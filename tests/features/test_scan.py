@@ -91,3 +91,32 @@ def test_a_pass_split_into_shards_of_businesses_gives_the_same_indicators(genera
         sharded = results(con)
     assert whole["business_key"].n_unique() * len(dates) > 4 * 700  # at least five shards
     assert_frame_equal(sharded, whole)
+
+
+def test_the_panel_is_the_long_table_pivoted_whether_whole_or_in_slices(scanned, tmp_path, monkeypatch):
+    """features.store builds the panel with a PIVOT, in slices of businesses above
+    PANEL_ROWS_PER_SLICE long rows (a PIVOT cannot spill): rebuilt from the whole long table
+    (a first scan, a catalog change) and replaced for a date, in many slices, it holds each
+    indicator's value and fired flag and each measure's value, as the definition says."""
+    import features.store as store_module
+
+    settings, result = scanned
+    copy = settings.model_copy(update={"data_dir": tmp_path})
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    monkeypatch.setattr(store_module, "PANEL_ROWS_PER_SLICE", 20_000)
+    columns = ["business_key", "as_of", "count(*) FILTER (WHERE fired) AS signs_fired"]
+    for ind in indicators():
+        columns += [f"max(value) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}\"",
+                    f"max(fired::INTEGER) FILTER (WHERE indicator_id = '{ind}') AS \"{ind}__fired\""]
+    columns += [f"max(value) FILTER (WHERE indicator_id = '{m}') AS \"{m}\"" for m in measures()]
+    definition = f"SELECT {', '.join(columns)} FROM indicator_values GROUP BY business_key, as_of"
+    with warehouse(copy) as con:
+        con.execute("DROP TABLE feature_panel")  # rebuilt from the whole long table, in slices
+        compute(con, [result.as_of[-1]])
+        assert con.execute("SELECT count(*) FROM indicator_values").fetchone()[0] > 5 * 20_000
+        store_module.store(con)
+        got = con.execute("SELECT * FROM feature_panel").pl().sort("business_key", "as_of")
+        expected = con.execute(definition).pl().sort("business_key", "as_of")
+    assert got.columns == expected.columns
+    assert got.height == expected.height > 0
+    assert_frame_equal(got, expected)
