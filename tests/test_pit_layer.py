@@ -189,14 +189,10 @@ def test_a_subrogation_paid_later_is_loaded_as_its_new_version(settings: Setting
 def test_the_layer_is_filled_for_rows_loaded_before_it_existed(tmp_path):
     """An existing warehouse gets valid_to, the identity and the activity from its rows when
     the migration that adds the layer runs."""
-    from yocho.warehouse.db import migrate, migrations
+    from yocho.warehouse.db import migrate
 
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    for version, name, sql in migrations():
-        if version < 9:
-            con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    migrate(con, until=8)  # as the release before migration 9 left it
     feed = FEEDS["accounts"]
     rows = pl.DataFrame(_rows(feed, [(0, 0), (0, 2), (1, 1)]), schema={c.name: _POLARS[DUCKDB_TYPE[c.kind]] for c in feed.columns})
     rows = rows.with_columns(institution_id=pl.lit("bank_a"), source_sha256=pl.lit("x"), source_row=pl.lit(2, pl.Int32))

@@ -45,11 +45,7 @@ def test_scores_keep_their_rows_when_the_index_is_dropped(tmp_path):
     """Migration 0010 rebuilds risk_scores without its primary-key index (kept in memory by
     DuckDB, gigabytes at a national portfolio); a warehouse scored before keeps every row."""
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    for version, name, sql in migrations():
-        if version < 10:
-            con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+    migrate(con, until=9)  # as the release before migration 10 left it
     row = ("1234567890123", "2026-09-30", 0.25, "high", 1, 0.5, 2, False, "v1", "[]", "2026-10-01 00:00:00")
     con.execute("INSERT INTO risk_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
     assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'risk_scores'").fetchone()[0] \

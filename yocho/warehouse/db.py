@@ -33,8 +33,9 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations, each in its own transaction; returns the names applied."""
+def migrate(con: duckdb.DuckDBPyConnection, until: int | None = None) -> list[str]:
+    """Apply pending migrations, each in its own transaction; returns the names applied.
+    `until`: stop after that version (a warehouse as an older release left it, for tests)."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
@@ -42,7 +43,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
-        if version in done:
+        if version in done or (until is not None and version > until):
             continue
         con.execute("BEGIN TRANSACTION")
         try:
