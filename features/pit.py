@@ -212,7 +212,7 @@ def select_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None
             f"""
             CREATE OR REPLACE TEMP TABLE shared_records AS
             WITH records AS ({_record_ids()}),
-            shared AS (SELECT institution_id, feed, record_id FROM records GROUP BY ALL HAVING count(DISTINCT local_id) > 1)
+            shared AS (SELECT institution_id, feed, record_id FROM (SELECT DISTINCT * FROM records) GROUP BY ALL HAVING count(*) > 1)
             SELECT DISTINCT r.* FROM records r SEMI JOIN shared USING (institution_id, feed, record_id)
             """
         )
