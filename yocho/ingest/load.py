@@ -138,7 +138,8 @@ def _near(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str) -> st
     """A predicate on `r` (a loaded row) true for every row that can share a key with g_batch:
     pit.record_bounds, so the probes below read the row groups near the delivery, not the
     whole table."""
-    return pit.record_bounds(con, feed, f"(SELECT *, {pit.literal(institution_id)} AS institution_id FROM g_batch)", "r")
+    (near,) = pit.record_bounds(con, feed, f"(SELECT *, {pit.literal(institution_id)} AS institution_id FROM g_batch)", "r")
+    return near
 
 
 def _classify_known(con: duckdb.DuckDBPyConnection, feed: Feed, institution_id: str, near: str) -> pl.DataFrame:

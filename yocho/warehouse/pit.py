@@ -69,23 +69,24 @@ def literal(value: object) -> str:
     return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
 
 
-def record_bounds(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str, alias: str) -> str:
-    """A predicate on `alias` (a row of the feed's table) true for every row that can share a
-    record with `rows`: the same institutions and, when the record key holds the time column
-    (a loan-month, a statement's period end), the same range of it. Written with literals, so
-    DuckDB skips the row groups of the table outside them by their min/max: a delivery is
-    compared with the rows near it, not with everything ever received (which would make each
-    file's load slower as the warehouse grows)."""
+def record_bounds(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str, *aliases: str) -> list[str]:
+    """For each of `aliases` (a row of the feed's table), a predicate true for every row that
+    can share a record with `rows`: the same institutions and, when the record key holds the
+    time column (a loan-month, a statement's period end), the same range of it. Written with
+    literals, so DuckDB skips the row groups of the table outside them by their min/max: a
+    delivery is compared with the rows near it, not with everything ever received (which would
+    make each file's load slower as the warehouse grows). One read of `rows` for all aliases."""
     columns = ["institution_id"] + ([feed.time_column] if feed.time_column in feed.record_key else [])
     bounds = con.execute(
         "SELECT " + ", ".join(f"min({c})::VARCHAR, max({c})::VARCHAR" for c in columns) + f" FROM {rows}").fetchone()
     if bounds[0] is None:
-        return "false"
-    parts = []
+        return ["false" for _ in aliases]
+    ranges = []
     for i, column in enumerate(columns):
         cast = "" if column == "institution_id" else "::DATE"
-        parts.append(f"{alias}.{column} BETWEEN {literal(bounds[2 * i])}{cast} AND {literal(bounds[2 * i + 1])}{cast}")
-    return " AND ".join(parts)
+        ranges.append((column, f"{literal(bounds[2 * i])}{cast}", f"{literal(bounds[2 * i + 1])}{cast}"))
+    return [" AND ".join(f"{alias}.{column} BETWEEN {low} AND {high}" for column, low, high in ranges)
+            for alias in aliases]
 
 
 def _refresh_versions(con: duckdb.DuckDBPyConnection, feed: Feed, touched: str | None) -> None:
@@ -95,8 +96,8 @@ def _refresh_versions(con: duckdb.DuckDBPyConnection, feed: Feed, touched: str |
         return  # one version per record: always in force once received
     if touched:
         scope = f"SEMI JOIN (SELECT DISTINCT {_record(feed)} FROM {touched}) t USING ({_record(feed)})"
-        near_x, near_r = (f"WHERE {record_bounds(con, feed, touched, alias)}" for alias in ("x", "r"))
-        near_r = near_r.replace("WHERE", "AND", 1)
+        near_x, near_r = record_bounds(con, feed, touched, "x", "r")
+        near_x, near_r = f"WHERE {near_x}", f"AND {near_r}"
     else:
         scope = near_x = near_r = ""
     con.execute(
