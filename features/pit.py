@@ -194,6 +194,11 @@ def prepare(
 WHOLE_TABLES = ("business_keys", "known_by", "universe")
 
 
+def _whole_kept(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `select_shard` holds a whole pass's tables on this connection."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'universe_whole'").fetchone()[0])
+
+
 def select_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
     """After `prepare` of a whole pass (no shard): restrict `business_keys`, `known_by` and
     `universe` to one shard, as `prepare(..., shard)` would build them, without reading the
@@ -203,8 +208,7 @@ def select_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None
     back after the pass. A shard's universe is the whole one restricted to the shard (see the module
     docstring), and so is known_by; business_keys also keeps the identities linked through a
     shared record, as build_business_keys does."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'universe_whole'").fetchone()[0]
-    if not exists:
+    if not _whole_kept(con):
         for table in WHOLE_TABLES:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_whole AS SELECT * FROM {table}")
         # only records under more than one identity can link a shard's business to another
@@ -235,7 +239,7 @@ def end_shards(con: duckdb.DuckDBPyConnection) -> None:
     """After the pass's last shard: put the whole pass's tables back (what follows the
     families, such as the industry peers and the scan's count, reads every business) and drop
     what `select_shard` kept. Nothing to do when the pass was not split."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'universe_whole'").fetchone()[0]:
+    if not _whole_kept(con):
         return
     for table in WHOLE_TABLES:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_whole")
