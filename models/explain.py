@@ -31,15 +31,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import sparse
 from sklearn.calibration import _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from features.catalog import indicators, measures
 from models.train import FIRED, model_columns, model_input
@@ -137,37 +134,16 @@ def _linear(model: LogisticRegression, Z: np.ndarray, sources: Sources,
 def _trees(
     model: HistGradientBoostingClassifier, Z: np.ndarray, sources: Sources, factors: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Path attribution of every tree at once: scikit-learn's own compiled predictor finds each
-    row's leaf in each tree (the same routing as the model's prediction), and each leaf's path
-    is a short sparse row of (column, step) credits; one sparse product adds up every row's
-    leaves. Each (row, tree) pair costs its leaf lookup and the few credits of its path."""
     if model.n_trees_per_iteration_ != 1:
         raise ValueError("path attribution is implemented for a binary classifier")
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
-    known_categories, feature_map = model._bin_mapper.make_known_categories_bitsets()
-    threads = _openmp_effective_n_threads()  # as the model's own prediction
-    n, columns = Z.shape
+    # feature-major: the rows a node sends through one feature read and write neighbouring
+    # memory, which is what keeps the walk fast on many rows
+    Zt = np.ascontiguousarray(Z.T, dtype=np.float64)
+    contrib = np.zeros_like(Zt)
     base = float(model._baseline_prediction.ravel()[0])
-    leaves, credits, offset = [], [], 0
     for (predictor,) in model._predictors:
-        nodes = predictor.nodes
-        path, root = _path_credits(nodes, columns)
-        base += root
-        numbered = nodes.copy()
-        numbered["value"] = np.arange(len(nodes), dtype=np.float64)  # the leaf's node number
-        leaf = TreePredictor(numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets).predict(
-            Z, known_categories, feature_map, n_threads=threads)
-        leaves.append(leaf.astype(np.int64) + offset)
-        credits.append(path)
-        offset += len(nodes)
-    if not leaves:
-        return np.zeros((n, len(factors))), np.full(n, base)
-    # rows x (every tree's nodes): one 1 per row and tree, at the leaf it reached
-    reached = sparse.csr_matrix(
-        (np.ones(n * len(leaves)), np.column_stack(leaves).ravel(), np.arange(0, n * len(leaves) + 1, len(leaves))),
-        shape=(n, offset))
-    contrib = (reached @ sparse.vstack(credits, format="csr")).toarray()
-    return contrib @ _to_indicators(sources, factors), np.full(n, base)
+        base += _walk(predictor.nodes, Zt, contrib)
+    return contrib.T @ _to_indicators(sources, factors), np.full(len(Z), base)
 
 
 def _expected(nodes: np.ndarray) -> np.ndarray:
@@ -184,30 +160,33 @@ def _expected(nodes: np.ndarray) -> np.ndarray:
     return expected
 
 
-def _path_credits(nodes: np.ndarray, columns: int) -> tuple[sparse.csr_matrix, float]:
-    """(nodes x columns credits, the root's expected value) of one tree: the row of a leaf holds,
-    per input column, the sum of the changes of the expected value at the steps of the path
-    from the root to that leaf that split on the column (rows of inner nodes stay empty).
-    Routing as sklearn's _predictor.pyx, which finds the leaves."""
+def _walk(nodes: np.ndarray, Zt: np.ndarray, contrib: np.ndarray) -> float:
+    """Adds one tree's path attribution into `contrib` (features x rows, like Zt) and
+    returns the root's expected value. Routing as sklearn's _predictor.pyx: NaN goes where
+    missing_go_to_left says, otherwise x <= num_threshold goes left."""
     if nodes["is_categorical"].any():
         raise ValueError("categorical splits are not supported")
+    leaf, feature, threshold = nodes["is_leaf"].astype(bool), nodes["feature_idx"], nodes["num_threshold"]
+    nan_right = ~nodes["missing_go_to_left"].astype(bool)
     expected = _expected(nodes)
-    leaf, feature = nodes["is_leaf"].astype(bool), nodes["feature_idx"].astype(np.intp)
-    # walk down from the root, carrying each node's path as (column, credit) pairs
-    rows, cols, data = [], [], []
-    stack = [(0, ())]
-    while stack:
-        node, path = stack.pop()
-        if leaf[node]:
-            for column, credit in path:
-                rows.append(node)
-                cols.append(column)
-                data.append(credit)
-            continue
-        for child in (int(nodes["left"][node]), int(nodes["right"][node])):
-            stack.append((child, (*path, (int(feature[node]), float(expected[child] - expected[node])))))
-    credits = sparse.csr_matrix((data, (rows, cols)), shape=(len(nodes), columns))  # duplicates summed
-    return credits, float(expected[0])
+    # flat [node * 2 + goes right]: one gather per level picks the child and the step to it
+    children = np.stack([nodes["left"], nodes["right"]], axis=1).astype(np.intp)
+    step = (expected[children] - expected[:, None]).reshape(-1)
+    children = children.reshape(-1)
+    n, flat_z, flat_c = Zt.shape[1], Zt.reshape(-1), contrib.reshape(-1)
+    rows, here = np.arange(n), np.zeros(n, dtype=np.intp)
+    while True:
+        going = ~leaf[here]
+        rows, here = rows[going], here[going]
+        if not rows.size:
+            return float(expected[0])
+        at = feature[here] * n + rows
+        x = flat_z[at]
+        goes_right = (x > threshold[here]) | (np.isnan(x) & nan_right[here])
+        branch = here * 2 + goes_right
+        # each row is at one node, so `at` has no repeats and += cannot drop an update
+        flat_c[at] += step[branch]
+        here = children[branch]
 
 
 # What each kind of factor is, said to the reviewer in both languages: only a fired sign is a
