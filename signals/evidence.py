@@ -5,6 +5,8 @@ One JSON document per business (UTF-8, Japanese kept as is), built for every fla
 business at once by signals/sql/evidence.sql:
 
 - `business_key`, `as_of`, `model_version`, `probability`, `band`, `portfolio_share`;
+- `business_name`: the trade name (商号) of the business master as of the date, through the
+  point-in-time layer (the record preferred by `pit_preference`; null when no master names it);
 - `signs`: every warning sign fired as of the date (critical first), each with
   `indicator_id`, `name_ja`, `name_en`, `family`, `severity`, `value` and the indicator's own
   `evidence` (the figures behind it, as stored in indicator_values);

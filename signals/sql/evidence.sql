@@ -8,7 +8,18 @@
 -- Lists are put in order with list_sort on a struct whose leading fields are the order (a
 -- month, an institution, a sign's rank and id: unique within each list), not with
 -- list(... ORDER BY ...), which DuckDB runs as a sort per group, many times slower here.
-WITH loan_months AS (
+WITH names AS (
+    -- the business's trade name (商号) as of $as_of: each institution's master record in its
+    -- version in force then, and among institutions the one pit_preference puts first (the
+    -- latest received, then the lowest institution_id), as features/sql/peers.sql reads the
+    -- master; 1200 = yocho.warehouse.pit.ALL_HISTORY_MONTHS (the master has no time column)
+    SELECT b.business_key, arg_min(b.name, pit_preference(b.received_on, b.institution_id)) AS name
+    FROM pit_business_at($as_of, 1200) b
+    SEMI JOIN sig_flagged f ON f.business_key = b.business_key
+    WHERE b.name IS NOT NULL AND trim(b.name) <> ''
+    GROUP BY ALL
+),
+loan_months AS (
     -- each loan-month in the window, as in force as of $as_of
     SELECT l.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
     FROM pit_loans_at($as_of, $series_months) l
@@ -108,6 +119,7 @@ signs AS (
 SELECT f.business_key,
        to_json({
            'business_key': f.business_key,
+           'business_name': nm.name,
            'as_of': $as_of::DATE,
            'model_version': r.model_version,
            'probability': r.probability,
@@ -134,4 +146,5 @@ LEFT JOIN accounts a ON a.business_key = f.business_key
 LEFT JOIN scores sc ON sc.business_key = f.business_key
 LEFT JOIN sign_history h ON h.business_key = f.business_key
 LEFT JOIN by_institution bi ON bi.business_key = f.business_key
+LEFT JOIN names nm ON nm.business_key = f.business_key
 ORDER BY f.business_key

@@ -42,6 +42,11 @@ def snapshot() -> dict:
         book.add("accounts", "bank_0116",
                  dict(local_id="A1", corporate_number=A, month=month, inflow_jpy=100 * i, outflow_jpy=1,
                       month_end_balance_jpy=7 * i, average_balance_jpy=1, failed_debits=i % 2, received_on=received))
+    # the master renamed the business before T, and again after T: the snapshot names it as of T
+    for name, received in (("株式会社テスト商事", date(2026, 6, 1)), ("株式会社みらい商事", date(2026, 11, 15))):
+        book.add("business", "bank_0116", dict(local_id="A1", corporate_number=A, name=name,
+                                               entity_type="corporation", jsic_division="E", prefecture_code=13,
+                                               received_on=received))
     # September 2026 corrected after T: the snapshot keeps the version received by T
     book.add("loans", "bank_0116", dict(loan_id="L1", local_id="A1", corporate_number=A, month=date(2026, 9, 1),
                                         balance_jpy=1, scheduled_jpy=10, paid_jpy=10, days_past_due=999,
@@ -72,6 +77,12 @@ def test_the_snapshot_is_json_with_the_score(snapshot):
     assert doc["probability"] == pytest.approx(0.101) and doc["portfolio_share"] == pytest.approx(0.01)
     assert doc["top_factors"] == [{"indicator": "rep_dpd_90", "ja": "延滞3ヶ月以上", "contribution": 1.2}]
     assert "延滞3ヶ月以上" in snapshot["text"]   # Japanese kept as is, not \\u escapes
+
+
+def test_the_snapshot_names_the_business_as_its_master_did_on_the_date(snapshot):
+    """The trade name (商号) of the master record in force at T: renamed before T, the new name;
+    renamed again after T, not that one."""
+    assert snapshot["doc"]["business_name"] == "株式会社テスト商事"
 
 
 def test_the_snapshot_holds_every_fired_sign_as_stored(snapshot):
