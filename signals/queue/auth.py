@@ -12,6 +12,11 @@ Also here: server-side web sessions (`open_session`, `session_user`, `revoke_ses
 table keeps only a token's SHA-256) and the append-only account audit log (`account_events`:
 logins, logouts, users created or disabled, role and password changes; `list_account_events`
 for administrators).
+
+The operator who runs the server manages accounts from its shell too (`yocho users`,
+yocho/cli_users.py): `operator_create_user`, `operator_disable_user`,
+`operator_reset_password` and `list_accounts` apply the same checks as an administrator's, in
+the same transactions, and the audit log names the actor `operator:<OS user>`.
 """
 from __future__ import annotations
 
@@ -21,11 +26,12 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from signals.queue.actors import Institution, User, _user, institution_kind
+from signals.queue.actors import Institution, User, _user, ensure_institutions, institution_kind, list_institutions
 from signals.queue.clock import _aware
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
 from signals.queue.passwords import DEFAULT_SCRYPT as DEFAULT_SCRYPT
@@ -40,6 +46,9 @@ from signals.queue.schema import ACCOUNT_EVENTS, account_events, institutions, s
 from signals.queue.store import QueueStore
 
 MIN_PASSWORD_LENGTH = 10
+# The login form reads at most this many characters of a password (webapp/routes_auth.py):
+# a longer one could be stored but never typed in to log in.
+MAX_PASSWORD_LENGTH = 1024
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 _ROLE_KIND = {Role.BANK_REVIEWER: "bank", Role.CGA_ANALYST: "cga", Role.COUNCIL_INTAKE: "council"}
 
@@ -194,11 +203,21 @@ def _require_admin(store: QueueStore, conn: Connection, admin: User) -> User:
 
 
 def _check_new_user(username: str, password: str, role: Role, institution_id: str | None) -> None:
+    _check_username(username)
+    _check_password(password)
+    _check_role_institution(role, institution_id)
+
+
+def _check_username(username: str) -> None:
     if not _USERNAME.match(username):
         raise InvalidInput("username: letters, digits and . _ @ - only, up to 128 characters")
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    _check_role_institution(role, institution_id)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
 
 
 def _check_role_institution(role: Role, institution_id: str | None) -> None:
@@ -247,11 +266,26 @@ def create_user(
     password_hash = hash_password(password, store.password_params)  # before the transaction: no lock held
     with store._write() as conn:
         actor = _require_admin(store, conn, admin)
-        created = _insert_user(store, conn, username, password_hash, role, institution_id, display_name or username)
-        _audit(store, conn, "user_created", actor=actor.username, actor_user_id=actor.id, actor_role=actor.role.value,
-               subject=created.username, subject_user_id=created.id,
-               detail=f"{role.value}" + (f" ({institution_id})" if institution_id else ""))
-        return created
+        return _create_in(store, conn, _by_admin(actor), username, password_hash, role, institution_id,
+                          display_name or username)
+
+
+def _by_admin(actor: User) -> dict[str, Any]:
+    """Who acted, as the audit log records it: an administrator of the web app ..."""
+    return {"actor": actor.username, "actor_user_id": actor.id, "actor_role": actor.role.value}
+
+
+def _by_operator(operator: str) -> dict[str, Any]:
+    """... or the operator at the server's shell (no user row: `yocho users`)."""
+    return {"actor": f"operator:{operator or '?'}"}
+
+
+def _create_in(store: QueueStore, conn: Connection, by: dict[str, Any], username: str, password_hash: str,
+               role: Role, institution_id: str | None, display_name: str) -> User:
+    created = _insert_user(store, conn, username, password_hash, role, institution_id, display_name)
+    _audit(store, conn, "user_created", **by, subject=created.username, subject_user_id=created.id,
+           detail=f"{role.value}" + (f" ({institution_id})" if institution_id else ""))
+    return created
 
 
 def bootstrap_admin(store: QueueStore, username: str, password: str, display_name: str = "管理者") -> User:
@@ -276,19 +310,24 @@ def disable_user(store: QueueStore, admin: User, username: str) -> User:
     The last active administrator cannot be disabled."""
     with store._write() as conn:
         actor = _require_admin(store, conn, admin)
-        row = conn.execute(select(users).where(users.c.username == username)).first()
-        if row is None:
-            raise InvalidInput(f"no user {username}")
-        if row.role == Role.ADMIN.value and row.active:
-            others = conn.execute(select(func.count()).select_from(users).where(
-                users.c.role == Role.ADMIN.value, users.c.active.is_(True), users.c.id != row.id)).scalar_one()
-            if not others:
-                raise Forbidden("the last active administrator cannot be disabled")
-        conn.execute(update(users).where(users.c.id == row.id).values(active=False, disabled_at=store.now()))
-        revoked = _revoke_user_sessions(store, conn, row.id, "disabled")
-        _audit(store, conn, "user_disabled", actor=actor.username, actor_user_id=actor.id, actor_role=actor.role.value,
-               subject=row.username, subject_user_id=row.id, detail=f"{revoked} session(s) revoked")
-        return User(row.id, row.username, Role(row.role), row.institution_id, row.display_name, False)
+        return _disable_in(store, conn, _by_admin(actor), username)[0]
+
+
+def _disable_in(store: QueueStore, conn: Connection, by: dict[str, Any], username: str) -> tuple[User, int]:
+    """The user disabled and how many of their sessions were revoked."""
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    if row is None:
+        raise InvalidInput(f"no user {username}")
+    if row.role == Role.ADMIN.value and row.active:
+        others = conn.execute(select(func.count()).select_from(users).where(
+            users.c.role == Role.ADMIN.value, users.c.active.is_(True), users.c.id != row.id)).scalar_one()
+        if not others:
+            raise Forbidden("the last active administrator cannot be disabled")
+    conn.execute(update(users).where(users.c.id == row.id).values(active=False, disabled_at=store.now()))
+    revoked = _revoke_user_sessions(store, conn, row.id, "disabled")
+    _audit(store, conn, "user_disabled", **by, subject=row.username, subject_user_id=row.id,
+           detail=f"{revoked} session(s) revoked")
+    return User(row.id, row.username, Role(row.role), row.institution_id, row.display_name, False), revoked
 
 
 def change_role(store: QueueStore, admin: User, username: str, role: Role | str,
@@ -351,6 +390,107 @@ def list_users(store: QueueStore, admin: User) -> list[User]:
     with store._read() as conn:
         _require_admin(store, conn, admin)
         return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+
+# ---------------------------------------------------------------------------- the operator's accounts
+
+# Whoever can run `yocho users` on the server can open the queue's database anyway, so these
+# take no administrator: they take the operator's OS user name for the audit log, and keep
+# every other rule (username, password length, role and institution, the last active
+# administrator, sessions revoked in the same transaction).
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the operator's list shows them (never the password hash)."""
+    user: User
+    created_at: datetime
+    disabled_at: datetime | None
+    last_login: datetime | None  # the latest login_succeeded in the audit log
+    open_sessions: int  # neither revoked nor expired
+
+
+def check_new_account(store: QueueStore, username: str, role: Role | str, institution_id: str | None, *,
+                      registering: bool = False) -> None:
+    """The checks `operator_create_user` makes that need no password, for the operator's
+    command to run before it asks for one: username, role and institution, the institution
+    known to the queue (unless `registering` it), the username free."""
+    role = Role(role)
+    username = username.strip()
+    institution_id = institution_id or None
+    _check_username(username)
+    _check_role_institution(role, institution_id)
+    with store._read() as conn:
+        if conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None:
+            raise Conflict(f"username {username} is taken")
+        if institution_id is None or registering:
+            return
+        known = [i.id for i in list_institutions(conn)]
+    if institution_id not in known:
+        raise InvalidInput(f"unknown institution {institution_id}; the queue knows "
+                           + (", ".join(known) if known else "no institution yet"))
+
+
+def operator_create_user(store: QueueStore, operator: str, *, username: str, password: str, role: Role | str,
+                         institution_id: str | None = None, display_name: str | None = None,
+                         register_institution: Institution | None = None) -> User:
+    """Create an account of any role, also the first administrator of an empty store.
+    `register_institution`: the institution `institution_id` names, registered in the same
+    transaction if the queue does not know it yet (before the first nightly run brings it)."""
+    role = Role(role)
+    username = username.strip()
+    institution_id = institution_id or None
+    _check_new_user(username, password, role, institution_id)
+    password_hash = hash_password(password, store.password_params)  # before the transaction: no lock held
+    with store._write() as conn:
+        if register_institution is not None:
+            if register_institution.id != institution_id:
+                raise InvalidInput(f"institution to register {register_institution.id} is not {institution_id}")
+            ensure_institutions(conn, [register_institution])
+        return _create_in(store, conn, _by_operator(operator), username, password_hash, role, institution_id,
+                          display_name or username)
+
+
+def operator_disable_user(store: QueueStore, operator: str, username: str) -> tuple[User, int]:
+    """Disable an account and revoke its sessions (the rules of `disable_user`); returns the
+    user and the number of sessions revoked."""
+    with store._write() as conn:
+        return _disable_in(store, conn, _by_operator(operator), username.strip())
+
+
+def operator_reset_password(store: QueueStore, operator: str, username: str, new_password: str) -> int:
+    """Give an account a new password (one the user forgot); every session of it ends.
+    Returns the number of sessions revoked. A disabled account stays disabled."""
+    username = username.strip()
+    _check_password(new_password)
+    new_hash = hash_password(new_password, store.password_params)  # before the transaction: no lock held
+    with store._write() as conn:
+        row = conn.execute(select(users.c.id, users.c.username).where(users.c.username == username)).first()
+        if row is None:
+            raise InvalidInput(f"no user {username}")
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash))
+        revoked = _revoke_user_sessions(store, conn, row.id, "password_reset")
+        _audit(store, conn, "password_changed", **_by_operator(operator), subject=row.username,
+               subject_user_id=row.id, detail=f"reset by the operator; {revoked} session(s) revoked")
+    return revoked
+
+
+def list_accounts(store: QueueStore) -> list[Account]:
+    """Every account with its last login and open sessions, by username: one query."""
+    now = store.now()
+    last_login = (select(account_events.c.subject_user_id.label("user_id"), func.max(account_events.c.at).label("at"))
+                  .where(account_events.c.event == "login_succeeded", account_events.c.subject_user_id.is_not(None))
+                  .group_by(account_events.c.subject_user_id).subquery())
+    open_sessions = (select(sessions.c.user_id, func.count().label("n"))
+                     .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
+                     .group_by(sessions.c.user_id).subquery())
+    query = (select(users, last_login.c.at.label("last_login"), open_sessions.c.n.label("open_sessions"))
+             .outerjoin(last_login, last_login.c.user_id == users.c.id)
+             .outerjoin(open_sessions, open_sessions.c.user_id == users.c.id)
+             .order_by(users.c.username))
+    with store._read() as conn:
+        return [Account(_user(r), _aware(r.created_at), _aware(r.disabled_at) if r.disabled_at else None,
+                        _aware(r.last_login) if r.last_login else None, r.open_sessions or 0)
+                for r in conn.execute(query)]
 
 
 # ---------------------------------------------------------------------------- demo users
