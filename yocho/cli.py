@@ -14,9 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yocho.cli_users import users_app
 from yocho.settings import Settings, load_settings
 
 app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 # Wide enough for the summary tables when output goes to a file or CI log.
 console = Console(width=None if os.isatty(1) else 140)
 
