@@ -78,6 +78,12 @@ def _float(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _business_name(document: Any) -> str | None:
+    """The trade name (商号) the evidence document carries (signals/sql/evidence.sql), if any."""
+    name = document.get("business_name") if isinstance(document, dict) else None
+    return (name.strip()[:200] or None) if isinstance(name, str) else None
+
+
 def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
     missing = [c for c in FLAG_COLUMNS if c not in frame.columns]
     if missing:
@@ -95,7 +101,7 @@ def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             raise InvalidInput(f"flags row {key}: unknown trigger {row['trigger']!r}")
         evidence = row["evidence"]
         try:
-            json.loads(evidence)
+            document = json.loads(evidence)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"flags row {key}: evidence is not JSON ({exc})") from None
         insts = {(i["institution_id"], str(i["local_id"])) for i in (row["institutions"] or [])
@@ -115,6 +121,7 @@ def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             "priority_rank": row["priority_rank"],
             "lead_institution_id": row["lead_institution_id"],
             "first_sign_on": row["first_sign_on"],
+            "business_name": _business_name(document),
         }
         flag = _Flag(key, insts, values, signs, evidence)
         previous = flags.get(key)

@@ -85,6 +85,10 @@ cases = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
     Column("business_key", String(128), nullable=False),  # 法人番号 or inst:local_id
+    # The trade name (商号) as the business master gave it on the latest night's date (the
+    # evidence document's `business_name`, signals/sql/evidence.sql), for reviewers to
+    # recognise the business; NULL where no master names it (and for manual referrals).
+    Column("business_name", Text, nullable=True),
     # Whose case it is: "institutions" (opened by the nightly flags for the banks and the
     # association that know the business) or "council" (a manual referral by council intake).
     # The nightly flags only ever touch the institutions' case: no institution's ids or
@@ -197,6 +201,7 @@ waiting_entries = Table(
     Column("id", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
     Column("business_key", String(128), nullable=False),
+    Column("business_name", Text, nullable=True),  # 商号 on as_of, as on cases
     Column("lead_institution_id", String(64), ForeignKey("institutions.id"), nullable=True),
     Column("lead_local_id", String(128), nullable=True),  # the lead institution's own customer number
     Column("rank", Integer, nullable=False),  # 1 = first below the line, within the lead institution
@@ -332,7 +337,18 @@ def _v5_budget(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE transitions ADD COLUMN reason_code VARCHAR(40)"))
 
 
-SCHEMA_VERSION = 5
+def _v6_business_names(conn: Connection) -> None:
+    """cases.business_name and waiting_entries.business_name: the trade name (商号) the
+    nightly flags bring in their evidence. Rows already stored stay NULL until a night names
+    them (snapshots taken before the evidence carried the name have none to copy)."""
+    conn.execute(text("ALTER TABLE cases ADD COLUMN business_name TEXT"))
+    # Version 5's step creates waiting_entries from the current metadata, so a database older
+    # than version 5 already has the column by now.
+    if "business_name" not in {c["name"] for c in inspect(conn).get_columns("waiting_entries")}:
+        conn.execute(text("ALTER TABLE waiting_entries ADD COLUMN business_name TEXT"))
+
+
+SCHEMA_VERSION = 6
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -343,8 +359,9 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     5: ("waiting_entries (the watch list below the monthly review budget), review_budgets, "
         "cases.budget_institution_id, "
         "transitions.reason_code", _v5_budget),
+    6: ("cases.business_name and waiting_entries.business_name (商号)", _v6_business_names),
 }
-_DESCRIPTION = ("institutions, users, cases (with owner), case_institutions, evidence_snapshots, transitions, "
+_DESCRIPTION = ("institutions, users, cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
                 "sessions, account_events, waiting_entries, review_budgets; append-only triggers")
 
 

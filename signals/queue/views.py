@@ -26,6 +26,7 @@ class CaseInstitution:
 class CaseSummary:
     id: int
     business_key: str
+    business_name: str | None  # 商号 as of the latest night's date (None: not named)
     state: State
     version: int
     trigger: str | None
@@ -114,7 +115,7 @@ class CaseQuery:
     phase: str | None = None
     band: str | None = None
     institution_id: str | None = None
-    search: str | None = None  # part of the business key, or of one of the user's local ids
+    search: str | None = None  # part of the business key or name, or of one of the user's local ids
     sort: str = "priority"
     descending: bool = True
     page: int = 1
@@ -141,7 +142,8 @@ class Page(Paged):
 
 def _summary_fields(row: Any, insts: list[CaseInstitution]) -> dict[str, Any]:
     return dict(
-        id=row.id, business_key=row.business_key, state=State(row.state), version=row.version,
+        id=row.id, business_key=row.business_key, business_name=row.business_name, state=State(row.state),
+        version=row.version,
         trigger=row.trigger, critical_signs=list(row.critical_signs or []), probability=row.probability,
         band=row.band, priority=row.priority, priority_rank=row.priority_rank, phase=row.phase,
         phase_reason_ja=row.phase_reason_ja, phase_reason_en=row.phase_reason_en,

@@ -42,6 +42,7 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "in_event": pl.Boolean,
     "priority": pl.Float64,
     "first_sign_on": pl.Date,
+    "business_name": pl.Utf8,
 }
 
 
@@ -108,7 +109,8 @@ def draw_the_line(conn: Connection, budgets: pl.DataFrame, candidates: pl.DataFr
         discount_dismissed(candidates, dismissed(conn, candidates["business_key"].to_list(), as_of)), remaining)
     below = drawn.filter(~pl.col("open")).select(
         "business_key", "lead_institution_id", "lead_local_id", "rank", "trigger", "critical_signs", "probability",
-        "band", "phase", "in_event", "priority", "ranking_priority", "dismissal_discount", "first_sign_on")
+        "band", "phase", "in_event", "priority", "ranking_priority", "dismissal_discount", "first_sign_on",
+        "business_name")
     waiting_rows = [{**row, "as_of": as_of, "created_at": now,
                      "ranking_priority": None if row["ranking_priority"] is None
                      or math.isnan(row["ranking_priority"]) else row["ranking_priority"]}
@@ -184,6 +186,7 @@ class WaitingEntry:
     ranking_priority: float | None
     dismissal_discount: bool
     first_sign_on: date | None
+    business_name: str | None = None  # 商号 on the night's date
 
 
 @dataclass(frozen=True)
@@ -263,5 +266,6 @@ def waiting_page(store: QueueStore, user: User, *, page: int = 1, page_size: int
             rank=r.rank, business_key=r.business_key, lead_local_id=r.lead_local_id, trigger=r.trigger,
             critical_signs=list(r.critical_signs or []), probability=r.probability, band=r.band, phase=r.phase,
             in_event=r.in_event, priority=r.priority, ranking_priority=r.ranking_priority,
-            dismissal_discount=bool(r.dismissal_discount), first_sign_on=r.first_sign_on) for r in rows]
+            dismissal_discount=bool(r.dismissal_discount), first_sign_on=r.first_sign_on,
+            business_name=r.business_name) for r in rows]
         return WaitingPage(as_of, items, total, page, page_size)

@@ -79,7 +79,8 @@ def _conditions(actor: User, query: CaseQuery) -> list[ColumnElement[bool]]:
             local.append(case_institutions.c.institution_id == actor.institution_id)
         elif actor.role is Role.COUNCIL_INTAKE:  # only the referring institution's
             local.append(case_institutions.c.institution_id == cases.c.referring_institution_id)
-        conditions.append(or_(cases.c.business_key.icontains(term, autoescape=True), exists().where(*local)))
+        conditions.append(or_(cases.c.business_key.icontains(term, autoescape=True),
+                              cases.c.business_name.icontains(term, autoescape=True), exists().where(*local)))
     return conditions
 
 

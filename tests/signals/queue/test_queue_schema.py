@@ -90,7 +90,8 @@ def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queu
         if table.name != "cases":
             table.to_metadata(old)
             continue
-        columns = [c._copy() for c in table.columns if c.name not in ("owner", "budget_institution_id")]
+        columns = [c._copy() for c in table.columns
+                   if c.name not in ("owner", "budget_institution_id", "business_name")]
         checks = [CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
                   if isinstance(c, CheckConstraint) and c.name != "ck_cases_owner"]
         v1 = Table("cases", old, *columns, *checks)
@@ -128,15 +129,15 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
     for table in schema.metadata.sorted_tables:
         if table.name in ("waiting_entries", "review_budgets"):
             continue
-        drop = {"cases": "budget_institution_id", "transitions": "reason_code"}.get(table.name)
+        drop = {"cases": ("budget_institution_id", "business_name"), "transitions": ("reason_code",)}.get(table.name)
         if drop is None:
             table.to_metadata(old)
             continue
-        v4 = Table(table.name, old, *[c._copy() for c in table.columns if c.name != drop],
+        v4 = Table(table.name, old, *[c._copy() for c in table.columns if c.name not in drop],
                    *[CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
                      if isinstance(c, CheckConstraint)])
         for index in table.indexes:
-            if drop not in index.columns:
+            if not {c.name for c in index.columns} & set(drop):
                 Index(index.name, *[v4.c[c.name] for c in index.columns], unique=index.unique,
                       **{k: v for k, v in index.dialect_kwargs.items() if v is not None})
     engine = create_engine(queue_url)
@@ -156,7 +157,7 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
     with QueueStore(queue_url, clock=clock) as store:
         with store.engine.begin() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == [4, 5] == [4, SCHEMA_VERSION]
+                                ).scalars().all() == list(range(4, SCHEMA_VERSION + 1))
             assert inspect(conn).has_table("waiting_entries") and inspect(conn).has_table("review_budgets")
             assert "ix_cases_budget" in {i["name"] for i in inspect(conn).get_indexes("cases")}
             assert conn.execute(select(cases.c.budget_institution_id)).scalars().all() == ["bank_0116"]
