@@ -1,6 +1,6 @@
 """Ingest flow: every new file in the landing area into the warehouse.
 
-One task per institution and feed, run one after another because the warehouse has a
+One task per feed, run one after another because the warehouse has a
 single writer. Tasks receive paths and ids; each opens its own warehouse connection.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from yocho.ingest.landing import LandedFile, by_institution_and_feed, discover
+from yocho.ingest.landing import LandedFile, by_feed, discover
 from yocho.ingest.load import record_misplaced
 from yocho.ingest.pipeline import FileOutcome, ingest_files
 from yocho.ingest.report import outcomes_markdown
@@ -47,9 +47,7 @@ def ingest(settings: Settings | None = None) -> list[dict]:
     if misplaced:
         get_run_logger().warning("left in landing, cannot ingest:\n%s", "\n".join(misplaced))
     outcomes: list[dict] = []
-    for group in by_institution_and_feed(files):
-        outcomes += ingest_group.with_options(
-            task_run_name=f"ingest-{group[0].institution_id}-{group[0].feed}"
-        )(settings, group)
+    for group in by_feed(files):
+        outcomes += ingest_group.with_options(task_run_name=f"ingest-{group[0].feed}")(settings, group)
     create_markdown_artifact(key="ingest-summary", markdown=outcomes_markdown(outcomes, misplaced))
     return outcomes

@@ -273,3 +273,38 @@ def test_statement_in_thousands_of_yen_loads_in_yen_and_a_negative_current_asset
     assert len(loaded) == 23 and "C0006" not in {r[0] for r in loaded}
     # Converted to yen; 12.3456789 百万円 rounds to the nearest yen; an absent column is unknown, not zero.
     assert loaded[0] == ("C0000", 120_000_000, -1_500_500, 98_765_000, 45_000_000, 12_345_679, None)
+
+
+def test_files_of_a_feed_share_one_validation_run_and_keep_their_own_outcomes(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import yocho.ingest.pipeline as pipeline
+
+    runs: list[int] = []
+    real = pipeline.validate_files
+    monkeypatch.setattr(pipeline, "validate_files", lambda files, *a, **k: runs.append(len(files)) or real(files, *a, **k))
+    folder = settings.landing_dir / "cga_13" / "guarantees"
+    write_csv(folder / "a.csv", JA_HEADER, _good_rows(10))
+    shutil.copy(folder / "a.csv", folder / "a-again.csv")  # the same bytes twice in one night
+    bad = [[f"G{i}", "C1", corporate_number(i), "0116", "2024-03", "x", "正常", "2024-04-15"] for i in range(5)]
+    write_csv(folder / "b.csv", JA_HEADER, bad + _good_rows(20, start=300))  # refused whole
+    write_csv(folder / "c.csv", JA_HEADER, _good_rows(10, start=500))
+    outcomes, _ = _ingest(settings)
+    assert runs == [4]
+    assert [(Path(o.path).name, o.status) for o in outcomes] == [
+        ("a-again.csv", "loaded"), ("a.csv", "skipped"), ("b.csv", "rejected"), ("c.csv", "loaded")]
+    with warehouse(settings, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_guarantees").fetchone()[0] == 20
+        assert con.execute("SELECT count(*) FROM ingested_files WHERE status = 'loaded'").fetchone()[0] == 2
+
+
+def test_a_batch_is_validated_once_its_rows_reach_the_limit(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    import yocho.ingest.pipeline as pipeline
+
+    runs: list[int] = []
+    real = pipeline.validate_files
+    monkeypatch.setattr(pipeline, "validate_files", lambda files, *a, **k: runs.append(len(files)) or real(files, *a, **k))
+    small = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"validate_rows_per_run": 15})})
+    for i in range(5):
+        write_csv(small.landing_dir / "cga_13" / "guarantees" / f"g{i}.csv", JA_HEADER, _good_rows(10, start=100 * (i + 1)))
+    outcomes, _ = _ingest(small)
+    assert runs == [2, 2, 1] and [o.status for o in outcomes] == ["loaded"] * 5

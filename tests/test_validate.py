@@ -17,6 +17,7 @@ from yocho.ingest.validate import (
     build_suite,
     known_bank_codes,
     validate_batch,
+    validate_files,
 )
 
 TODAY = date(2026, 11, 24)
@@ -203,3 +204,29 @@ def test_a_million_loan_rows_validate_in_seconds():
     assert outcome.errors["reason"].unique().to_list() == ["below minimum 0"]
     assert outcome.errors.height == 9
     assert elapsed < 30, elapsed
+
+
+def test_files_validated_in_one_run_get_the_outcome_each_would_get_alone():
+    # One run over three files of a feed: the suite is paid once, but keys are unique
+    # within each file (the same key in two files is not a duplicate), and each file's
+    # errors, counts and success are its own.
+    clean = _rows("guarantees", [_guarantee(i) for i in range(1, 6)])
+    same_keys = _rows("guarantees", [_guarantee(i) for i in range(1, 4)])
+    bad = _rows("guarantees", [_guarantee(7), _guarantee(7), _guarantee(8, received_on="2027-01-01"),
+                               _guarantee(9, lender_bank_code="9998")])
+    files = [(clean, None), (same_keys, None), (bad, None)]
+    together = validate_files(files, FEEDS["guarantees"], today=TODAY, known_bank_codes=BANKS)
+    alone = [_validate("guarantees", rows) for rows, _ in files]
+    assert [o.success for o in together] == [True, True, False]
+    for joint, single in zip(together, alone, strict=True):
+        assert joint.errors.to_dicts() == single.errors.to_dicts()
+        assert joint.results == single.results
+    reasons = sorted(together[2].errors["reason"].to_list())
+    assert reasons == sorted([
+        "bank code 9998 not in the 全銀 bank code list",
+        "date is in the future (after 2026-11-24)",
+        "duplicate key (guarantee_id, month, received_on) within the file",
+        "duplicate key (guarantee_id, month, received_on) within the file",
+    ])
+    assert {r["unexpected_count"] for r in together[0].results} == {0}
+    assert [r["element_count"] for r in together[2].results][0] == 4

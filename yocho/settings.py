@@ -46,6 +46,10 @@ class IngestSettings(BaseModel):
     # Characters in one cell: the longest legitimate cell is a free-text name or note
     # (商号 are at most a few hundred characters); 4,000 leaves room for notes.
     max_cell_chars: int = Field(4_000, gt=0)
+    # Parsed rows held back so that the files of one feed are validated in one suite run
+    # (a run costs ~0.5 s before it reads a row). Bounds the memory a night's batch takes:
+    # rows are held parsed, as sent, and once more for the suite (~1 GB at this size).
+    validate_rows_per_run: int = Field(2_000_000, gt=0)
     # Declared uncompressed size of all members of an .xlsx (zip), checked before it is
     # opened. A 13-column sheet takes ~500 bytes of XML per row, so 100 MiB holds ~200k
     # rows; extracts bigger than that come as CSV or Parquet. Reading an .xlsx costs

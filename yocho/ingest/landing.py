@@ -98,7 +98,9 @@ def discover(
 _SYMLINK = "symbolic link: refused, never followed (place the file itself in landing)"
 
 
-def by_institution_and_feed(files: list[LandedFile]) -> list[list[LandedFile]]:
-    """Files grouped per (institution, feed), the unit of one ingest task."""
-    ordered = sorted(files, key=lambda f: (f.institution_id, f.feed, str(f.path)))
-    return [list(group) for _, group in groupby(ordered, key=lambda f: (f.institution_id, f.feed))]
+def by_feed(files: list[LandedFile]) -> list[list[LandedFile]]:
+    """Files grouped per feed, the unit of one ingest task, in institution and file order.
+    Per feed rather than per institution and feed: the files of one feed share one
+    validation run (yocho.ingest.pipeline), and every file is still its own transaction."""
+    ordered = sorted(files, key=lambda f: (f.feed, f.institution_id, str(f.path)))
+    return [list(group) for _, group in groupby(ordered, key=lambda f: f.feed)]

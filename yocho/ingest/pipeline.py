@@ -20,8 +20,8 @@ from yocho.ingest.load import (
     load_accepted,
     record_rejected,
 )
-from yocho.ingest.parse import parse_feed, read_raw, visible_controls
-from yocho.ingest.validate import validate_batch
+from yocho.ingest.parse import ParseResult, parse_feed, read_raw, visible_controls
+from yocho.ingest.validate import ValidationOutcome, validate_files
 from yocho.settings import Settings
 
 
@@ -49,18 +49,26 @@ def _merge_errors(parse_errors: pl.DataFrame, validation_errors: pl.DataFrame) -
         visible_controls(pl.col("value")))
 
 
-def ingest_file(
-    con: duckdb.DuckDBPyConnection,
-    landed: LandedFile,
-    settings: Settings,
-    known_bank_codes: frozenset[str],
-) -> FileOutcome:
+@dataclass
+class _Parsed:
+    """A file hashed, archived and parsed, waiting for its feed's validation run."""
+
+    landed: LandedFile
+    base: dict
+    record: FileRecord
+    parsed: ParseResult
+    seconds: float  # spent on this file so far
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, settings: Settings,
+) -> _Parsed | FileOutcome:
+    """Hash, archive and parse one file; an outcome at once if it is skipped or unreadable."""
     started = time.perf_counter()
     sha256 = sha256_of(landed.path)
     base = dict(path=str(landed.path), institution_id=landed.institution_id, feed=landed.feed, sha256=sha256)
     if already_loaded(con, sha256, landed.institution_id, landed.feed):
-        return FileOutcome(**base, status="skipped",
-                           message=f"same content already loaded for {landed.institution_id}/{landed.feed}")
+        return _skipped(base)
     archived = archive_file(landed.path, sha256, settings.archive_dir)
     record = FileRecord(
         sha256=sha256,
@@ -71,18 +79,28 @@ def ingest_file(
         archived_path=str(archived),
         size_bytes=landed.path.stat().st_size,
     )
-    feed = FEEDS[landed.feed]
-    empty = pl.DataFrame(schema=QUARANTINE_SCHEMA)
     try:
-        parsed = parse_feed(read_raw(landed.path, settings.ingest), feed, file_name=record.file_name)
+        parsed = parse_feed(read_raw(landed.path, settings.ingest), FEEDS[landed.feed], file_name=record.file_name)
     except IngestError as exc:
-        counts = record_rejected(con, record, empty, [], (), 0, str(exc))
+        counts = record_rejected(con, record, pl.DataFrame(schema=QUARANTINE_SCHEMA), [], (), 0, str(exc))
         return _outcome(base, "rejected", counts, str(exc), started)
+    return _Parsed(landed, base, record, parsed, time.perf_counter() - started)
 
-    validation = validate_batch(
-        parsed.rows, feed, today=settings.effective_today(), known_bank_codes=known_bank_codes,
-        raw_text=parsed.raw_text,
-    )
+
+def _skipped(base: dict) -> FileOutcome:
+    return FileOutcome(**base, status="skipped",
+                       message=f"same content already loaded for {base['institution_id']}/{base['feed']}")
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, item: _Parsed, validation: ValidationOutcome, settings: Settings,
+) -> FileOutcome:
+    """Load the file's good rows and quarantine the bad ones, or reject it whole: one transaction."""
+    started = time.perf_counter() - item.seconds
+    base, record, parsed = item.base, item.record, item.parsed
+    # The same bytes may have arrived twice in one batch; the first copy loaded wins.
+    if already_loaded(con, record.sha256, record.institution_id, record.feed):
+        return _skipped(base)
     errors = _merge_errors(parsed.errors, validation.errors)
     bad_rows = errors["source_row"].drop_nulls().unique()
     rows_total = parsed.rows.height
@@ -98,6 +116,37 @@ def ingest_file(
     good = parsed.rows.filter(~pl.col("source_row").is_in(bad_rows.implode()))
     counts = load_accepted(con, record, good, errors, validation.results, parsed.ignored_columns, rows_total)
     return _outcome(base, "loaded", counts, None, started)
+
+
+def _validate(waiting: list[_Parsed], settings: Settings, known_bank_codes: frozenset[str]) -> list[ValidationOutcome]:
+    """One suite run per feed over the waiting files; outcomes in the files' order.
+    Each file's run time is charged to it in proportion to its rows."""
+    outcomes: list[ValidationOutcome | None] = [None] * len(waiting)
+    by_feed: dict[str, list[int]] = {}
+    for i, item in enumerate(waiting):
+        by_feed.setdefault(item.record.feed, []).append(i)
+    for feed, positions in by_feed.items():
+        started = time.perf_counter()
+        results = validate_files(
+            [(waiting[i].parsed.rows, waiting[i].parsed.raw_text) for i in positions], FEEDS[feed],
+            today=settings.effective_today(), known_bank_codes=known_bank_codes,
+        )
+        seconds = time.perf_counter() - started
+        rows = sum(waiting[i].parsed.rows.height for i in positions) or 1
+        for i, result in zip(positions, results, strict=True):
+            outcomes[i] = result
+            waiting[i].seconds += seconds * max(waiting[i].parsed.rows.height, 1) / rows
+    return outcomes  # type: ignore[return-value]
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    landed: LandedFile,
+    settings: Settings,
+    known_bank_codes: frozenset[str],
+) -> FileOutcome:
+    """One file alone: hash, archive, parse, validate, load."""
+    return ingest_files(con, [landed], settings, known_bank_codes)[0]
 
 
 def _outcome(base: dict, status: str, counts: LoadCounts, message: str | None, started: float) -> FileOutcome:
@@ -120,18 +169,42 @@ def ingest_files(
     known_bank_codes: frozenset[str],
     on_file: Callable[[FileOutcome], None] | None = None,
 ) -> list[FileOutcome]:
-    """Ingest files one after another (DuckDB has one writer); each is its own transaction.
+    """Ingest files in their order (DuckDB has one writer); each is its own transaction.
 
+    Files are parsed ahead, up to `ingest.validate_rows_per_run` rows, so that the files of
+    one feed share one validation run; then each is loaded or rejected in turn, in order.
     Once its outcome is committed a file leaves the landing folder; the archive keeps
     its bytes, and a crash before removal only means the next run skips it by hash
     (content already loaded for the same institution and feed).
     """
-    outcomes = []
-    for landed in files:
-        outcome = ingest_file(con, landed, settings, known_bank_codes)
+    outcomes: list[FileOutcome] = []
+    waiting: list[_Parsed | FileOutcome] = []
+
+    def done(outcome: FileOutcome, landed: LandedFile) -> None:
         if settings.ingest.remove_processed:
             landed.path.unlink(missing_ok=True)
         outcomes.append(outcome)
         if on_file:
             on_file(outcome)
+
+    def flush() -> None:
+        parsed = [item for item in waiting if isinstance(item, _Parsed)]
+        validations = iter(_validate(parsed, settings, known_bank_codes))
+        for item, landed in zip(waiting, landing, strict=True):
+            done(item if isinstance(item, FileOutcome) else _finish(con, item, next(validations), settings), landed)
+        waiting.clear()
+        landing.clear()
+
+    landing: list[LandedFile] = []
+    held = 0
+    for landed in files:
+        item = _prepare(con, landed, settings)
+        waiting.append(item)
+        landing.append(landed)
+        if isinstance(item, _Parsed):
+            held += item.parsed.rows.height
+        if held >= settings.ingest.validate_rows_per_run:
+            flush()
+            held = 0
+    flush()
     return outcomes
