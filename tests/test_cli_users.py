@@ -78,6 +78,8 @@ def test_first_admin_from_stdin_logs_in_to_the_web_app(data_dir: Path, web: Brow
     assert response.status_code == 303 and response.headers["location"] == "/admin/users"
     page = web.client.get("/admin/users")
     assert page.status_code == 200 and "管理者" in page.text
+    audit = web.client.get("/admin/audit")  # the web app's audit page shows who created the account
+    assert audit.status_code == 200 and f"operator:{_os_user()}" in audit.text
     with store_of(data_dir) as store:
         admin = authenticate(store, "root", ADMIN_PW)
         events = [(e.event, e.actor, e.subject) for e in list_account_events(store, admin)]
