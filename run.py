@@ -46,32 +46,83 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
-def _ends_with_us():
-    """For Popen's preexec_fn (Linux): the child is sent SIGTERM when this process ends, however
-    it ends, so killing `python3 run.py demo` (a CI timeout, kill -9) does not leave the `yocho`
-    command running on; that command's own watchdog then stops its Prefect server
-    (yocho/prefect_server.py). PR_SET_PDEATHSIG fires when the thread that started the child
-    ends; this launcher has only its main thread, which lives until the child is done. None
-    where prctl is not available: the child then outlives a killed launcher."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+# Signals that ask the launcher to stop. They are passed on to the command, and the launcher
+# ends when the command has: a stopped `run.py yocho serve` leaves no server, and whoever sent
+# the signal sees the launcher end only once the command is done.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# si_code of a signal the terminal sent (Ctrl-C, hang-up) to its whole foreground process group,
+# to which the command belongs as well: it has the signal already and is not sent it twice
+# (a second SIGINT makes uvicorn skip its graceful shutdown).
+SI_KERNEL = 0x80
+# Set once the launcher has been asked to stop: it starts no further command.
+stop_requested: int | None = None
+
+
+def _ends_with_us(mask: set[signal.Signals] | None = None):
+    """For Popen's preexec_fn: the child gets the signal mask `mask` (the launcher blocks the
+    stop signals while it waits; a child must not inherit that) and, on Linux, is sent SIGTERM
+    when this process ends, however it ends, so killing `python3 run.py demo` (a CI timeout,
+    kill -9) does not leave the `yocho` command running on; that command's own watchdog then
+    stops its Prefect server (yocho/prefect_server.py). PR_SET_PDEATHSIG fires when the thread
+    that started the child ends; this launcher has only its main thread, which lives until the
+    child is done. Without prctl the child outlives a killed launcher."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    if prctl is None and mask is None:
         return None
     launcher = os.getpid()
 
     def in_child() -> None:
-        prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
-        if os.getppid() != launcher:  # the launcher ended before the signal was armed
-            os.kill(os.getpid(), signal.SIGTERM)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if prctl is not None:
+            prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+            if os.getppid() != launcher:  # the launcher ended before the signal was armed
+                os.kill(os.getpid(), signal.SIGTERM)
 
     return in_child
 
 
 def launch(cmd: list[str], env: dict[str, str]) -> int:
-    """Run `cmd` from the repository root until it ends; its exit status."""
-    return subprocess.run(cmd, cwd=ROOT, env=env, preexec_fn=_ends_with_us()).returncode
+    """Run `cmd` from the repository root until it ends; its exit status (128 + N when a
+    signal N ended it, as a shell reports it).
+
+    SIGINT, SIGTERM and SIGHUP sent to the launcher are passed on to the command, and the
+    launcher waits for it to end (formerly Ctrl-C killed the command with SIGKILL, mid-shutdown,
+    and printed the launcher's traceback). A signal the launcher inherited as ignored (nohup,
+    a background job of a script) stays ignored, by the command too. Where signals cannot be
+    waited for (no sigtimedwait: macOS), the command is only run."""
+    global stop_requested
+    if not hasattr(signal, "sigtimedwait"):
+        return _status(subprocess.run(cmd, cwd=ROOT, env=env, preexec_fn=_ends_with_us()).returncode)
+    stops = {s for s in STOP_SIGNALS if signal.getsignal(s) != signal.SIG_IGN}
+    waited = stops | {signal.SIGCHLD}
+    # blocked, they wait in the kernel for sigtimedwait below instead of interrupting Popen
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, waited)
+    try:
+        child = subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_ends_with_us(mask))
+        while child.poll() is None:
+            info = signal.sigtimedwait(waited, 1.0)
+            if info is None or info.si_signo == signal.SIGCHLD:
+                continue
+            stop_requested = info.si_signo
+            if info.si_code != SI_KERNEL:
+                child.send_signal(info.si_signo)
+        # one that came as the command ended: no further command either
+        while (info := signal.sigtimedwait(waited, 0)) is not None:
+            if info.si_signo != signal.SIGCHLD:
+                stop_requested = info.si_signo
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return _status(child.returncode)
+
+
+def _status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def main(argv: list[str]) -> int:
@@ -89,6 +140,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         # lint first: a finding fails the test command before any test runs (rules in pyproject.toml)
         lint = launch([str(VENV / "bin" / "ruff"), "check", "."], env)
+        if stop_requested is not None:
+            return lint or 128 + stop_requested
         if lint != 0:
             print("ruff check found problems (above); fix them (`.venv/bin/ruff check --fix .` fixes the safe ones)", file=sys.stderr)
             return lint
