@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,13 +14,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from yocho import data_folder
 from yocho.cli_users import users_app
 from yocho.settings import Settings, load_settings
 
-app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True)
+# rich_markup_mode=None: click's plain help. Typer's rich help (0.29) printed "<bool>" after every
+# flag, --help included, as if each took a value; the plain help shows value types for options
+# that take one only. Sub-command groups (users) inherit it.
+app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True,
+                  rich_markup_mode=None)
 app.add_typer(users_app, name="users")
 # Wide enough for the summary tables when output goes to a file or CI log.
 console = Console(width=None if os.isatty(1) else 140)
+# Refusals and notes: on stderr, apart from the tables a caller may keep.
+err = Console(stderr=True, width=None if os.isatty(2) else 140)
 
 
 def _settings(data_dir: Path | None, **generator: object) -> Settings:
@@ -45,14 +52,17 @@ def _quiet_network() -> None:
 
 
 @contextmanager
-def _holding(settings: Settings, command: str) -> Iterator[None]:
+def _holding(settings: Settings, command: str, check: Callable[[], None] | None = None) -> Iterator[None]:
     """The data directory for this command alone (yocho.runlock): a second command on it
-    exits at once with one line naming the first."""
+    exits at once with one line naming the first. `check` runs once the folder is held,
+    before anything is written to it but the lock."""
     from yocho import prefect_server
     from yocho.runlock import Busy, exclusive
 
     try:
         with exclusive(settings.data_dir, command):
+            if check is not None:
+                check()
             # before any flow starts Prefect's temporary server: the folder's own Prefect
             # home, and a watchdog that stops the server if this command is killed
             prefect_server.use_home_in(settings.data_dir)
@@ -64,6 +74,40 @@ def _holding(settings: Settings, command: str) -> Iterator[None]:
 
 
 DataDir = typer.Option(None, "--data-dir", help="Where landing, archive and warehouse live (default: YOCHO_DATA_DIR or ./data).")
+# Commands that read a warehouse: given no folder they look for one (yocho/data_folder.py).
+ReadDataDir = typer.Option(
+    None, "--data-dir", help="Data folder holding the warehouse (default: YOCHO_DATA_DIR; else the folder the last "
+    "demo or ingest under ./data wrote, ./data or data/demo, the first holding a warehouse).")
+
+
+def _refuse(message: object, code: int = 1) -> typer.Exit:
+    """Say why on stderr, in one line; the Exit to raise."""
+    err.print(f"[red]{message}[/red]", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _reading(data_dir: Path | None, command: str) -> Iterator[Settings]:
+    """The settings of a command that reads the warehouse, its folder held (_holding): the
+    folder given, or the one found. Where it holds no warehouse the command stops at once with
+    one line naming the folders looked in and --data-dir, and creates nothing: no warehouse,
+    and not even the folder where it does not exist."""
+    base = load_settings()
+    found = data_folder.resolve(base, data_dir)
+    settings, looked = found.settings, data_folder.looked_in(base, data_dir)
+
+    def check() -> None:
+        try:
+            data_folder.require_warehouse(settings, looked)
+        except data_folder.NoData as exc:
+            raise _refuse(exc) from None
+
+    if not settings.data_dir.is_dir():
+        check()
+    with _holding(settings, command, check):
+        if found.note:
+            err.print(found.note, soft_wrap=True, highlight=False)
+        yield settings
 
 
 @app.command()
@@ -115,6 +159,7 @@ def _ingest(settings: Settings) -> tuple[list[dict], float]:
     started = time.perf_counter()
     outcomes = ingest_flow(settings)
     elapsed = time.perf_counter() - started
+    data_folder.remember(settings.data_dir)  # the folder later commands use when given none
     rows = sum(o["rows_total"] for o in outcomes)
     console.print(
         f"ingested {len(outcomes)} files, {rows:,} rows in {elapsed:.1f}s "
@@ -158,24 +203,22 @@ def _print_summary(settings: Settings) -> None:
 
 
 @app.command()
-def summary(data_dir: Path | None = DataDir) -> None:
+def summary(data_dir: Path | None = ReadDataDir) -> None:
     """Print what the warehouse holds and write the validation report."""
-    settings = _settings(data_dir)
-    with _holding(settings, "summary"):
+    with _reading(data_dir, "summary") as settings:
         _print_summary(settings)
 
 
 @app.command("scan")
 def scan_command(
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
     as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
     history: int = typer.Option(1, help="Also compute the month-ends before it: this many dates in all."),
 ) -> None:
     """Compute the warning-sign indicators as of a date and print how many businesses fire each."""
     from features.scan import last_month_end
 
-    settings = _settings(data_dir)
-    with _holding(settings, "scan"):
+    with _reading(data_dir, "scan") as settings:
         _scan(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
 
 
@@ -232,14 +275,13 @@ def _print_sign_rates(settings: Settings) -> None:
 
 @app.command()
 def train(
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
     until: str | None = typer.Option(
         None, "--until", help="Train on the history known on this date (YYYY-MM-DD) only: rows whose 12-month "
         "outcome was observed by then, events reported by then. Later months can then be scored out of time."),
 ) -> None:
     """Backtest the candidate models on the scanned history, register the best and decide promotion."""
-    settings = _settings(data_dir)
-    with _holding(settings, "train"):
+    with _reading(data_dir, "train") as settings:
         _train(settings, date.fromisoformat(until) if until else None)
 
 
@@ -299,15 +341,14 @@ def _number(value: object) -> str:
 
 @app.command("score")
 def score_command(
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
     as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
     history: int = typer.Option(1, help="Also score the month-ends before it: this many dates in all."),
 ) -> None:
     """Score every business with the champion model as of a date (indicators are computed first if missing)."""
     from features.scan import last_month_end
 
-    settings = _settings(data_dir)
-    with _holding(settings, "score"):
+    with _reading(data_dir, "score") as settings:
         _score(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()), history)
 
 
@@ -352,18 +393,39 @@ def _demo_users(settings: Settings) -> None:
 
 @app.command("flags")
 def flags_command(
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
     as_of: str | None = typer.Option(None, "--as-of", help="As-of date YYYY-MM-DD (default: last month-end)."),
 ) -> None:
     """Flag businesses as of a date and bring them into the referral queue (needs scores for that date)."""
     from features.scan import last_month_end
 
-    settings = _settings(data_dir)
-    with _holding(settings, "flags"):
+    with _reading(data_dir, "flags") as settings:
         _flags(settings, date.fromisoformat(as_of) if as_of else last_month_end(settings.effective_today()))
 
 
+def _require_scores(settings: Settings, as_of: date) -> None:
+    """Exit at once when the date has no risk scores. The flow says the same, but only after
+    Prefect's temporary server has started and its task has been retried: 92 s on a busy machine."""
+    import duckdb
+
+    from yocho.warehouse.db import warehouse
+
+    with warehouse(settings, read_only=True) as con:
+        try:
+            scored = [d for (d,) in con.execute("SELECT DISTINCT as_of FROM risk_scores ORDER BY as_of").fetchall()]
+        except duckdb.CatalogException:  # a warehouse from before risk scores existed
+            scored = []
+    if as_of in scored:
+        return
+    again = f"--as-of {as_of} --data-dir {settings.data_dir}"
+    known = (f"; scored dates: {scored[0]} … {scored[-1]} ({len(scored)}), e.g. yocho flags --as-of {scored[-1]} "
+             f"--data-dir {settings.data_dir}") if scored else ""
+    raise _refuse(f"no risk scores as of {as_of} in {settings.warehouse_path}: score that date first "
+                  f"(yocho score {again}){known}")
+
+
 def _flags(settings: Settings, as_of: date) -> dict:
+    _require_scores(settings, as_of)
     _quiet_network()
     from flows.flags import flags_flow
 
@@ -399,7 +461,7 @@ def _print_budgets(summary: dict) -> None:
 
 @app.command()
 def serve(
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     insecure_demo_secret: bool = typer.Option(
@@ -409,23 +471,61 @@ def serve(
 ) -> None:
     """Run the review web app over the referral queue (settings.queue_url)."""
     from webapp.app import serve as run_server
-    from webapp.security import InsecureSecret
+    from webapp.security import LOOPBACK, InsecureSecret, session_secret
 
+    base = load_settings()
+    found = data_folder.resolve(base, data_dir)
+    settings = found.settings
     try:
-        run_server(_settings(data_dir), host=host, port=port, insecure_demo_secret=insecure_demo_secret)
+        # the web app's own refusals come first: they say what to set, whatever the folder
+        session_secret(settings.queue.secret_key, insecure_demo_secret=insecure_demo_secret)
+        if not insecure_demo_secret or host in LOOPBACK:
+            # an empty queue would be created, and served with nobody able to log in
+            data_folder.require_queue(settings, data_folder.looked_in(base, data_dir))
+        if found.note:
+            err.print(found.note, soft_wrap=True, highlight=False)
+        run_server(settings, host=host, port=port, insecure_demo_secret=insecure_demo_secret)
     except InsecureSecret as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    except data_folder.NoData as exc:
+        raise _refuse(exc) from None
 
 
 @app.command()
 def demo(
-    data_dir: Path = typer.Option(Path("data/demo"), "--data-dir", help="Demo data folder (recreated)."),
-    businesses: int | None = typer.Option(None, help="Number of businesses (default 20,000)."),
+    data_dir: Path = typer.Option(
+        data_folder.DEMO_DIR, "--data-dir",
+        help="Demo data folder. Everything in it is deleted first; a folder the demo did not write is refused "
+             "(without --force)."),
+    businesses: int | None = typer.Option(
+        None, help="Number of businesses (default 20,000); e.g. 2000 for a quicker, smaller demo."),
     months: int | None = typer.Option(None, help="Months of history (default 36)."),
+    force: bool = typer.Option(
+        False, "--force", "--yes",
+        help="Clear --data-dir even if it holds files a demo did not write (they are deleted)."),
 ) -> None:
-    """Generate a portfolio, ingest it, scan its history, train and score -- the whole job, end to end."""
+    """The whole job on a synthetic portfolio, end to end, in one folder (data/demo).
+
+    Generates the files three banks and a credit guarantee association would send (20,000
+    businesses x 36 months; cp932 and UTF-8 CSV, Parquet), ingests them into the DuckDB warehouse
+    with the quarantine and validation report, scans every month-end for warning signs, trains
+    and backtests the risk models and registers the champion, scores the last six month-ends,
+    flags businesses into the referral queue within each institution's monthly review budget,
+    and creates demo logins for the review web app (yocho serve --insecure-demo-secret).
+
+    About 5.5 minutes and 7 GB of memory at its peak on an idle 2-core machine, over an hour on
+    a busy one; --businesses 2000 is quicker. The folder's contents are deleted first (its Prefect
+    home, .prefect, is kept). A folder that is not empty and was not written by a demo is refused
+    unless --force (--yes) is given.
+    """
     settings = _settings(data_dir, businesses=businesses, months=months)
+    blocking = data_folder.may_clear(settings.data_dir)
+    if blocking and not force:
+        shown = ", ".join(blocking[:5]) + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
+        raise _refuse(f"refusing to clear {settings.data_dir}: it holds files a demo did not write ({shown}), and "
+                      "the demo deletes everything in its folder. Give a new or empty --data-dir, or --force to "
+                      "delete them")
     with _holding(settings, "demo"):
         _demo(settings)
 
@@ -439,6 +539,8 @@ def _demo(settings: Settings) -> None:
     for entry in settings.data_dir.iterdir():
         if entry.name not in (LOCK_FILE, HOME_DIR):
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    # first: a demo stopped part-way leaves a folder the next demo may clear
+    data_folder.mark_as_demo(settings.data_dir)
     started = time.perf_counter()
     _generate(settings)
     _ingest(settings)
@@ -468,7 +570,7 @@ def indicators_command(
         False, "--quality", help="Instead of the catalog, measure every sign on a data folder's warehouse (read "
         "only): how often it fired 6-12 months before a deterioration event and for healthy businesses, its lift "
         "and 12-month precision; weak signs marked (features/quality.py)."),
-    data_dir: Path | None = DataDir,
+    data_dir: Path | None = ReadDataDir,
 ) -> None:
     """Print the indicator catalog as markdown (docs/indicators.md is this output), or with --quality how well
     each sign separates on a warehouse."""
@@ -477,11 +579,7 @@ def indicators_command(
 
         print(render_markdown(), end="")
         return
-    settings = _settings(data_dir)
-    if not settings.warehouse_path.exists():
-        console.print(f"[red]no warehouse at {settings.warehouse_path}: ingest and scan first[/red]")
-        raise typer.Exit(1)
-    with _holding(settings, "indicators --quality"):
+    with _reading(data_dir, "indicators --quality") as settings:
         _print_quality(settings)
 
 
