@@ -1,12 +1,26 @@
 #!/usr/bin/env python3
 """Bootstrap and run Yocho with nothing but Python 3.11 and pip.
 
-    python3 run.py demo      # generate a portfolio, ingest it, print the summary
+    python3 run.py demo      # the whole job on a synthetic portfolio, in data/demo
     python3 run.py test      # ruff (lint), then the test suite (what CI runs)
     python3 run.py yocho ... # any other `yocho` command inside the project's environment
 
-The first call creates `.venv/` and installs the pinned lock; later calls reuse it
-until requirements.lock or pyproject.toml changes.
+demo: generates the files three banks and a credit guarantee association would send (20,000
+businesses x 36 months), ingests them into the DuckDB warehouse, scans every month-end for
+warning signs, trains and backtests the risk models, scores the last six month-ends, flags
+businesses into the referral queue and creates demo logins; then
+`python3 run.py yocho serve --data-dir data/demo --insecure-demo-secret` serves the review web
+app on http://127.0.0.1:8000/. About 5.5 minutes and 7 GB of memory at its peak on an idle
+2-core machine (over an hour on a busy one); `python3 run.py demo --businesses 2000` is quicker.
+It deletes what an earlier demo left in data/demo (a folder it did not write needs --force).
+After it, `python3 run.py yocho summary` (scan, score, flags ...) reads data/demo by itself.
+
+test: about 16 minutes on 2 idle cores; `python3 run.py test -m slow` runs the long tests
+(about 30 minutes).
+
+The first call creates `.venv/` and installs the pinned lock (about 4 minutes); later calls
+reuse it until requirements.lock or pyproject.toml changes. The command runs as a child of this
+launcher: Ctrl-C, SIGTERM or SIGHUP is passed on to it, and killing the launcher ends it.
 """
 from __future__ import annotations
 
