@@ -59,8 +59,11 @@ def _days(case: CaseSummary, _names: dict[str, str]) -> int | None:
 WORKLIST: tuple[Column, ...] = (
     Column("案件番号", "int", lambda c, n: c.id),
     Column("事業者キー（法人番号等）", "text", lambda c, n: c.business_key),
+    Column("商号", "text", lambda c, n: c.business_name),
     Column("状態", "text", lambda c, n: STATE_JA[c.state]),
-    Column("優先順位", "int", lambda c, n: c.priority_rank),
+    # the rank the lead institution's night gave the business among its own flagged businesses:
+    # not this list's order (which the rows themselves give), so it says whose rank it is
+    Column("主担当機関での優先順位", "int", lambda c, n: c.priority_rank),
     Column("優先度", "float", lambda c, n: c.priority),
     Column("発生確率（12か月）", "pct", lambda c, n: c.probability),
     Column("リスク区分", "text", lambda c, n: BAND_JA.get(c.band or "", c.band)),
@@ -81,6 +84,7 @@ WORKLIST: tuple[Column, ...] = (
 COUNCIL_LIST: tuple[Column, ...] = (
     Column("案件番号", "int", lambda c, n: c.id),
     Column("事業者キー（法人番号等）", "text", lambda c, n: c.business_key),
+    Column("商号", "text", lambda c, n: c.business_name),
     Column("状態", "text", lambda c, n: STATE_JA[c.state]),
     Column("紹介経路", "text", lambda c, n: c.route_ja),
     Column("紹介元機関", "text", lambda c, n: n.get(c.referring_institution_id or "", c.referring_institution_id)),

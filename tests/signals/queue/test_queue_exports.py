@@ -48,7 +48,7 @@ def test_council_list_for_council_intake(store, people, referred, tmp_path):
     path = tmp_path / "council.xlsx"
     path.write_bytes(council_list_xlsx(store, people.council))
     sheet = pl.read_excel(path, sheet_name="協議会紹介一覧")
-    assert sheet.columns[:6] == ["案件番号", "事業者キー（法人番号等）", "状態", "紹介経路", "紹介元機関", "紹介日"]
+    assert sheet.columns[:7] == ["案件番号", "事業者キー（法人番号等）", "商号", "状態", "紹介経路", "紹介元機関", "紹介日"]
     assert sheet["事業者キー（法人番号等）"].to_list() == [X, Y] or sheet["事業者キー（法人番号等）"].to_list() == [Y, X]
     by_key = {r["事業者キー（法人番号等）"]: r for r in sheet.iter_rows(named=True)}
     x, y = by_key[X], by_key[Y]
@@ -63,7 +63,7 @@ def test_council_list_for_council_intake(store, people, referred, tmp_path):
 
     rows = _csv(council_list_csv(store, people.council))
     assert rows[0] == council_list_frame(store, people.council).columns
-    assert rows[0][:4] == ["案件番号", "事業者キー（法人番号等）", "状態", "紹介経路"]
+    assert rows[0][:5] == ["案件番号", "事業者キー（法人番号等）", "商号", "状態", "紹介経路"]
     body = {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert set(body) == {X, Y}
     assert body[X]["判定理由"].startswith("'=")  # defused for spreadsheets
@@ -82,7 +82,7 @@ def test_each_institutions_worklist(store, people, referred, tmp_path):
     path = tmp_path / "worklist.xlsx"
     path.write_bytes(worklist_xlsx(store, people.bank_a))
     sheet = pl.read_excel(path, sheet_name="ワークリスト")
-    assert sheet.columns[:4] == ["案件番号", "事業者キー（法人番号等）", "状態", "優先順位"]
+    assert sheet.columns[:5] == ["案件番号", "事業者キー（法人番号等）", "商号", "状態", "主担当機関での優先順位"]
     assert sheet["事業者キー（法人番号等）"].to_list() == [X, Z]  # open cases of bank A, by priority
     assert sheet["状態"].to_list() == ["協議会へ紹介済", "新規"]
     assert sheet["取引機関（管理番号）"].to_list() == ["北陸第一銀行（A-1）", "北陸第一銀行（A-3）"]
