@@ -35,6 +35,7 @@ from webapp import watchlist as watchlist_views
 from webapp.context import WebContext
 from webapp.errors import EXCEPTION_HANDLERS
 from webapp.i18n import LANGS
+from webapp.notes import audit_note
 from webapp.security import (
     LOOPBACK,
     InsecureSecret,
@@ -85,7 +86,7 @@ def create_app(settings: Any, *, store: QueueStore | None = None, insecure_demo_
     app = FastAPI(title="Yocho review", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_protect)], exception_handlers=EXCEPTION_HANDLERS)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(State=State, Role=Role, PHASES=PHASES, LANGS=LANGS)
+    templates.env.globals.update(State=State, Role=Role, PHASES=PHASES, LANGS=LANGS, audit_note=audit_note)
     # One throttle and one limiter per app, not per module: each app (each test) starts afresh.
     app.state.web = WebContext(store=queue, settings=settings, templates=templates,
                                login_throttle=LoginThrottle(), login_slots=anyio.CapacityLimiter(LOGIN_CONCURRENCY))

@@ -1,19 +1,19 @@
-"""What a case page shows of one snapshot's evidence: the warning signs fired, the factors
-behind the score and the charts (`evidence_view`), read from the document of
-signals/sql/evidence.sql."""
+"""What a case page shows of one snapshot's evidence: the warning signs fired, each as a
+sentence with its figures (webapp/sign_text), the factors behind the score and the charts
+(`evidence_view`), read from the document of signals/sql/evidence.sql."""
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from signals.queue.store import Snapshot
-from signals.sharing import OTHERS, REPORTED
 from webapp.charts import evidence_charts
 from webapp.formatting import Formatter
 from webapp.i18n import Translator
+from webapp.sign_text import SignText, sign_text
 
 
 @dataclass
@@ -21,10 +21,11 @@ class SignView:
     id: str
     name: str
     family: str
-    severity: str
+    severity: str  # the catalog's severity, labelled as such (重要度「高」)
     severity_key: str
     value: str
-    details: list[tuple[str, str]] = field(default_factory=list)
+    text: SignText  # the sentence with its figures, a table where there are several items, notes
+    critical: bool  # one of the critical signs (重大予兆) of the flag policy on the snapshot's date
 
 
 @dataclass
@@ -71,16 +72,12 @@ def _catalog_unit(indicator_id: str) -> str | None:
     return found.unit if found else None
 
 
-def _detail_text(value: Any, fmt: Formatter) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)[:200]
-    return fmt.num(value) if isinstance(value, (int, float)) else str(value)[:200]
-
-
-def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter, opened_on: date | None = None) -> EvidenceView:
+def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter, opened_on: date | None = None,
+                  names: Mapping[str, str] | None = None) -> EvidenceView:
     """What a case page shows of one snapshot. Reads the shape of signals/sql/evidence.sql
     and tolerates missing parts (a malformed document shows as empty evidence). opened_on:
-    the case's flag date, marked on the charts."""
+    the case's flag date, marked on the charts; names: institution ids to names, for the
+    sentences. A sign the document marks as not fired is not shown among the signs fired."""
     try:
         data = snapshot.data
     except (TypeError, ValueError):
@@ -90,22 +87,24 @@ def evidence_view(snapshot: Snapshot, t: Translator, fmt: Formatter, opened_on: 
     score = data.get("score") if isinstance(data.get("score"), dict) else {}
     signs: list[SignView] = []
     for raw in data.get("signs") or []:
-        if not isinstance(raw, dict):
+        if not isinstance(raw, dict) or raw.get("fired") is False:
             continue
         indicator = str(raw.get("indicator_id") or raw.get("id") or raw.get("indicator") or "?")
-        details = raw.get("evidence")
-        pairs = [(t("other_institutions"), t("reported_by_others")) if k == OTHERS and v == REPORTED
-                 else (str(k), _detail_text(v, fmt))
-                 for k, v in details.items()] if isinstance(details, dict) else []
         severity = str(raw.get("severity") or "")
+        name = t.indicator(indicator, raw.get("name_ja"), raw.get("name_en"))
+        value = fmt.unit_value(raw.get("value"), _catalog_unit(indicator))
+        text = sign_text(indicator, raw.get("evidence"), name=name, lang=t.lang, names=names, value_text=value)
+        if text is None:
+            continue
         signs.append(SignView(
             id=indicator,
-            name=t.indicator(indicator, raw.get("name_ja"), raw.get("name_en")),
+            name=name,
             family=t.family(raw.get("family")),
-            severity=t.severity(severity),
+            severity=t.severity_badge(severity) if severity else "",
             severity_key=severity,
-            value=fmt.unit_value(raw.get("value"), _catalog_unit(indicator)),
-            details=pairs[:8],
+            value=value,
+            text=text,
+            critical=indicator in snapshot.critical_signs,
         ))
     factors: list[FactorView] = []
     for raw in data.get("top_factors") or []:

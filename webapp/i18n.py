@@ -72,7 +72,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "band": ("リスク区分", "Risk band"),
     "institution": ("取引機関", "Institution"),
     "search": ("検索", "Search"),
-    "search_placeholder": ("法人番号・管理番号", "Corporate or account number"),
+    "search_placeholder": ("商号・法人番号・管理番号", "Name, corporate or account number"),
     "apply": ("絞り込む", "Apply"),
     "clear": ("解除", "Clear"),
     "all": ("すべて", "All"),
@@ -86,6 +86,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "next": ("次へ", "Next"),
     "page_of": ("{page} / {pages}ページ", "Page {page} of {pages}"),
     "col_priority": ("優先順位", "Priority"),
+    "col_no": ("No.", "No."),
+    "col_no_help": ("この一覧で表示している順の番号です。", "The position in this list, in the order shown."),
+    "col_rank_lead": ("主担当機関での順位", "Rank at lead institution"),
+    "col_rank_lead_help": ("主担当機関（{institution}）が直近の夜間処理で付けた、同機関の予兆先の中での優先順位です。この一覧の並び順ではありません。",
+                           "The priority rank the lead institution ({institution}) gave the business among its own "
+                           "flagged businesses on the latest night; not this list's order."),
     "col_case": ("案件", "Case"),
     "col_business": ("事業者", "Business"),
     # the monthly review budget (月間審査枠) and the entries waiting below the line
@@ -110,6 +116,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col_flagged": ("検知日", "Flagged"),
     "col_updated": ("更新", "Updated"),
     "col_signs": ("重大予兆", "Critical signs"),
+    "critical_sign": ("重大予兆", "Critical sign"),
+    "critical_sign_help": ("運用設定で「重大予兆」とした予兆です。スコアにかかわらず、これだけで案件化の対象になります。",
+                           "A sign the flag policy names critical: on its own it puts the business in the queue, "
+                           "whatever the score."),
+    "severity_badge": ("重要度「{level}」", "{level} severity"),
     "col_institutions": ("取引機関", "Institutions"),
     "col_referred": ("紹介日", "Referred"),
     "col_consent": ("同意取得日", "Consent"),
@@ -128,7 +139,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "summary": ("概要", "Summary"),
     "probability_12m": ("発生確率（12か月）", "12-month probability"),
     "priority": ("優先度", "Priority"),
-    "priority_rank": ("優先順位", "Priority rank"),
+    "priority_rank": ("主担当機関での優先順位", "Priority rank at the lead institution"),
+    "business_name": ("商号", "Trade name"),
     "trigger": ("検知の契機", "Trigger"),
     "first_sign_on": ("最初の予兆日", "First sign on"),
     "flagged_on": ("検知日", "Flagged on"),
@@ -168,6 +180,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "family": ("分類", "Family"),
     "severity": ("重要度", "Severity"),
     "value": ("値", "Value"),
+    "sign_what": ("内容（数値と期間）", "What was found (figures and period)"),
+    "signs_note": ("ここに並ぶのはこの時点で発生した予兆だけです。「重大予兆」の印は、運用設定でそれだけで案件化の対象とする予兆です。重要度は予兆ごとの目安で、重要度「高」でも重大予兆とは限りません。",
+                   "Only signs that fired at this date are listed. The “critical sign” mark shows a sign the flag "
+                   "policy treats as enough on its own to open a case; severity is each sign's own rating, and a "
+                   "high-severity sign is not necessarily critical."),
     "details": ("詳細", "Details"),
     "score": ("スコア", "Score"),
     "model_version": ("モデル版", "Model version"),
@@ -214,7 +231,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "No sign fired or stopped since the previous month."),
     "since_opened_no_sign_change": ("案件化時から新たに発生した予兆も、止まった事象もありません。",
                                     "No sign fired or stopped since the case was opened."),
-    "since_opened": ("案件化（{date}、{months}か月前）からの変化", "Since the case was opened ({date}, {months} months ago)"),
+    "since_opened": ("案件化（{date}、{months}か月前）からの変化", "Since the case was opened ({date}, {months} {months|month|months} ago)"),
     "since_opened_new": ("案件化後に発生した予兆", "Signs that fired since opening"),
     "since_opened_stopped": ("案件化時から止まった事象（現在は発生していません）",
                              "Stopped since opening (not firing now)"),
@@ -222,19 +239,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # how similar cases ended
     "similar": ("類似案件のその後", "How similar cases ended"),
     "similar_basis": ("推奨フェーズ「{phase}」・きっかけ「{trigger}」が同じで終了した案件 {n}件",
-                      "{n} closed cases with the same phase ({phase}) and trigger ({trigger})"),
+                      "{n} closed {n|case|cases} with the same phase ({phase}) and trigger ({trigger})"),
     "similar_basis_phase": ("推奨フェーズ「{phase}」が同じで終了した案件 {n}件（きっかけを問わず）",
-                            "{n} closed cases with the same phase ({phase}), any trigger"),
+                            "{n} closed {n|case|cases} with the same phase ({phase}), any trigger"),
     "similar_scope_institution": ("あなたの機関が閲覧できる案件のみを集計しています。",
                                   "Counted over the cases your institution can see only."),
     "similar_scope_council": ("協議会に紹介された案件のみを集計しています。",
                               "Counted over the cases referred to the council only."),
     "similar_scope_admin": ("全機関の案件を集計しています。", "Counted over every institution's cases."),
     "similar_too_few": ("類似の終了案件が{n}件未満のため表示しません（個別の案件が特定されないように）。",
-                        "Fewer than {n} similar closed cases: not shown (so no single case can be identified)."),
+                        "Fewer than {n} similar closed {n|case|cases}: not shown (so no single case can be identified)."),
     "similar_outcome": ("結果", "Outcome"),
     "similar_count": ("件数", "Cases"),
-    "similar_median": ("案件化から終了までの中央値: {months}か月", "Median from flag to close: {months} months"),
+    "similar_median": ("案件化から終了までの中央値: {months}か月", "Median from flag to close: {months} {months|month|months}"),
     "reason_code": ("理由", "Reason"),
     "reason_code_required": ("対象外とする理由（必須）", "Reason for dismissing (required)"),
     "reason_choose": ("選択してください", "Choose one"),
@@ -246,6 +263,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "from_to": ("変更", "Change"),
     "note": ("メモ", "Note"),
     "system_actor": ("夜間処理", "nightly job"),
+    # the nightly job's notes in the audit log (webapp/notes.py)
+    "note_flagged": ("{date}時点の予兆検知により案件化（契機：{trigger}）", "Opened by the signs as of {date} (trigger: {trigger})"),
+    "note_snooze_over": ("保留期限（{date}）が過ぎたため検討中に戻しました", "Back under review: the snooze ended ({date})"),
+    "note_new_critical": ("新たな重大予兆のため検討中に戻しました：{signs}", "Back under review on a new critical sign: {signs}"),
     "created": ("作成", "created"),
     "actions": ("操作", "Actions"),
     "no_actions": ("あなたが行える操作はありません。", "There is nothing you can do with this case now."),
@@ -281,7 +302,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Referrals to the council, counted the way the council reports them."),
     "kpi_total": ("紹介件数", "Referrals"),
     "kpi_median_days": ("最初の予兆から紹介までの日数（中央値）", "Median days from first sign to referral"),
-    "kpi_days": ("{days}日", "{days} days"),
+    "kpi_days": ("{days}日", "{days} {days|day|days}"),
     "kpi_by_route": ("紹介経路別", "By route"),
     "kpi_by_phase": ("支援フェーズ別（紹介時）", "By support phase (at referral)"),
     "kpi_by_quarter": ("年度四半期別（4月始まり）", "By fiscal-year quarter (April start)"),
@@ -326,7 +347,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "Bank reviewers belong to a bank, analysts to a guarantee association, intake to the council; "
                          "administrators to none."),
     "initial_password": ("初期パスワード", "Initial password"),
-    "password_hint": ("{n}文字以上", "At least {n} characters"),
+    "password_hint": ("{n}文字以上", "At least {n} {n|character|characters}"),
     "password_confirm": ("初期パスワード（確認）", "Confirm the password"),
     "create": ("作成", "Create"),
     "disable": ("無効化", "Disable"),
@@ -337,7 +358,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "user_created": ("ユーザー {username} を作成しました。", "User {username} created."),
     "user_disabled": ("ユーザー {username} を無効化しました。", "User {username} disabled."),
     "username_taken": ("ユーザー名 {username} は既に使われています。", "The username {username} is taken."),
-    "password_too_short": ("パスワードは{n}文字以上にしてください。", "The password must be at least {n} characters."),
+    "password_too_short": ("パスワードは{n}文字以上にしてください。", "The password must be at least {n} {n|character|characters}."),
     "password_mismatch": ("確認用パスワードが一致しません。", "The two passwords differ."),
     "disable_refused": ("このユーザーは無効化できません。", "This user cannot be disabled."),
     "change_role": ("役割を変更", "Change role"),
@@ -408,8 +429,11 @@ TRIGGERS: dict[str, tuple[str, str]] = {
     "score": ("スコア", "Score"),
     "both": ("重大予兆＋スコア", "Critical sign + score"),
 }
+# The catalog's severity of a sign (features/catalog.py Severity), a scale of its own: a sign
+# rated 高 is not thereby a critical sign (重大予兆, which the flag policy lists in
+# signals.critical_signs and which opens a case on its own), so the top level is not called 重大.
 SEVERITIES: dict[str, tuple[str, str]] = {
-    "critical": ("重大", "Critical"),
+    "critical": ("最高", "Highest"),
     "high": ("高", "High"),
     "medium": ("中", "Medium"),
     "low": ("低", "Low"),
@@ -432,9 +456,21 @@ def normalize_lang(value: str | None) -> str | None:
     return value if value in LANGS else None
 
 
+# An English plural: "{n|case|cases}" becomes "case" when the value n is 1, else "cases".
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def _is_one(value: object) -> bool:
+    try:
+        return float(str(value).replace(",", "")) == 1
+    except ValueError:
+        return False
+
+
 def translate(lang: str, key: str, **values: object) -> str:
     ja, en = MESSAGES[key]
     text = en if lang == "en" else ja
+    text = _PLURAL.sub(lambda m: m.group(2) if _is_one(values.get(m.group(1))) else m.group(3), text)
     return text.format(**values) if values else text
 
 
@@ -571,6 +607,10 @@ class Translator:
 
     def severity(self, severity: str | None) -> str:
         return severity_label(self.lang, severity)
+
+    def severity_badge(self, severity: str | None) -> str:
+        """A sign's severity labelled as such: 重要度「高」 / High severity."""
+        return translate(self.lang, "severity_badge", level=severity_label(self.lang, severity))
 
     def family(self, family: str | None) -> str:
         return family_label(self.lang, family)

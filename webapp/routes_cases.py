@@ -102,11 +102,13 @@ def case_page(request: Request, case_id: str, user: User = Depends(current_user)
     if chosen is None and case.snapshots:
         chosen = case.snapshots[-1]
     today = queue.today()
+    names = institution_names(queue, user)
     return render(
         request, "case.html", nav="council" if user.role is Role.COUNCIL_INTAKE else "worklist",
-        case=case, evidence=evidence_view(chosen, t, fmt, case.flagged_on) if chosen else None,
-        actions=action_forms(case, t), names=institution_names(queue, user), today=today.isoformat(),
+        case=case, evidence=evidence_view(chosen, t, fmt, case.flagged_on, names) if chosen else None,
+        actions=action_forms(case, t), names=names, today=today.isoformat(),
         critical_names=[t.indicator(s) for s in case.critical_signs],
+        critical_ids=set(chosen.critical_signs) if chosen else set(),
         phase_reason=case.phase_reason_en if t.lang == "en" else case.phase_reason_ja,
         **decision_aids(web, user, case, chosen, t),
     )

@@ -14,7 +14,8 @@ The seeded queue (as of 2026-10-31, "today" 2026-11-24 in Japan):
   C1    2000030000001  CGA only                new                subrogation requested
   M1    8000090000001  (manual, 士業)           referred           registered by council intake
 
-`Seeded.case_ids` maps these labels to case ids.
+`Seeded.case_ids` maps these labels to case ids; `NAMES` gives each business's trade name (商号),
+which its evidence carries.
 """
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def month_end(day: date) -> date:
 
 
 def evidence_json(key: str, as_of: date, probability: float, band: str, signs: list[str], *,
-                  first_sign: date, seed: int) -> str:
+                  first_sign: date, seed: int, name: str | None = None) -> str:
     """An evidence document of the shape signals/sql/evidence.sql writes."""
     rng = random.Random(seed)
     months = month_starts(as_of, 24)
@@ -140,7 +141,7 @@ def evidence_json(key: str, as_of: date, probability: float, band: str, signs: l
         {"kind": "figure", "indicator": "fin_equity_ratio", "name_ja": "自己資本比率", "name_en": "Equity ratio",
          "contribution": 0.05, "value": 4.2, "fired": None}]
     return json.dumps({
-        "business_key": key, "as_of": as_of.isoformat(), "model_version": "scorecard-2026-10",
+        "business_key": key, "business_name": name, "as_of": as_of.isoformat(), "model_version": "scorecard-2026-10",
         "probability": probability, "band": band, "portfolio_share": 0.012,
         "signs": sign_rows, "top_factors": factors,
         "series": {"loan_balance_jpy": series_loan, "max_days_past_due": series_dpd,
@@ -181,6 +182,10 @@ BUSINESSES = [
     Business("C1", "2000030000001", [(CGA, "G-0101")], 0.41, "very_high", ["cga_subrogation_requested"],
              "rechallenge", date(2026, 8, 31), 0.95),
 ]
+# The trade names (商号) the business master gives on the nights' dates.
+NAMES = {"A1": "株式会社北陸精機", "A2": "加賀食品株式会社", "A3": "有限会社能登運輸", "A4": "金沢建設株式会社",
+         "A5": "株式会社白山テキスタイル", "B1": "みずなみ物産株式会社", "B2": "株式会社東濃窯業",
+         "C1": "株式会社多摩精工"}
 PHASE_REASONS = {
     "profitability": ("売上は減少しているが返済は正常", "Sales falling but repayment intact"),
     "management_improvement": ("返済に遅れが出始めている", "Repayment strain has begun"),
@@ -207,7 +212,7 @@ def flags_frame(as_of: date, businesses: list[Business]) -> pl.DataFrame:
             # a monthly review budget every seeded business fits in (tests of the line set their own)
             "monitored": 4_000, "monthly_budget": 60, "first_sign_on": b.first_sign,
             "evidence": evidence_json(b.key, as_of, probability, b.band, b.signs, first_sign=b.first_sign,
-                                      seed=int(b.key[-4:]) + as_of.month),
+                                      seed=int(b.key[-4:]) + as_of.month, name=NAMES.get(b.label)),
         })
     return pl.DataFrame(rows, schema=FLAGS_SCHEMA)
 

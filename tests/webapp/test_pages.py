@@ -202,11 +202,14 @@ def test_case_page_shows_evidence_charts_history_and_phase(app: Any, seeded: See
     # nor failed debits: those two say "no data")
     assert ja.count('class="chart-opened"') == 4 and "2026-09 案件化" in ja and ja.count("データなし") >= 2
     assert "scorecard-2026-10" in ja and "31.0%" in ja
-    assert 'data-testid="history"' in ja and "flagged as of 2026-09-30" in ja
+    # the nightly job's note, in the page's language (stored in its fixed form)
+    assert 'data-testid="history"' in ja and "2026-09-30時点の予兆検知により案件化（契機：重大予兆＋スコア）" in ja
+    assert "flagged as of" not in ja
     assert 'data-target="under_review"' in ja and 'data-target="dismissed"' in ja
     assert 'data-target="referred"' not in ja  # not allowed from new
     en = b.client.get(path + "?lang=en").text
     assert "90+ days past due" in en and "Revitalisation" in en and "90+ days past due: revitalisation support" in en
+    assert "Opened by the signs as of 2026-09-30 (trigger: Critical sign + score)" in en and "案件化" not in en
     older = seeded.store.get_case(seeded.users["bank_a"], seeded.case_ids["A1"]).snapshots[0]
     assert "2026-09-30" in b.client.get(f"{path}?snapshot={older.id}").text
 
