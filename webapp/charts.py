@@ -1,5 +1,10 @@
 """Server-side SVG line charts of a business's monthly series, with markers on the months in
-which warning signs fired. No JavaScript: each chart is an inline <svg> the page embeds.
+which a warning sign newly fired. No JavaScript: each chart is an inline <svg> the page embeds.
+
+A flagged business usually shows the same signs month after month, so a mark on every month
+with a sign would say nothing: a month is marked when a sign fired that had not fired the month
+before (both months on record in the evidence's `sign_history`). A month without a figure is a
+gap in the line — never drawn as zero.
 
 The evidence snapshot carries the series as lists of {"month": "2026-03-01", "value": ...}
 (signals/sql/evidence.sql); a mapping {month: value} is read too. Months are compared by
@@ -58,8 +63,29 @@ def series_values(raw: Any) -> dict[Month, float]:
     return values
 
 
-def sign_months(history: Any) -> dict[Month, list[str]]:
-    """{(year, month): [indicator ids]} of the months in which any sign fired."""
+def previous_month(month: Month) -> Month:
+    return (month[0] - 1, 12) if month[1] == 1 else (month[0], month[1] - 1)
+
+
+def new_sign_months(history: Any) -> dict[Month, list[str]]:
+    """{(year, month): [indicator ids]} of the months in which a sign fired that had not fired
+    in the month before. The first month on record (or one after a month not on record) is
+    not marked: whether its signs were new is not known."""
+    fired = sign_months(history, keep_empty=True)
+    new: dict[Month, list[str]] = {}
+    for month, signs in fired.items():
+        before = fired.get(previous_month(month))
+        if before is None:
+            continue
+        started = [s for s in signs if s not in before]
+        if started:
+            new[month] = started
+    return new
+
+
+def sign_months(history: Any, *, keep_empty: bool = False) -> dict[Month, list[str]]:
+    """{(year, month): [indicator ids]} of the months in which any sign fired (with
+    `keep_empty`, also the months on record in which none did)."""
     found: dict[Month, list[str]] = {}
     if not isinstance(history, list):
         return found
@@ -68,7 +94,7 @@ def sign_months(history: Any) -> dict[Month, list[str]]:
             continue
         key = month_key(entry.get("month"))
         signs = [str(s) for s in (entry.get("signs") or []) if s]
-        if key is not None and signs:
+        if key is not None and (signs or keep_empty):
             found.setdefault(key, [])
             found[key] += [s for s in signs if s not in found[key]]
     return found
@@ -114,7 +140,9 @@ def line_chart(
     opened: tuple[Month, str] | None = None,
     style: ChartStyle = ChartStyle(),
 ) -> Markup:
-    """One chart as an <svg>. markers: month -> tooltip text of the signs fired that month.
+    """One chart as an <svg>. markers: month -> tooltip text of the signs newly fired that month
+    (a shaded column, and a red point on the line where the month has a figure; none where it
+    has not, so a missing figure is never read as zero).
     opened: (month, label) of the month the case was opened, drawn as a dashed vertical line
     so a reviewer sees what the figures did before and after the flag."""
     s = style
@@ -192,18 +220,13 @@ def line_chart(
         if month in values and month not in markers:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(values[month]):.1f}" r="2.2" fill="{s.line}">'
                          f'<title>{month[0]}-{month[1]:02d}: {escape(value_format(values[month]))}</title></circle>')
-    # sign markers on top, on the line; a month with signs but no value for this series
-    # gets a hollow marker below the axis, so it cannot be read as a value of zero
+    # sign markers on top, on the line: only where the month has a figure (the shaded column
+    # alone marks a month without one)
     for i, month in enumerate(months):
-        if month in markers:
-            if month in values:
-                my, fill, stroke = y(values[month]), s.marker, "#fff"
-                value_text = f" — {value_format(values[month])}"
-            else:
-                my, fill, stroke, value_text = s.top + plot_h + 5, "#fff", s.marker, ""
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{my:.1f}" r="{4.5 if month in values else 3}" fill="{fill}" '
-                         f'stroke="{stroke}" stroke-width="1.5" class="chart-marker"><title>{escape(markers[month])}'
-                         f'{escape(value_text)}</title></circle>')
+        if month in markers and month in values:
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(values[month]):.1f}" r="4.5" fill="{s.marker}" '
+                         f'stroke="#fff" stroke-width="1.5" class="chart-marker"><title>{escape(markers[month])}'
+                         f' — {escape(value_format(values[month]))}</title></circle>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -280,12 +303,12 @@ def evidence_charts(
 ) -> list[tuple[str, Markup]]:
     """The charts of a case page (loan balance, days past due, deposits, inflows, failed
     debits, score): [(title, svg)], over the `months` months ending at `end` (the snapshot's
-    as-of date), markers on the months with fired signs, and the month of `opened_on` (the
-    case's flag date) marked as the month the case was opened."""
+    as-of date), markers on the months in which a sign newly fired, and the month of
+    `opened_on` (the case's flag date) marked as the month the case was opened."""
     series = evidence.get("series") if isinstance(evidence.get("series"), Mapping) else {}
     assert isinstance(series, Mapping)
     parsed = {key: series_values(series.get(key)) for key, *_ in SERIES}
-    signs = sign_months(evidence.get("sign_history"))
+    signs = new_sign_months(evidence.get("sign_history"))
     last = month_key(end) if end else None
     if last is None:
         seen = [m for values in parsed.values() for m in values] + list(signs)

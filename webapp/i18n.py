@@ -200,7 +200,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "\u201cwarning sign (fired)\u201d rows are warning signs; figures and missing data are not."),
     "fired": ("発生", "Fired"),
     "charts": ("主要な月次推移（24か月）", "Key monthly series (24 months)"),
-    "chart_marker_note": ("赤い印は予兆が発生した月です。", "Red markers show months in which signs fired."),
+    "chart_marker_note": ("赤い印は、前月には出ていなかった予兆が新たに発生した月です。線が切れている月はデータがありません。",
+                          "Red markers show months in which a sign fired that had not the month before; a break in a "
+                          "line is a month without data."),
     "chart_loan_balance": ("借入残高", "Loan balance"),
     "chart_dpd": ("最長延滞日数", "Days past due (max)"),
     "chart_deposit_balance": ("預金残高（月末）", "Deposit balance (month end)"),
@@ -210,7 +212,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chart_opened": ("{month} 案件化", "Case opened {month}"),
     "chart_opened_note": ("破線は案件化した月です。", "The dashed line marks the month the case was opened."),
     "chart_no_data": ("データなし", "No data"),
-    "chart_signs_in": ("{month} の予兆: {signs}", "Signs in {month}: {signs}"),
+    "chart_signs_in": ("{month} に新たに発生した予兆: {signs}", "New signs in {month}: {signs}"),
     # why now
     "why_now": ("今月の変化", "What changed this month"),
     "why_now_compared": ("{date}時点と前回 {since} の比較", "As of {date}, compared with {since}"),

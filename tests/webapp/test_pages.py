@@ -432,7 +432,7 @@ def test_charts_mark_sign_months_and_break_at_missing_months() -> None:
     loan, dpd, deposit, *_ = (str(svg) for _, svg in charts)
     assert loan.count('class="chart-opened"') == 1 and "Case opened 2026-09" in loan
     assert loan.count("<polyline") == 1  # July stands alone (August is missing); September–October joined
-    assert loan.count('class="chart-marker"') == 1 and "Signs in 2026-09: 30+ days past due" in loan
+    assert loan.count('class="chart-marker"') == 1 and "New signs in 2026-09: 30+ days past due" in loan
     assert dpd.count("<polyline") == 1 and dpd.count('class="chart-marker"') == 1
     assert "No data" in deposit and "<polyline" not in deposit
 
