@@ -19,7 +19,11 @@ business at once by signals/sql/evidence.sql:
   institution ([{institution_id, loan_balance_jpy, ...}]), so that a reviewer of a shared case
   is shown its own figures and never the totals (signals/sharing.py);
 - `sign_history`: per scanned month-end in the same window, {month, signs} with the ids of
-  the signs fired then, so a chart can mark when each sign appeared.
+  the signs fired then, so a chart can mark when each sign appeared;
+- `deterioration`: {first_event_on, first_event_type}, the business's first deterioration event
+  (the events feed, as the labels read it) that occurred by the date as reported by then, both
+  null when none had; the queue keeps the date on the case to count the cases it opened before
+  any event (signals/queue/kpis.py, early share).
 """
 from __future__ import annotations
 

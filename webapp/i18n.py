@@ -315,6 +315,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "Decisions reviewers recorded in the audit log; the nightly job's moves and the council's "
                            "hand-registered referrals are not counted."),
     "kpi_dismiss_reasons": ("対象外の理由", "Reasons for dismissal"),
+    "kpi_early_share": ("早期着手率", "Early share"),
+    "kpi_early_lead": ("劣化事象が起きる前に案件化できた割合", "Cases opened before any deterioration event"),
+    "kpi_early_count": ("{early}件 / {opened}件", "{early} of {opened} {opened|case|cases}"),
+    "kpi_early_numerator": ("分子：劣化事象が起きる前に案件化した案件 {n}件", "Numerator: cases opened before any deterioration event, {n}"),
+    "kpi_early_denominator": ("分母：夜間処理で案件化した案件 {n}件", "Denominator: cases the nightly flags opened, {n}"),
+    "kpi_early_definition": ("夜間処理で案件化した案件のうち、その事業者に劣化事象（条件変更、延滞90日以上、代位弁済、破綻・法的整理、要管理先以下への格下げ）が案件化の日までに一度も起きていなかった案件の割合です。事象の発生日は各夜のエビデンスが報告した最も早い日で、後から届いた報告も含みます。期間を指定したときは、検知日（案件化の日）がその期間内の案件を数えます。協議会が手動で登録した紹介は含みません。",
+                             "Of the cases the nightly flags opened, the share whose business had had no deterioration event "
+                             "(restructuring, 90+ days past due, subrogation, bankruptcy or legal proceedings, downgrade to "
+                             "special attention or worse) by the day the case was opened. An event's date is the earliest "
+                             "any night's evidence reported, late reports included. With a date range, cases are counted by "
+                             "the day they were opened. Referrals the council registered by hand are not counted."),
+    "kpi_early_unknown": ("劣化事象の報告を記録する前に案件化した{n}件は、分母・分子とも含みません。",
+                          "{n} {n|case|cases} opened before the nights reported deterioration events {n|is|are} left out of both."),
     "decision_dismissed": ("対象外", "Dismissed"),
     "decision_snoozed": ("保留（ウォッチ）", "Snoozed (watch)"),
     "decision_consent_obtained": ("同意取得", "Consent obtained"),

@@ -1,11 +1,12 @@
-"""The KPI page (`/kpis`): referrals by route and fiscal quarter and reviewers' decisions,
-over an optional date range, counted within the user's scope (signals/queue/kpis.py)."""
+"""The KPI page (`/kpis`): referrals by route and fiscal quarter, reviewers' decisions and the
+early share (早期着手率: cases opened before any deterioration event), over an optional date
+range, counted within the user's scope (signals/queue/kpis.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from signals.queue.kpis import DECISIONS, decision_kpis, referral_kpis
+from signals.queue.kpis import DECISIONS, decision_kpis, early_share, referral_kpis
 from signals.queue.store import QueueStore, User
 from webapp.context import current_user, queue_store, render
 from webapp.formatting import parse_date
@@ -23,4 +24,5 @@ def kpis(request: Request, user: User = Depends(current_user), queue: QueueStore
     pivot = [(q, [figures.by_route_quarter.get((q, r), 0) for r in routes]) for q in quarters]
     return render(request, "kpis.html", nav="kpis", k=figures, routes=routes, pivot=pivot,
                   decisions=decision_kpis(queue, user, since=since, until=until), DECISIONS=DECISIONS,
+                  early=early_share(queue, user, since=since, until=until),
                   since=since.isoformat() if since else "", until=until.isoformat() if until else "")

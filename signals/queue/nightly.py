@@ -84,6 +84,20 @@ def _business_name(document: Any) -> str | None:
     return (name.strip()[:200] or None) if isinstance(name, str) else None
 
 
+def _first_event(document: Any, as_of: date) -> dict[str, Any]:
+    """first_event_on and events_as_of from the evidence document's `deterioration`
+    (signals/sql/evidence.sql): the date of the business's first deterioration event as of the
+    night (None: none), and the night, when the document says; nothing when it does not."""
+    facts = document.get("deterioration") if isinstance(document, dict) else None
+    if not isinstance(facts, dict):
+        return {"first_event_on": None, "events_as_of": None}
+    try:
+        first = date.fromisoformat(str(facts["first_event_on"])[:10]) if facts.get("first_event_on") else None
+    except ValueError:
+        return {"first_event_on": None, "events_as_of": None}
+    return {"first_event_on": first, "events_as_of": as_of}
+
+
 def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
     missing = [c for c in FLAG_COLUMNS if c not in frame.columns]
     if missing:
@@ -122,6 +136,7 @@ def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             "lead_institution_id": row["lead_institution_id"],
             "first_sign_on": row["first_sign_on"],
             "business_name": _business_name(document),
+            **_first_event(document, as_of),
         }
         flag = _Flag(key, insts, values, signs, evidence)
         previous = flags.get(key)
@@ -191,7 +206,7 @@ def apply(conn: Connection, rows: dict[str, _Flag], flags: pl.DataFrame, as_of: 
     for chunk in chunks(keys):
         for r in conn.execute(select(
                 cases.c.id, cases.c.business_key, cases.c.state, cases.c.version,
-                cases.c.last_as_of, cases.c.first_sign_on)
+                cases.c.last_as_of, cases.c.first_sign_on, cases.c.first_event_on, cases.c.events_as_of)
                 .where(cases.c.owner == OWNER_INSTITUTIONS,  # never a council-owned referral
                        cases.c.state.in_(_values(OPEN_STATES)), cases.c.business_key.in_(chunk))):
             open_cases[r.business_key] = r
@@ -302,6 +317,13 @@ def apply(conn: Connection, rows: dict[str, _Flag], flags: pl.DataFrame, as_of: 
             values = dict(flag.values)
             firsts = [d for d in (case.first_sign_on, values["first_sign_on"]) if d]
             values["first_sign_on"] = min(firsts) if firsts else None
+            # a deterioration event once reported stays the case's, unless a night reports an
+            # earlier one; a night whose evidence does not say leaves what is known
+            if values["events_as_of"] is None:
+                values["first_event_on"], values["events_as_of"] = case.first_event_on, case.events_as_of
+            else:
+                events = [d for d in (case.first_event_on, values["first_event_on"]) if d]
+                values["first_event_on"] = min(events) if events else None
             case_updates.append({"_id": case.id, **values, "last_as_of": as_of, "updated_at": now})
         updated += 1
         if len(snapshot_rows) >= CHUNK:

@@ -117,6 +117,13 @@ cases = Table(
     # (a council's manual referral, or a case opened before budgets existed without a lead).
     Column("budget_institution_id", String(64), nullable=True),
     Column("first_sign_on", Date, nullable=True),
+    # The business's first deterioration event (条件変更, 延滞90日以上, 代位弁済, 破綻・法的整理,
+    # 格下げ) as the nights' evidence reported it: the earliest date any night while the case
+    # was open knew of (a late report moves it earlier), NULL when none had occurred.
+    # `events_as_of`: the latest night whose evidence said (NULL: no night did, as for cases
+    # opened before the evidence carried events, which the early share leaves out).
+    Column("first_event_on", Date, nullable=True),
+    Column("events_as_of", Date, nullable=True),
     Column("flagged_on", Date, nullable=True),  # as_of of the night that opened the case
     Column("last_as_of", Date, nullable=True),  # as_of of the latest evidence
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -348,7 +355,15 @@ def _v6_business_names(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE waiting_entries ADD COLUMN business_name TEXT"))
 
 
-SCHEMA_VERSION = 6
+def _v7_first_event(conn: Connection) -> None:
+    """cases.first_event_on and cases.events_as_of: the first deterioration event the nights'
+    evidence reported, for the share of cases opened before any (signals/queue/kpis.py).
+    Cases already stored learn it from the next night that updates them."""
+    conn.execute(text("ALTER TABLE cases ADD COLUMN first_event_on DATE"))
+    conn.execute(text("ALTER TABLE cases ADD COLUMN events_as_of DATE"))
+
+
+SCHEMA_VERSION = 7
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -360,6 +375,7 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
         "cases.budget_institution_id, "
         "transitions.reason_code", _v5_budget),
     6: ("cases.business_name and waiting_entries.business_name (商号)", _v6_business_names),
+    7: ("cases.first_event_on and cases.events_as_of (the first deterioration event reported)", _v7_first_event),
 }
 _DESCRIPTION = ("institutions, users, cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
                 "sessions, account_events, waiting_entries, review_budgets; append-only triggers")

@@ -19,6 +19,17 @@ WITH names AS (
     WHERE b.name IS NOT NULL AND trim(b.name) <> ''
     GROUP BY ALL
 ),
+first_events AS (
+    -- the business's first deterioration event (条件変更, 延滞90日以上, 代位弁済, 破綻・法的整理,
+    -- 格下げ: the events feed, as models/sql/labels.sql reads it) that occurred by $as_of, as
+    -- reported by $as_of; 1200 = ALL_HISTORY_MONTHS (every event ever occurred)
+    SELECT e.business_key, min(e.occurred_on) AS occurred_on,
+           arg_min(e.event_type, (e.occurred_on, e.event_id)) AS event_type
+    FROM pit_events_at($as_of, 1200) e
+    SEMI JOIN sig_flagged f ON f.business_key = e.business_key
+    WHERE e.occurred_on <= $as_of
+    GROUP BY ALL
+),
 loan_months AS (
     -- each loan-month in the window, as in force as of $as_of
     SELECT l.business_key, l.institution_id, l.month, l.balance_jpy, l.days_past_due
@@ -136,7 +147,8 @@ SELECT f.business_key,
                'score': coalesce(sc.score, [])
            },
            'series_by_institution': coalesce(bi.series, []),
-           'sign_history': coalesce(h.sign_history, [])
+           'sign_history': coalesce(h.sign_history, []),
+           'deterioration': {'first_event_on': fe.occurred_on, 'first_event_type': fe.event_type}
        })::VARCHAR AS evidence
 FROM sig_flagged f
 JOIN risk_scores r ON r.business_key = f.business_key AND r.as_of = $as_of
@@ -147,4 +159,5 @@ LEFT JOIN scores sc ON sc.business_key = f.business_key
 LEFT JOIN sign_history h ON h.business_key = f.business_key
 LEFT JOIN by_institution bi ON bi.business_key = f.business_key
 LEFT JOIN names nm ON nm.business_key = f.business_key
+LEFT JOIN first_events fe ON fe.business_key = f.business_key
 ORDER BY f.business_key

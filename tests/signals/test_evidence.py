@@ -47,6 +47,14 @@ def snapshot() -> dict:
         book.add("business", "bank_0116", dict(local_id="A1", corporate_number=A, name=name,
                                                entity_type="corporation", jsic_division="E", prefecture_code=13,
                                                received_on=received))
+    # deterioration events: one occurred in August 2026 but was reported only after T, one in
+    # September reported by T, one occurring after T
+    for event_id, occurred, received in (("E1", date(2026, 8, 10), date(2026, 11, 5)),
+                                         ("E2", date(2026, 9, 20), date(2026, 10, 2)),
+                                         ("E3", date(2026, 11, 3), date(2026, 11, 4))):
+        book.add("events", "bank_0116", dict(event_id=event_id, local_id="A1", corporate_number=A,
+                                             event_type="restructuring" if event_id != "E2" else "dpd90",
+                                             occurred_on=occurred, received_on=received))
     # September 2026 corrected after T: the snapshot keeps the version received by T
     book.add("loans", "bank_0116", dict(loan_id="L1", local_id="A1", corporate_number=A, month=date(2026, 9, 1),
                                         balance_jpy=1, scheduled_jpy=10, paid_jpy=10, days_past_due=999,
@@ -83,6 +91,12 @@ def test_the_snapshot_names_the_business_as_its_master_did_on_the_date(snapshot)
     """The trade name (商号) of the master record in force at T: renamed before T, the new name;
     renamed again after T, not that one."""
     assert snapshot["doc"]["business_name"] == "株式会社テスト商事"
+
+
+def test_the_snapshot_dates_the_first_deterioration_event_known_on_the_date(snapshot):
+    """The earliest event that occurred by T as reported by T: not August's, reported after T,
+    nor one occurring after T."""
+    assert snapshot["doc"]["deterioration"] == {"first_event_on": "2026-09-20", "first_event_type": "dpd90"}
 
 
 def test_the_snapshot_holds_every_fired_sign_as_stored(snapshot):

@@ -105,7 +105,7 @@ def month_end(day: date) -> date:
 
 
 def evidence_json(key: str, as_of: date, probability: float, band: str, signs: list[str], *,
-                  first_sign: date, seed: int, name: str | None = None) -> str:
+                  first_sign: date, seed: int, name: str | None = None, first_event: str | None = None) -> str:
     """An evidence document of the shape signals/sql/evidence.sql writes."""
     rng = random.Random(seed)
     months = month_starts(as_of, 24)
@@ -148,6 +148,7 @@ def evidence_json(key: str, as_of: date, probability: float, band: str, signs: l
                    "deposit_balance_jpy": series_dep, "inflow_jpy": [], "failed_debits": [],
                    "score": series_score},
         "sign_history": history,
+        "deterioration": {"first_event_on": first_event, "first_event_type": "dpd90" if first_event else None},
     }, ensure_ascii=False)
 
 
@@ -186,6 +187,9 @@ BUSINESSES = [
 NAMES = {"A1": "株式会社北陸精機", "A2": "加賀食品株式会社", "A3": "有限会社能登運輸", "A4": "金沢建設株式会社",
          "A5": "株式会社白山テキスタイル", "B1": "みずなみ物産株式会社", "B2": "株式会社東濃窯業",
          "C1": "株式会社多摩精工"}
+# The first deterioration event each business had had by the nights' dates (A1: 90+ days past
+# due; C1: subrogation): their cases were opened after one, the others' before any.
+FIRST_EVENTS = {"A1": "2026-08-20", "C1": "2026-07-01"}
 PHASE_REASONS = {
     "profitability": ("売上は減少しているが返済は正常", "Sales falling but repayment intact"),
     "management_improvement": ("返済に遅れが出始めている", "Repayment strain has begun"),
@@ -212,7 +216,8 @@ def flags_frame(as_of: date, businesses: list[Business]) -> pl.DataFrame:
             # a monthly review budget every seeded business fits in (tests of the line set their own)
             "monitored": 4_000, "monthly_budget": 60, "first_sign_on": b.first_sign,
             "evidence": evidence_json(b.key, as_of, probability, b.band, b.signs, first_sign=b.first_sign,
-                                      seed=int(b.key[-4:]) + as_of.month, name=NAMES.get(b.label)),
+                                      seed=int(b.key[-4:]) + as_of.month, name=NAMES.get(b.label),
+                                      first_event=FIRST_EVENTS.get(b.label)),
         })
     return pl.DataFrame(rows, schema=FLAGS_SCHEMA)
 

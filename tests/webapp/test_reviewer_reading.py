@@ -128,3 +128,17 @@ def test_months_without_a_score_are_a_gap_not_zero() -> None:
     assert zero_line_y is not None
     circles_y = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', chart)]
     assert all(abs(y - (float(zero_line_y.group(1)) - 4)) > 1 for y in circles_y)  # nothing drawn at 0%
+
+
+def test_the_kpi_page_shows_the_early_share_with_its_definition(app: Any) -> None:
+    """Bank A's cases A1–A5: A1 was opened after its business's first deterioration event, the
+    other four before any (tests/webapp/conftest.py FIRST_EVENTS)."""
+    page = as_user(app, "bank_a").client.get("/kpis").text
+    assert '<span class="tile-value" data-testid="kpi-early-share">80.0%</span>' in page
+    assert "4件 / 5件" in page and "分子：劣化事象が起きる前に案件化した案件 4件" in page
+    assert "分母：夜間処理で案件化した案件 5件" in page and "案件化の日までに一度も起きていなかった" in page
+    english = as_user(app, "bank_a").client.get("/kpis?lang=en").text
+    assert "Early share" in english and "4 of 5 cases" in english and "Denominator: cases the nightly flags opened, 5" in english
+    # the range counts the cases opened within it: A5 alone was opened in October
+    october = as_user(app, "bank_a").client.get("/kpis?since=2026-10-01&until=2026-10-31").text
+    assert "1件 / 1件" in october

@@ -63,11 +63,13 @@ def test_a_version_5_database_gets_the_name_columns(queue_url, clock):
         with store.engine.begin() as conn:
             conn.execute(text("ALTER TABLE cases DROP COLUMN business_name"))
             conn.execute(text("ALTER TABLE waiting_entries DROP COLUMN business_name"))
+            conn.execute(text("ALTER TABLE cases DROP COLUMN first_event_on"))  # and what version 7 added
+            conn.execute(text("ALTER TABLE cases DROP COLUMN events_as_of"))
             conn.execute(update(schema_version).values(version=5))
     with QueueStore(queue_url, clock=clock, password_params=FAST_SCRYPT) as store:
         with store.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == [5, SCHEMA_VERSION] == [5, 6]
+                                ).scalars().all() == list(range(5, SCHEMA_VERSION + 1))
             assert conn.execute(select(cases.c.business_key, cases.c.business_name)).tuples().all() == [
                 ("7000012050002", None)]
             assert conn.execute(select(waiting_entries.c.business_name)).all() == []

@@ -91,7 +91,8 @@ def test_a_version_1_database_is_upgraded_to_council_owned_manual_referrals(queu
             table.to_metadata(old)
             continue
         columns = [c._copy() for c in table.columns
-                   if c.name not in ("owner", "budget_institution_id", "business_name")]
+                   if c.name not in ("owner", "budget_institution_id", "business_name", "first_event_on",
+                                     "events_as_of")]
         checks = [CheckConstraint(c.sqltext, name=c.name) for c in table.constraints
                   if isinstance(c, CheckConstraint) and c.name != "ck_cases_owner"]
         v1 = Table("cases", old, *columns, *checks)
@@ -129,7 +130,8 @@ def test_a_version_4_database_is_upgraded_to_review_budgets_and_reason_codes(que
     for table in schema.metadata.sorted_tables:
         if table.name in ("waiting_entries", "review_budgets"):
             continue
-        drop = {"cases": ("budget_institution_id", "business_name"), "transitions": ("reason_code",)}.get(table.name)
+        drop = {"cases": ("budget_institution_id", "business_name", "first_event_on", "events_as_of"),
+                "transitions": ("reason_code",)}.get(table.name)
         if drop is None:
             table.to_metadata(old)
             continue

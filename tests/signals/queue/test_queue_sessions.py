@@ -66,7 +66,9 @@ def test_a_version_2_database_gets_the_sessions_and_account_events_tables(store,
         conn.execute(text("DROP INDEX ix_cases_budget"))
         conn.execute(text("ALTER TABLE cases DROP COLUMN budget_institution_id"))
         conn.execute(text("ALTER TABLE transitions DROP COLUMN reason_code"))
-        conn.execute(text("ALTER TABLE cases DROP COLUMN business_name"))  # and what version 6 added
+        conn.execute(text("ALTER TABLE cases DROP COLUMN business_name"))  # and what versions 6 and 7 added
+        conn.execute(text("ALTER TABLE cases DROP COLUMN first_event_on"))
+        conn.execute(text("ALTER TABLE cases DROP COLUMN events_as_of"))
         conn.execute(update(schema_version).values(version=2))  # a database as version 2 left it
     with QueueStore(queue_url, clock=clock) as again:
         with again.engine.connect() as conn:
