@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from yocho.generator.health import BANKRUPTCY, DPD90, NEVER, Health, sigmoid
+from yocho.generator.institutions import OUTSIDE_LENDERS
 from yocho.generator.population import SEASON, Population, outside_lender_codes
 from yocho.generator.timeline import Timeline
 
@@ -43,6 +44,7 @@ class Loans:
     dpd: np.ndarray
     restructured: np.ndarray
     active: np.ndarray         # (L, T) a row is reported for the month
+    start: np.ndarray          # month the loan was drawn: 0 for those running from before the window
 
     @property
     def n(self) -> int:
@@ -76,8 +78,18 @@ def monthly_sales(pop: Population, health: Health, tl: Timeline, rng: np.random.
     return np.where(t > health.stop_month[:, None], sales * 0.02, sales)
 
 
+# Businesses that take a guaranteed loan from a lender they did not borrow from before (an
+# outside 信用金庫, seen by the association only): a share of those whose health starts to
+# decline towards an event (their banks will not lend more, so they go elsewhere, 借入先の分散)
+# and, as ordinary diversification, a few healthy ones a year.
+NEW_LENDER_SHARE_DECLINING = 0.2
+NEW_LENDER_PER_YEAR_OTHERS = 0.004
+
+
 def build_loans(pop: Population, health: Health, rels: Relationships, tl: Timeline,
-                rng: np.random.Generator) -> Loans:
+                rng: np.random.Generator, lender_rng: np.random.Generator | None = None) -> Loans:
+    """Every loan's months. `lender_rng` draws the loans from new lenders (`added_loans`);
+    its own stream, so adding them left every bank's rows of a seed as they were. None: none."""
     n, T = pop.n, tl.T
     corp = ~pop.sole[rels.biz]
     n_term = 1 + rng.binomial(2, 0.25, rels.n)
@@ -115,8 +127,64 @@ def build_loans(pop: Population, health: Health, rels: Relationships, tl: Timeli
     guaranteed = guar_biz & ~overdraft & ((rel < 0) | ((seq == 1) & is_main) | (rng.random(L) < 0.35))
     coverage = np.where(guaranteed, np.where(rng.random(L) < 0.7, 0.8, 1.0), 0.0)
 
-    restr_factor = np.where(rng.random(n) < 0.5, 0.0, 0.3)[biz]
+    restr_factor = np.where(rng.random(n) < 0.5, 0.0, 0.3)
     due_day = rng.integers(1, 30, L)
+    shared_u = rng.random((n, T))  # one borrower misses all its payments together
+    loans = Loans(biz=biz, rel=rel, bank=bank, outside_code=outside_code, seq=seq, overdraft=overdraft,
+                  guaranteed=guaranteed, coverage=coverage, limit=limit.astype(np.int64),
+                  start=np.zeros(L, np.int64),
+                  **_months(health, biz, overdraft, guaranteed, principal, sched, limit, od_base, due_day,
+                            restr_factor, np.zeros(L, np.int64), shared_u, T, rng))
+    if lender_rng is None:
+        return loans
+    return _concat(loans, added_loans(pop, health, loans, restr_factor, shared_u, tl, lender_rng))
+
+
+def added_loans(pop: Population, health: Health, loans: Loans, restr_factor: np.ndarray, shared_u: np.ndarray,
+                tl: Timeline, rng: np.random.Generator) -> Loans:
+    """Guaranteed loans from a lender new to the business, drawn in the window: for
+    `NEW_LENDER_SHARE_DECLINING` of the association's borrowers heading for an event, in the
+    decline's middle stretch (after it began, before the event); for the others at
+    `NEW_LENDER_PER_YEAR_OTHERS` a year, any month. The lender is an outside one the business
+    had no loan from."""
+    n, T, P = pop.n, tl.T, tl.pre
+    declining = pop.guaranteed & (health.onset < NEVER)
+    span = np.maximum(health.event_month - health.onset, 1)
+    when_declining = health.onset + np.round(rng.uniform(0.3, 0.9, n) * span).astype(np.int64)
+    takes = declining & (rng.random(n) < NEW_LENDER_SHARE_DECLINING) & (when_declining < health.event_month)
+    others = pop.guaranteed & ~declining & (rng.random(n) < NEW_LENDER_PER_YEAR_OTHERS * (T - P) / 12)
+    start = np.where(takes, when_declining, rng.integers(P, T, n))
+    chosen = np.nonzero((takes | others) & (start >= 1) & (start < T))[0]
+    k = len(chosen)
+    # another outside lender than the one (if any) the business already borrows from
+    lenders = np.sort(np.array(OUTSIDE_LENDERS))
+    had = np.full(n, -1)  # position in `lenders` of the business's outside lender, -1: none
+    out = loans.rel < 0
+    had[loans.biz[out]] = np.searchsorted(lenders, loans.outside_code[out])
+    other = (had[chosen] + 1 + rng.integers(0, len(lenders) - 1, k)) % len(lenders)
+    code = lenders[np.where(had[chosen] >= 0, other, rng.integers(0, len(lenders), k))]
+    # 保証付融資 of 5-20% of a year's sales over 5-10 years
+    principal = np.maximum(np.round(pop.sales0[chosen] * 12 * rng.uniform(0.05, 0.2, k), -6), 1_000_000)
+    sched = np.ceil(principal / rng.integers(60, 121, k) / 1000) * 1000
+    none, no = np.zeros(k), np.zeros(k, bool)
+    return Loans(biz=chosen, rel=np.full(k, -1), bank=np.full(k, -1), outside_code=code,
+                 seq=np.ones(k, np.int64), overdraft=no, guaranteed=~no,
+                 coverage=np.where(rng.random(k) < 0.7, 0.8, 1.0), limit=np.zeros(k, np.int64), start=start[chosen],
+                 **_months(health, chosen, no, ~no, principal, sched, none, none, rng.integers(1, 30, k),
+                           restr_factor, start[chosen], shared_u, T, rng))
+
+
+def _concat(a: Loans, b: Loans) -> Loans:
+    return Loans(**{f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in a.__dataclass_fields__})
+
+
+def _months(health: Health, biz: np.ndarray, overdraft: np.ndarray, guaranteed: np.ndarray, principal: np.ndarray,
+            sched: np.ndarray, limit: np.ndarray, od_base: np.ndarray, due_day: np.ndarray,
+            restr_factor: np.ndarray, start: np.ndarray, shared_u: np.ndarray, T: int,
+            rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Balances, payments and arrears month by month of loans drawn in month `start`."""
+    L = len(biz)
+    restr_factor = restr_factor[biz]
     ev, path = health.event_month[biz], health.path[biz]
     failing = ((path == DPD90) & ~health.recovers[biz]) | (path == BANKRUPTCY)
     paid_month = np.where(guaranteed, health.subrogation_paid[biz], NEVER)
@@ -124,7 +192,6 @@ def build_loans(pop: Population, health: Health, rels: Relationships, tl: Timeli
     default_from = health.default_from[biz]
     stop = health.stop_month[biz]
     distress = health.distress
-    shared_u = rng.random((n, T))  # one borrower misses all its payments together
 
     balance = np.zeros((L, T), np.int64)
     scheduled = np.zeros((L, T), np.int64)
@@ -132,9 +199,10 @@ def build_loans(pop: Population, health: Health, rels: Relationships, tl: Timeli
     dpd = np.zeros((L, T), np.int64)
     restructured = np.zeros((L, T), bool)
     active = np.zeros((L, T), bool)
-    bal = principal.astype(np.int64).copy()
+    bal = np.zeros(L, np.int64)
     count = np.zeros(L, np.int64)
     for t in range(T):
+        bal = np.where(t == start, principal.astype(np.int64), bal)
         d = distress[biz, t]
         was_open = bal > 0
         restr = t >= restr_from
@@ -166,9 +234,8 @@ def build_loans(pop: Population, health: Health, rels: Relationships, tl: Timeli
         dpd[:, t] = np.where(count > 0, np.minimum(30 * (count - 1) + due_day, 3650), 0)
         restructured[:, t] = restr & ~overdraft
         active[:, t] = (overdraft & (t <= stop + 12)) | (~overdraft & was_open & (t <= paid_month))
-    return Loans(biz=biz, rel=rel, bank=bank, outside_code=outside_code, seq=seq, overdraft=overdraft,
-                 guaranteed=guaranteed, coverage=coverage, limit=limit.astype(np.int64), balance=balance,
-                 scheduled=scheduled, paid=paid, dpd=dpd, restructured=restructured, active=active)
+    return {"balance": balance, "scheduled": scheduled, "paid": paid, "dpd": dpd, "restructured": restructured,
+            "active": active}
 
 
 def build_accounts(pop: Population, health: Health, rels: Relationships, loans: Loans,

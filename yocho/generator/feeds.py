@@ -63,6 +63,8 @@ class World:
     # Draws the exits (who leaves, when, why). Separate from `rng` so adding exits left every
     # other row of a seed as it was; None: nobody leaves.
     exit_rng: np.random.Generator | None = None
+    # Draws the rows of the loans from new lenders (Loans.start > 0), for the same reason.
+    lender_rng: np.random.Generator | None = None
 
     @property
     def banks(self) -> list[Institution]:
@@ -112,20 +114,20 @@ class Builder:
         """Rows not yet received at the extract date are not in the files."""
         return frame.filter(pl.col("received_on") <= pl.lit(self.w.tl.cutoff.astype("datetime64[D]").item()))
 
-    def monthly_received(self, inst: Institution, t: np.ndarray) -> np.ndarray:
-        tl = self.w.tl
+    def monthly_received(self, inst: Institution, t: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        tl, rng = self.w.tl, rng or self.rng
         lag = self.w.batch_lag[inst.index, t]
-        late = self.rng.random(len(t)) < LATE_ROW_SHARE
-        lag = lag + np.where(late, self.rng.integers(15, 46, len(t)), 0)
+        late = rng.random(len(t)) < LATE_ROW_SHARE
+        lag = lag + np.where(late, rng.integers(15, 46, len(t)), 0)
         return tl.month_end(t) + lag.astype("timedelta64[D]")
 
-    def keep_rows(self, mask: np.ndarray) -> np.ndarray:
+    def keep_rows(self, mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """(entity, month) pairs of a monthly feed inside the window, minus the ones a
         sender drops from its extract."""
         P = self.w.tl.pre
         ent, t = np.nonzero(mask[:, P:])
         t = t + P
-        keep = self.rng.random(len(ent)) >= MISSING_ROW_SHARE
+        keep = (rng or self.rng).random(len(ent)) >= MISSING_ROW_SHARE
         # Month-major, as monthly extracts are appended.
         order = np.lexsort((ent[keep], t[keep]))
         return ent[keep][order], t[keep][order]
@@ -234,16 +236,27 @@ class Builder:
         return self.cutoff_filter(frame).with_columns(_fy_of("month"))
 
     def guarantee_ids(self) -> tuple[np.ndarray, pl.Series]:
-        """Guaranteed loans and the association's guarantee number for each."""
+        """Guaranteed loans and the association's guarantee number for each: a business's
+        loans drawn in the window numbered after those it had, which keep their numbers."""
         L = self.w.loans
         g = np.nonzero(L.guaranteed)[0]
-        order = g[np.lexsort((L.seq[g], L.bank[g], L.biz[g]))]
+        order = g[np.lexsort((L.seq[g], L.bank[g], L.start[g], L.biz[g]))]
         biz = L.biz[order]
         starts = np.r_[0, np.nonzero(np.diff(biz))[0] + 1]
         rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
         num = pl.Series(local_numbers(self.w.pop.gid[biz], self.w.cga))
         gid = "HS" + num.cast(pl.Utf8).str.zfill(9) + "-" + pl.Series(rank + 1).cast(pl.Utf8).str.zfill(2)
         return order, gid
+
+    def streams(self, loans: np.ndarray) -> list[tuple[np.ndarray, np.random.Generator]]:
+        """Which of `loans` draw from which stream: (positions in `loans`, generator). The
+        loans from new lenders (drawn in the window) have their own, so adding them left
+        every other row of a seed as it was."""
+        added = self.w.loans.start[loans] > 0
+        parts = [(np.nonzero(~added)[0], self.rng)]
+        if added.any():
+            parts.append((np.nonzero(added)[0], self.w.lender_rng))
+        return parts
 
     def lender_codes(self, loans: np.ndarray) -> np.ndarray:
         L = self.w.loans
@@ -253,22 +266,27 @@ class Builder:
     def guarantees(self, inst: Institution) -> pl.DataFrame:
         L, H = self.w.loans, self.w.health
         order, gids = self.guarantee_ids()
-        ent, t = self.keep_rows(L.active[order])
-        li = order[ent]
-        biz = L.biz[li]
-        bal = np.round(L.balance[li, t] * L.coverage[li]).astype(np.int64)
-        status = np.select(
-            [t >= H.subrogation_paid[biz], L.balance[li, t] == 0, L.restructured[li, t], L.dpd[li, t] >= 30],
-            ["subrogated", "repaid", "restructured", "delinquent"], "normal")
-        frame = pl.DataFrame({
-            "guarantee_id": gids.gather(ent),
-            **self.ids(inst, biz),
-            "lender_bank_code": self.lender_codes(li),
-            "month": _dates(self.w.tl.month_start(t)),
-            "balance_jpy": np.where(status == "subrogated", 0, bal),
-            "status": status,
-            "received_on": _dates(self.monthly_received(inst, t)),
-        })
+        frames = []
+        for part, rng in self.streams(order):
+            ent, t = self.keep_rows(L.active[order[part]], rng)
+            ent = part[ent]
+            li = order[ent]
+            biz = L.biz[li]
+            bal = np.round(L.balance[li, t] * L.coverage[li]).astype(np.int64)
+            status = np.select(
+                [t >= H.subrogation_paid[biz], L.balance[li, t] == 0, L.restructured[li, t], L.dpd[li, t] >= 30],
+                ["subrogated", "repaid", "restructured", "delinquent"], "normal")
+            frames.append(pl.DataFrame({
+                "guarantee_id": gids.gather(ent),
+                **self.ids(inst, biz),
+                "lender_bank_code": self.lender_codes(li),
+                "month": _dates(self.w.tl.month_start(t)),
+                "balance_jpy": np.where(status == "subrogated", 0, bal),
+                "status": status,
+                "received_on": _dates(self.monthly_received(inst, t, rng)),
+            }))
+        # month-major, as monthly extracts are appended
+        frame = pl.concat(frames).sort("month", maintain_order=True)
         return self.cutoff_filter(frame).with_columns(_fy_of("month"))
 
     def incidents(self, inst: Institution) -> pl.DataFrame:
@@ -307,8 +325,12 @@ class Builder:
         kind = np.concatenate([np.full(len(p), k) for p, _, k in parts])
         li = order[pos]
         biz = L.biz[li]
-        occurred = tl.on_day(month, rng.integers(1, 29, len(pos)))
-        received = occurred + rng.integers(5, 41, len(pos)).astype("timedelta64[D]")
+        day, lag = np.zeros(len(pos), np.int64), np.zeros(len(pos), np.int64)
+        for part, stream in self.streams(li):
+            day[part] = stream.integers(1, 29, len(part))
+            lag[part] = stream.integers(5, 41, len(part))
+        occurred = tl.on_day(month, day)
+        received = occurred + lag.astype("timedelta64[D]")
         kind_no = pl.Series(kind).replace_strict(
             {k: str(i) for i, k in enumerate(["delinquency", "restructuring_request", "dishonoured_bill",
                                                "legal_filing", "whereabouts_unknown", "death", "other"])})
@@ -324,7 +346,7 @@ class Builder:
         return self.cutoff_filter(frame).with_columns(_fy_of("occurred_on"))
 
     def subrogations(self, inst: Institution) -> pl.DataFrame:
-        L, H, tl, rng = self.w.loans, self.w.health, self.w.tl, self.rng
+        L, H, tl = self.w.loans, self.w.health, self.w.tl
         order, gids = self.guarantee_ids()
         biz = L.biz[order]
         req = H.subrogation_request[biz]
@@ -332,12 +354,17 @@ class Builder:
         pos = np.nonzero(ok)[0]
         li, r = order[pos], req[pos]
         amount = np.round(L.balance[li, np.minimum(r, tl.T - 1)] * L.coverage[li] * 1.01).astype(np.int64)
-        requested = tl.on_day(r, rng.integers(1, 29, len(pos)))
+        asked, paid, lag = (np.zeros(len(pos), np.int64) for _ in range(3))
+        for part, stream in self.streams(li):
+            asked[part] = stream.integers(1, 29, len(part))
+            paid[part] = stream.integers(1, 29, len(part))
+            lag[part] = stream.integers(3, 11, len(part))
+        requested = tl.on_day(r, asked)
         q = H.subrogation_paid[biz[pos]]
-        paid_on = tl.on_day(np.minimum(q, tl.T - 1), rng.integers(1, 29, len(pos)))
+        paid_on = tl.on_day(np.minimum(q, tl.T - 1), paid)
         cutoff = tl.cutoff.astype("datetime64[D]")
         is_paid = (q < tl.T) & (paid_on <= cutoff - np.timedelta64(10, "D"))
-        known = np.where(is_paid, paid_on, requested) + rng.integers(3, 11, len(pos)).astype("timedelta64[D]")
+        known = np.where(is_paid, paid_on, requested) + lag.astype("timedelta64[D]")
         frame = pl.DataFrame({
             "subrogation_id": "D" + gids.gather(pos),
             **self.ids(inst, L.biz[li]),

@@ -84,13 +84,16 @@ def generate(cfg: GeneratorSettings, out_dir: Path,
             pop = build_population(gid, cfg.banks, homes, tl, rng)
             health = simulate_health(pop, tl, levels, rng)
             rels = relationships(pop)
-            loans = build_loans(pop, health, rels, tl, rng)
+            # loans from new lenders draw from their own stream too (yocho.generator.banking)
+            lender_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(c, 2)))
+            loans = build_loans(pop, health, rels, tl, rng, lender_rng)
             sales = monthly_sales(pop, health, tl, rng)
             accounts = build_accounts(pop, health, rels, loans, sales, tl, rng)
             # exits draw from their own stream: the rows of every other feed stay as they were
             exit_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(c, 1)))
             world = World(pop=pop, health=health, rels=rels, loans=loans, accounts=accounts, sales=sales,
-                          tl=tl, insts=insts, batch_lag=batch_lag, rng=rng, exit_rng=exit_rng)
+                          tl=tl, insts=insts, batch_lag=batch_lag, rng=rng, exit_rng=exit_rng,
+                          lender_rng=lender_rng)
             for inst, feed, frame in build_feeds(world):
                 n_files, n_rows, records = write_feed(frame, inst, feed, c, out_dir, cfg.seed, future,
                                                       monthly_from=monthly_from)
