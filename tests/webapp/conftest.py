@@ -104,8 +104,35 @@ def month_end(day: date) -> date:
     return nxt - timedelta(days=1)
 
 
+def sign_evidence(sign: str, key: str, months: list[date], institution: str,
+                  rng: random.Random) -> tuple[float, dict[str, Any]]:
+    """A sign's value and figures of the shape its family's SQL stores (features/sql/*.sql)."""
+    last, loan = months[-1], f"L-{key[-4:]}-01"
+    ym = [m.strftime("%Y-%m") for m in months]
+    if sign in ("rep_dpd_90", "rep_dpd_30"):
+        days = 95 if sign == "rep_dpd_90" else 45
+        return days, {"max_days_past_due": days, "loans": [
+            {"bank": institution, "loan_id": loan, "month": last.isoformat(), "days_past_due": days}]}
+    if sign == "acc_balance_decline":
+        change = round(rng.uniform(-40, -10), 1)
+        earlier = round(rng.uniform(8e6, 20e6))
+        return change, {"recent_months": ym[-3:], "recent_average_balance_jpy": round(earlier * (1 + change / 100)),
+                        "earlier_months": ym[-6:-3], "earlier_average_balance_jpy": earlier, "change_pct": change}
+    if sign == "acc_failed_debits":
+        return 3, {"failed_debits": 3, "by_month": [f"{ym[-3]}: 2", f"{ym[-1]}: 1"]}
+    if sign == "fin_operating_loss":
+        return -12_400_000, {"period_end": "2026-03-31", "operating_profit_jpy": -12_400_000, "sales_jpy": 310_000_000}
+    if sign == "cga_subrogation_requested":
+        return 12_000_000, {"amount_jpy": 12_000_000, "requests": 1, "latest_requested_on": "2026-08-20"}
+    if sign == "rep_restructured":
+        return 1, {"loans": [f"{institution}:{loan}"], "in_force_at_latest_month": 1,
+                   "first_restructured_month_in_window": "2026-03-01", "newly_restructured_month": None}
+    raise KeyError(sign)
+
+
 def evidence_json(key: str, as_of: date, probability: float, band: str, signs: list[str], *,
-                  first_sign: date, seed: int, name: str | None = None, first_event: str | None = None) -> str:
+                  first_sign: date, seed: int, name: str | None = None, first_event: str | None = None,
+                  institution: str = BANK_A) -> str:
     """An evidence document of the shape signals/sql/evidence.sql writes."""
     rng = random.Random(seed)
     months = month_starts(as_of, 24)
@@ -128,11 +155,9 @@ def evidence_json(key: str, as_of: date, probability: float, band: str, signs: l
     sign_rows = []
     for sign in signs:
         ja, en, family, severity = SIGNS[sign]
-        value: float = {"rep_dpd_90": 95, "rep_dpd_30": 45, "acc_failed_debits": 3,
-                        "cga_subrogation_requested": 12_000_000}.get(sign, round(rng.uniform(-40, -10), 1))
+        value, figures = sign_evidence(sign, key, months, institution, rng)
         sign_rows.append({"indicator_id": sign, "name_ja": ja, "name_en": en, "family": family,
-                          "severity": severity, "value": value, "evidence": {"institution_id": BANK_A,
-                                                                              "months_observed": 12}})
+                          "severity": severity, "value": value, "evidence": figures})
     factors = [{"kind": "sign", "indicator": s, "name_ja": SIGNS[s][0], "name_en": SIGNS[s][1],
                 "contribution": round(1.2 / (n + 1), 3), "value": 1.0, "fired": True}
                for n, s in enumerate(signs)] + [
@@ -217,7 +242,7 @@ def flags_frame(as_of: date, businesses: list[Business]) -> pl.DataFrame:
             "monitored": 4_000, "monthly_budget": 60, "first_sign_on": b.first_sign,
             "evidence": evidence_json(b.key, as_of, probability, b.band, b.signs, first_sign=b.first_sign,
                                       seed=int(b.key[-4:]) + as_of.month, name=NAMES.get(b.label),
-                                      first_event=FIRST_EVENTS.get(b.label)),
+                                      first_event=FIRST_EVENTS.get(b.label), institution=b.institutions[0][0]),
         })
     return pl.DataFrame(rows, schema=FLAGS_SCHEMA)
 

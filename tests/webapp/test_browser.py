@@ -257,3 +257,57 @@ def test_admin_creates_a_user(live_server: LiveServer, open_browser: Any) -> Non
     assert "ユーザー reviewer.bank_0005.2 を作成しました" in page.inner_text(".flash-ok")
     assert "みずなみ銀行 審査担当（2）" in page.inner_text("[data-testid=users]")
     shot(page, "13-admin-users")
+
+
+def test_a_reviewer_reads_names_sentences_numbers_and_charts(live_server: LiveServer, open_browser: Any) -> None:
+    """What a bank reviewer reads (docs/webapp.md): the trade name on the worklist and the case
+    page (never another institution's), each fired sign as a Japanese sentence with its figures
+    (no raw keys, no JSON), the list numbered 1..n as shown, and charts marking only the months
+    in which a sign newly fired, with a gap where there is no score."""
+    from tests.webapp.conftest import NAMES
+
+    page = open_browser("reading")
+    login(page, live_server, "bank_a")
+    page.goto(live_server.url("/cases?state=all&sort=probability"))
+    table = page.inner_text("[data-testid=worklist]")
+    assert NAMES["A1"] in table and NAMES["A5"] in table
+    assert NAMES["B1"] not in table and NAMES["B2"] not in table  # bank B's businesses
+    shown = [int(n) for n in page.locator("[data-testid=row-number]").all_inner_texts()]
+    assert shown == list(range(1, len(shown) + 1)) and len(shown) == 5
+    shot(page, "14-worklist-names-and-numbers")
+
+    page.goto(live_server.url(f"/cases/{live_server.seeded.case_ids['A1']}"))
+    assert page.inner_text("h1 [data-testid=business-name]") == NAMES["A1"]
+    signs = page.locator("[data-testid=signs]")
+    sentences = signs.locator("[data-testid=sign-sentence]").all_inner_texts()
+    assert len(sentences) == 3 and "2026年10月時点で最長95日の延滞（北陸第一銀行 貸出番号 L-0001-01）" in sentences
+    assert any(re.search(r"月末預金残高の平均が .+万円（2026年5月〜7月）→ .+万円（2026年8月〜10月）に −", s) for s in sentences)
+    text = signs.inner_text()
+    assert "{" not in text and "}" not in text and not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
+    # 分類 on one line, not a character per line: one line box per family cell's text
+    lines = signs.locator("td.family-col").evaluate_all(
+        "cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c); "
+        "return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; })")
+    assert lines and all(n == 1 for n in lines), lines
+    # A1's signs fired one a month from April 2026: three months marked, not every month with a sign
+    loan = page.locator("#chart-loan-balance-jpy")
+    assert loan.locator(".chart-marker").count() == 3 and loan.locator(".chart-signband").count() == 3
+    # scores exist for the last 18 of the 24 months: one line over those, no point before them
+    score = page.locator("#chart-score")
+    assert score.locator("polyline").count() == 1 and score.locator("circle").count() == 18
+    points = score.locator("polyline").get_attribute("points").split()
+    first_x = float(points[0].split(",")[0])
+    assert first_x > 68 + 6 * (520 - 68 - 14) / 24  # the six months without a score are left empty
+    shot(page, "15-case-evidence-sentences")
+    page.goto(live_server.url(f"/cases/{live_server.seeded.case_ids['A1']}?lang=en"))
+    english = page.locator("[data-testid=signs]").inner_text()
+    assert "days past due" in english and "{" not in english
+    page.goto(live_server.url("/cases?lang=ja"))
+
+    cga = open_browser("reading-cga")
+    login(cga, live_server, "cga")
+    cga.goto(live_server.url("/cases?state=all"))
+    numbers = [int(n) for n in cga.locator("[data-testid=row-number]").all_inner_texts()]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 2
+    assert NAMES["C1"] in cga.inner_text("[data-testid=worklist]")
+    shot(cga, "16-analyst-worklist-numbers")
