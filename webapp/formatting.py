@@ -68,7 +68,11 @@ class Formatter:
         if text == "—" or not unit:
             return text
         ja, en = UNITS.get(unit, ("", ""))
-        return text + (en if self.lang == "en" else ja)
+        if self.lang != "en":
+            return text + ja
+        if text == "1" and en.endswith("s") and en.startswith(" "):  # 1 month, 1 debit (not "1 months")
+            en = en[:-1]
+        return text + en
 
 
 def parse_date(value: str | None) -> date | None:

@@ -97,7 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the monthly review budget (月間審査枠) and the entries waiting below the line
     "budget_line": ("今月の審査枠 {budget}件 / 新規 {opened}件 / 枠外で待機中 {waiting}件",
                     "This month's review budget {budget} / new cases {opened} / waiting below the line {waiting}"),
-    "budget_basis": ("{as_of}時点・監視先 {monitored}社", "as of {as_of}, {monitored} businesses monitored"),
+    "budget_basis": ("{as_of}時点・監視先 {monitored}社", "as of {as_of}, {monitored} {monitored|business|businesses} monitored"),
     "waiting_link": ("枠外の待機先を見る", "See the entries waiting"),
     "waiting_title": ("枠外で待機中の先", "Waiting below the line"),
     "waiting_lead": ("今月の審査枠を超えた新規の予兆先です。重大予兆のある先、優先度、発生確率の順に並び、翌月以降の枠で順に案件化されます。",

@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from features.catalog import indicators
 from signals.phases import PHASES
 from signals.queue.lifecycle import COUNCIL_STATES, OPEN_STATES, STATE_JA, State
 from signals.queue.store import CaseQuery, CaseSummary, QueueStore, User
@@ -39,6 +40,12 @@ class Column:
     header: str
     kind: str  # text | int | float | pct | date
     value: Callable[[CaseSummary, dict[str, str]], Any]  # (case, institution names) -> cell
+
+
+def _signs(case: CaseSummary, _names: dict[str, str]) -> str:
+    """The critical signs by their Japanese names (the indicator catalog), not their ids."""
+    catalog = indicators()
+    return "、".join(catalog[s].ja if s in catalog else s for s in case.critical_signs)
 
 
 def _phase(phase: str | None) -> str | None:
@@ -68,7 +75,7 @@ WORKLIST: tuple[Column, ...] = (
     Column("発生確率（12か月）", "pct", lambda c, n: c.probability),
     Column("リスク区分", "text", lambda c, n: BAND_JA.get(c.band or "", c.band)),
     Column("契機", "text", lambda c, n: TRIGGER_JA.get(c.trigger or "", c.trigger)),
-    Column("重大予兆", "text", lambda c, n: "、".join(c.critical_signs)),
+    Column("重大予兆", "text", _signs),
     Column("推奨支援フェーズ", "text", lambda c, n: _phase(c.phase)),
     Column("判定理由", "text", lambda c, n: c.phase_reason_ja),
     Column("主担当機関", "text", lambda c, n: n.get(c.lead_institution_id or "", c.lead_institution_id)),
@@ -94,7 +101,7 @@ COUNCIL_LIST: tuple[Column, ...] = (
     Column("判定理由", "text", lambda c, n: c.phase_reason_ja),
     Column("発生確率（12か月）", "pct", lambda c, n: c.probability),
     Column("リスク区分", "text", lambda c, n: BAND_JA.get(c.band or "", c.band)),
-    Column("重大予兆", "text", lambda c, n: "、".join(c.critical_signs)),
+    Column("重大予兆", "text", _signs),
     Column("最初の予兆日", "date", lambda c, n: c.first_sign_on),
     Column("予兆から紹介までの日数", "int", _days),
     Column("受付・不受理日", "date", lambda c, n: c.closed_on),

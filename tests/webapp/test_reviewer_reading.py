@@ -53,6 +53,9 @@ def test_exports_carry_the_name(app: Any) -> None:
     header = rows[0]
     names = [row[header.index("商号")] for row in rows[1:]]
     assert sorted(names) == sorted(BANK_A_NAMES) and not set(names) & set(OTHERS)
+    # the critical signs by name, not by id
+    assert "延滞3ヶ月以上" in {row[header.index("重大予兆")] for row in rows[1:]}
+    assert "rep_dpd_90" not in "".join(",".join(row) for row in rows)
     book = bank.get("/exports/council.xlsx?state=all").content
     sheet = pl.read_excel(io.BytesIO(book), sheet_name="協議会紹介一覧")
     assert sheet["商号"].to_list() == [NAMES["A4"]]
@@ -142,3 +145,20 @@ def test_the_kpi_page_shows_the_early_share_with_its_definition(app: Any) -> Non
     # the range counts the cases opened within it: A5 alone was opened in October
     october = as_user(app, "bank_a").client.get("/kpis?since=2026-10-01&until=2026-10-31").text
     assert "1件 / 1件" in october
+
+
+def test_english_counts_agree_with_their_number() -> None:
+    """No "1 months": every English label that counts something says its noun through the
+    plural form, and a value with a unit says "1 month"."""
+    from webapp.formatting import Formatter
+    from webapp.i18n import MESSAGES
+
+    bare = re.compile(r"\{\w+\} (?:months?|days?|cases?|characters?|signs?|businesses|debits?|loans?)\b")
+    assert not [key for key, (_, en) in MESSAGES.items() if bare.search(en)]
+    assert translate("en", "since_opened", date="2026-09-30", months=1).endswith("(2026-09-30, 1 month ago)")
+    assert "3 months ago" in translate("en", "since_opened", date="2026-09-30", months=3)
+    assert translate("en", "similar_too_few", n=1).startswith("Fewer than 1 similar closed case:")
+    en, ja = Formatter("en"), Formatter("ja")
+    assert [en.unit_value(1, "months"), en.unit_value(2.0, "months"), en.unit_value(1, "debits")] == [
+        "1 month", "2 months", "1 debit"]
+    assert ja.unit_value(1, "months") == "1か月"
