@@ -216,3 +216,9 @@ def print_closing(console, training: dict, flags: dict, store: QueueStore) -> De
     console.print(japanese(found), soft_wrap=True)
     console.print(english(found), soft_wrap=True)
     return found
+
+
+def print_demo_closing(console, settings, training: dict, flags: dict) -> DemoFigures:
+    """`print_closing` over the queue at `settings.queue_url` (yocho demo's last words)."""
+    with QueueStore.from_settings(settings) as store:
+        return print_closing(console, training, flags, store)
