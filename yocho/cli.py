@@ -553,11 +553,14 @@ def _demo(settings: Settings) -> None:
     last = month_end(following)
     _scan(settings, last, min(settings.features.history_months, settings.generator.months))
     _print_sign_rates(settings)
-    _train(settings)
+    training = _train(settings)
     # the flag policy's hysteresis looks back over the months before the date
     _score(settings, last, SCORED_MONTHS)
     _demo_users(settings)  # first, so the queue knows the institutions by name
-    _flags(settings, last)
+    flags = _flags(settings, last)
+    from yocho.demo_summary import print_demo_closing
+
+    print_demo_closing(console, settings, training, flags)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f}s[/bold]; data in {settings.data_dir}")
     console.print(f"review web app: python3 run.py yocho serve --data-dir {settings.data_dir} --insecure-demo-secret , "
                   "then open http://127.0.0.1:8000/ and log in with one of the demo users above (for a real "
