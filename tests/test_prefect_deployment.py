@@ -85,6 +85,8 @@ def prefect_env(tmp_path: Path, trained):
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
+        # the scheduler looks for deployments to schedule every 5 s instead of every 60 s
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_CLI_PROMPT": "false",
         "DO_NOT_TRACK": "1",
         "YOCHO_HOME": str(REPO),
@@ -141,6 +143,23 @@ def test_nightly_deployment_runs_on_a_process_worker(prefect_env, tmp_path):
             assert nightly["entrypoint"] == "flows/nightly.py:nightly"
             schedules = [s["schedule"] for s in nightly["schedules"]]
             assert [(s["cron"], s["timezone"]) for s in schedules] == [("0 3 * * *", "Asia/Tokyo")]
+
+            # The server's own scheduler creates the 03:00 runs: nothing at night happens
+            # without them (SQLAlchemy 2.1 broke it silently; manual runs still worked).
+            deadline = time.monotonic() + 90
+            while True:
+                scheduled = client.post("/flow_runs/filter", json={
+                    "limit": 20, "offset": 0,
+                    "deployments": {"id": {"any_": [nightly["id"]]}},
+                    "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                }).raise_for_status().json()
+                if scheduled:
+                    break
+                assert time.monotonic() < deadline, f"no scheduled run after 90 s:\n{_tail(server_log, 80)}"
+                time.sleep(2)
+            timings["scheduled"] = time.monotonic() - t0
+            times = sorted(r["expected_start_time"] for r in scheduled)
+            assert all(t.endswith(("T18:00:00Z", "T18:00:00+00:00")) for t in times), times  # 03:00 in Tokyo
 
             run = client.post(f"/deployments/{nightly['id']}/create_flow_run", json={}).raise_for_status().json()
 
