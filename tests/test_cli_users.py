@@ -234,3 +234,22 @@ def test_the_same_commands_on_postgresql(request: pytest.FixtureRequest, tmp_pat
             assert authenticate(store, "intake", new) is None  # right password, disabled
             assert authenticate(store, "root", ADMIN_PW) is not None
         assert not (tmp_path / "data" / "queue.sqlite").exists()
+
+
+def test_commands_other_than_create_refuse_a_folder_without_a_queue(data_dir: Path) -> None:
+    # `list` on the wrong folder must not answer "no users" from a queue it just created
+    for args in (["list"], ["disable", "someone"], ["reset-password", "someone", "--generate"]):
+        result = yocho(*args, "--data-dir", str(data_dir))
+        assert result.exit_code == 1, result.output
+        assert "no referral queue" in result.output and "--data-dir" in result.output
+    assert not (data_dir / "queue.sqlite").exists()
+
+
+def test_given_no_folder_the_commands_use_the_demo_folder(tmp_path: Path, data_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = tmp_path / "data" / "demo"
+    ok("create", "admin", "--role", "admin", "--password-stdin", "--data-dir", str(demo), input=ADMIN_PW + "\n")
+    (demo / "warehouse.duckdb").touch()  # a demo folder holds its warehouse beside the queue
+    monkeypatch.chdir(tmp_path)  # ./data is the default data folder; ./data/demo the demo's
+    listed = ok("list")
+    assert "admin" in listed.stdout and "data/demo" in listed.output

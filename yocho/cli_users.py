@@ -68,19 +68,30 @@ def _operator() -> str:
 
 
 @contextmanager
-def _queue(data_dir: Path | None) -> Iterator[QueueStore]:
+def _queue(data_dir: Path | None, *, may_create: bool = False) -> Iterator[QueueStore]:
     """The queue store of the settings (its schema created or upgraded on open, like the web
-    app's), saying on stderr which database it is, password hidden."""
+    app's), saying on stderr which database it is, password hidden. Given no folder, the one
+    the other commands use (yocho/data_folder.py: after a demo, its folder). Only `create`
+    may make a new embedded queue (the first administrator of a deployment); the others
+    refuse rather than answer from an empty one."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from signals.queue import QueueStore
     from signals.queue.schema import SchemaTooNew
+    from yocho import data_folder
     from yocho.settings import load_settings
 
-    settings = load_settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
+    base = load_settings()
+    found = data_folder.resolve(base, data_dir)
+    settings = found.settings
+    if found.note:
+        err.print(found.note, soft_wrap=True, highlight=False)
+    if not may_create:
+        try:
+            data_folder.require_queue(settings, data_folder.looked_in(base, data_dir))
+        except data_folder.NoData as exc:
+            raise _fail(str(exc)) from None
     shown = make_url(settings.queue_url).render_as_string(hide_password=True)
     err.print(f"queue: {shown}", soft_wrap=True, highlight=False)
     try:
@@ -166,7 +177,7 @@ def create(
         raise _fail(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", 2)
     institution = institution or None
     register = None
-    with _queue(data_dir) as store, _refusals():
+    with _queue(data_dir, may_create=True) as store, _refusals():
         if institution is not None and institution_name:
             _check_registration(institution)
             register = Institution(institution, institution_kind(institution), institution_name.strip())
