@@ -34,6 +34,7 @@ from features.catalog import (
     measures_of,
     threshold_values,
 )
+from yocho import progress
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -97,18 +98,22 @@ def compute(
         """
     )
     dates = sorted(set(as_of))
-    for start in range(0, len(dates), dates_per_pass):
-        batch = dates[start:start + dates_per_pass]
-        pit.prepare(con, batch, shard, inactive_after_months)
-        parts = 1
-        if shard is None and business_dates_per_pass:
-            parts = -(-con.execute("SELECT count(*) FROM universe").fetchone()[0] // business_dates_per_pass) or 1
-        for part in range(parts):
-            if parts > 1:
-                pit.select_shard(con, (part, parts))  # the whole pass's tables, restricted
-            for family in families or list(Family):
-                _compute_family(con, family, values)
-        pit.end_shards(con)
+    chosen = families or list(Family)
+    # progress in as-of dates × families computed
+    with progress.task("指標を計算 / computing indicators", total=len(dates) * len(chosen)) as reporter:
+        for start in range(0, len(dates), dates_per_pass):
+            batch = dates[start:start + dates_per_pass]
+            pit.prepare(con, batch, shard, inactive_after_months)
+            parts = 1
+            if shard is None and business_dates_per_pass:
+                parts = -(-con.execute("SELECT count(*) FROM universe").fetchone()[0] // business_dates_per_pass) or 1
+            for part in range(parts):
+                if parts > 1:
+                    pit.select_shard(con, (part, parts))  # the whole pass's tables, restricted
+                for family in chosen:
+                    _compute_family(con, family, values)
+                    reporter.advance(len(batch) / parts)
+            pit.end_shards(con)
     con.execute("DROP TABLE IF EXISTS family_result")
     con.unregister("indicator_catalog")
     if shard is None:

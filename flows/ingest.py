@@ -10,6 +10,7 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from yocho import progress
 from yocho.ingest.landing import LandedFile, by_feed, discover
 from yocho.ingest.load import record_misplaced
 from yocho.ingest.pipeline import FileOutcome, ingest_files
@@ -32,12 +33,16 @@ def find_new_files(settings: Settings) -> tuple[list[LandedFile], list[str]]:
 def ingest_group(settings: Settings, files: list[LandedFile]) -> list[dict]:
     logger = get_run_logger()
 
-    def log(outcome: FileOutcome) -> None:
-        logger.info("%s %s: %d rows, %d loaded, %d quarantined",
-                    outcome.status, outcome.path, outcome.rows_total, outcome.rows_loaded, outcome.rows_quarantined)
+    feed = files[0].feed if files else ""
 
-    with warehouse(settings) as con:
-        return [asdict(o) for o in ingest_files(con, files, settings, known_bank_codes(), on_file=log)]
+    with progress.task(f"ファイルを取込 ({feed}) / ingesting {feed} files", total=len(files)) as reporter:
+        def log(outcome: FileOutcome) -> None:
+            logger.info("%s %s: %d rows, %d loaded, %d quarantined", outcome.status, outcome.path,
+                        outcome.rows_total, outcome.rows_loaded, outcome.rows_quarantined)
+            reporter.advance()
+
+        with warehouse(settings) as con:
+            return [asdict(o) for o in ingest_files(con, files, settings, known_bank_codes(), on_file=log)]
 
 
 @flow(name="ingest")

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from features.partition import compute_shard, merge_shards
 from features.scan import fired_counts, last_month_end, scan
+from yocho import progress
 from yocho.settings import Settings, load_settings
 from yocho.warehouse.db import warehouse
 
@@ -91,8 +92,10 @@ def scan_sharded_flow(as_of: list[date], settings: Settings) -> dict:
         )
         for shard in range(shards)
     ]
-    for future in futures:
-        future.result()  # raises the first shard's failure
+    with progress.task("指標をシャード別に計算 / computing indicator shards", total=shards) as reporter:
+        for future in futures:
+            future.result()  # raises the first shard's failure
+            reporter.advance()
     # called, not submitted: the merge runs in the flow's process, next to the warehouse
     return merge_indicator_shards(settings, sorted(as_of), str(out_dir), shards)
 

@@ -12,6 +12,7 @@ import polars as pl
 from models.explain import contributions, factor_ids, top_factors
 from models.registry import Registry
 from models.train import FIRED, extra_columns, model_columns, predict
+from yocho import progress
 from yocho.settings import ModelSettings
 from yocho.warehouse.pit import ALL_HISTORY_MONTHS
 
@@ -127,15 +128,18 @@ def score(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: list[date],
                                  [list(as_of)]).fetch_record_batch(SCORE_BATCH_ROWS)
         con.execute(f"DROP TABLE IF EXISTS {SCORED_TABLE}")
         scored_rows = 0
-        for batch in batches:
-            chunk = score_frame(pipeline, pl.from_arrow(batch), version, settings)
-            con.register("scored_chunk", chunk.to_arrow())
-            try:
-                verb = f"INSERT INTO {SCORED_TABLE}" if scored_rows else f"CREATE TEMP TABLE {SCORED_TABLE} AS"
-                con.execute(f"{verb} SELECT * FROM scored_chunk")
-            finally:
-                con.unregister("scored_chunk")
-            scored_rows += chunk.height
+        rows = con.execute("SELECT count(*) FROM feature_panel WHERE as_of IN ?", [list(as_of)]).fetchone()[0]
+        with progress.task("スコアを計算 / scoring business-dates", total=rows) as reporter:
+            for batch in batches:
+                chunk = score_frame(pipeline, pl.from_arrow(batch), version, settings)
+                con.register("scored_chunk", chunk.to_arrow())
+                try:
+                    verb = f"INSERT INTO {SCORED_TABLE}" if scored_rows else f"CREATE TEMP TABLE {SCORED_TABLE} AS"
+                    con.execute(f"{verb} SELECT * FROM scored_chunk")
+                finally:
+                    con.unregister("scored_chunk")
+                scored_rows += chunk.height
+                reporter.advance(chunk.height)
     finally:
         reader.close()
     if not scored_rows:  # the dates were scanned but nobody was known by then

@@ -23,6 +23,7 @@ from models.labels import HORIZON_MONTHS
 from models.registry import Decision, ModelCard, Registry
 from models.report import card_markdown, training_markdown
 from models.train import FIRED, Backtest, backtest, extra_columns, fingerprint, fit, model_columns, predict
+from yocho import progress
 from yocho.settings import FeatureSettings, ModelSettings, SignalSettings
 
 PACKAGES = ("scikit-learn", "numpy", "polars", "duckdb", "skops", "prefect")
@@ -72,7 +73,12 @@ def run_backtests(frame: pl.DataFrame, settings: ModelSettings) -> dict[str, Bac
                 f"as-of dates from {test_from} and trains before {train_until} ({HORIZON_MONTHS}-month embargo); "
                 "scan a longer history or lower models.test_months"
             )
-    return {name: backtest(name, frame, test_from, settings.boosted_calibration) for name in settings.candidates}
+    results = {}
+    with progress.task("候補モデルを検証 / backtesting candidate models", total=len(settings.candidates)) as reporter:
+        for name in settings.candidates:
+            results[name] = backtest(name, frame, test_from, settings.boosted_calibration)
+            reporter.advance()
+    return results
 
 
 def best_candidate(backtests: dict[str, Backtest], metric: str) -> str:
@@ -169,8 +175,11 @@ def register_best(registry: Registry, frame: pl.DataFrame, backtests: dict[str, 
     (`sign_quality_lines`)."""
     now = now or datetime.now(UTC)
     name = best_candidate(backtests, models.promotion_metric)
-    pipeline = fit(name, frame, models.boosted_calibration)
-    drift = measure_drift(pipeline, frame, drift_against)
+    with progress.task("最良モデルを全履歴で学習 / fitting the best model, then drift", total=2) as reporter:
+        pipeline = fit(name, frame, models.boosted_calibration)
+        reporter.advance()
+        drift = measure_drift(pipeline, frame, drift_against)
+        reporter.advance()
     chosen = backtests[name]
     version, taken = f"{now:%Y%m%dT%H%M%S}-{name}", set(registry.versions())
     version = next(v for v in [version] + [f"{version}-{i}" for i in range(2, 100)] if v not in taken)
