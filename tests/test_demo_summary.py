@@ -87,6 +87,13 @@ def test_the_paragraphs_say_what_the_figures_mean(night):
     assert "2 of the 2 revitalisation cases" in en and "1 of the 2 management improvement cases" in en
 
 
+def test_many_waiting_businesses_read_as_plural(night):
+    store, flags = night
+    many = {**flags, "budgets": [{**flags["budgets"][0], "waiting": 9}]}
+    assert "The other 9 businesses are not dropped: they wait below the line" in english(figures(TRAINING, many, store))
+    assert "about 3 months of today's budget" in english(figures(TRAINING, many, store))
+
+
 def test_without_the_generators_truth_the_lead_is_the_models_top_scores(night):
     store, flags = night
     found = figures({**TRAINING, "watchlist": {}}, flags, store)

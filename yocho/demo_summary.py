@@ -119,8 +119,8 @@ def _months_of_budget(waiting: int, budget: int) -> int | None:
     return math.ceil(waiting / budget) if budget else None
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _in100(auc: float) -> int:
@@ -174,7 +174,7 @@ def english(f: DemoFigures) -> str:
     months = _months_of_budget(f.waiting, f.budget)
     if f.waiting:
         parts.append(
-            f" The other {_n(f.waiting, 'business')} {'is' if f.waiting == 1 else 'are'} not dropped: "
+            f" The other {_n(f.waiting, 'business', 'businesses')} {'is' if f.waiting == 1 else 'are'} not dropped: "
             f"{'it waits' if f.waiting == 1 else 'they wait'} below the line, ranked, "
             "ranked again each night with the new entries while still flagged, and the following months' budgets "
             f"open the list from the top (about {_n(months or 0, 'month')} of today's budget even if nothing new "
