@@ -8,10 +8,17 @@ No hash runs inside a database transaction or with a pooled connection checked o
 takes a core for a tenth of a second or more, and on SQLite a write transaction holds the one
 write lock. `authenticate` costs exactly one hash whether the username exists or not.
 
-Also here: server-side web sessions (`open_session`, `session_user`, `revoke_session`; the
-table keeps only a token's SHA-256) and the append-only account audit log (`account_events`:
-logins, logouts, users created or disabled, role and password changes; `list_account_events`
-for administrators).
+Also here: server-side web sessions (`open_session`, `session_user`, `session_account`,
+`revoke_session`; the table keeps only a token's SHA-256) and the append-only account audit log
+(`account_events`: logins, logouts, users created or disabled, role and password changes;
+`list_account_events` for administrators).
+
+A password somebody else chose for a user — an administrator creating the account or resetting
+its password (`create_user`, `admin_reset_password`), the operator doing either with
+`yocho users` — is one-time: `users.must_change_password` is set, the web app lets the user do
+nothing but choose their own (`session_account` tells it on every request), and only the
+user's own `change_password` clears it. The demo's users and the first administrator of
+`bootstrap_admin` are exempt (their passwords are the demo's, or their own).
 
 The operator who runs the server manages accounts from its shell too (`yocho users`,
 yocho/cli_users.py): `operator_create_user`, `operator_disable_user`,
@@ -169,16 +176,30 @@ def open_session(store: QueueStore, user: User, lifetime_seconds: int) -> str:
     return token
 
 
-def session_user(store: QueueStore, token: str) -> User | None:
-    """The active user of a session that is neither revoked nor expired, or None. One
-    read: the web app calls it on every request, so logout and disabling act at once."""
+@dataclass(frozen=True)
+class SessionAccount:
+    """The user of a live session, and whether they must choose a new password first."""
+    user: User
+    must_change_password: bool
+
+
+def session_account(store: QueueStore, token: str) -> SessionAccount | None:
+    """The active user of a session that is neither revoked nor expired, with their
+    must-change-password flag, or None. One read: the web app calls it on every request, so
+    logout, disabling and a password reset act at once."""
     if not isinstance(token, str) or not token or len(token) > 256:
         return None
     with store._read() as conn:
         row = conn.execute(select(users).join(sessions, sessions.c.user_id == users.c.id).where(
             sessions.c.id == _session_id(token), sessions.c.revoked_at.is_(None),
             sessions.c.expires_at > store.now(), users.c.active.is_(True))).first()
-    return _user(row) if row is not None else None
+    return SessionAccount(_user(row), bool(row.must_change_password)) if row is not None else None
+
+
+def session_user(store: QueueStore, token: str) -> User | None:
+    """The active user of a live session, or None (`session_account` without the flag)."""
+    account = session_account(store, token)
+    return account.user if account is not None else None
 
 
 def revoke_session(store: QueueStore, token: str, reason: str = "logout") -> bool:
@@ -190,9 +211,13 @@ def revoke_session(store: QueueStore, token: str, reason: str = "logout") -> boo
                             .values(revoked_at=store.now(), revoked_reason=reason[:32])).rowcount > 0
 
 
-def _revoke_user_sessions(store: QueueStore, conn: Connection, user_id: int, reason: str) -> int:
-    return conn.execute(update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-                        .values(revoked_at=store.now(), revoked_reason=reason)).rowcount
+def _revoke_user_sessions(store: QueueStore, conn: Connection, user_id: int, reason: str, *,
+                          keep: str | None = None) -> int:
+    """End every live session of the user, except the one whose token is `keep`."""
+    query = update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+    if keep:
+        query = query.where(sessions.c.id != _session_id(keep))
+    return conn.execute(query.values(revoked_at=store.now(), revoked_reason=reason)).rowcount
 
 
 def _require_admin(store: QueueStore, conn: Connection, admin: User) -> User:
@@ -213,10 +238,22 @@ def _check_username(username: str) -> None:
         raise InvalidInput("username: letters, digits and . _ @ - only, up to 128 characters")
 
 
-def _check_password(password: str) -> None:
+def password_problem(password: str) -> str | None:
+    """What the password policy finds wrong with a new password: `too_short` (fewer than
+    MIN_PASSWORD_LENGTH characters), `too_long` (more than MAX_PASSWORD_LENGTH), or None. The
+    web app words each in the page's language; the store's functions refuse the same."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        return "too_short"
     if len(password) > MAX_PASSWORD_LENGTH:
+        return "too_long"
+    return None
+
+
+def _check_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem == "too_short":
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if problem == "too_long":
         raise InvalidInput(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
 
 
@@ -232,7 +269,7 @@ def _check_role_institution(role: Role, institution_id: str | None) -> None:
 
 
 def _insert_user(store: QueueStore, conn: Connection, username: str, password_hash: str, role: Role,
-                 institution_id: str | None, display_name: str) -> User:
+                 institution_id: str | None, display_name: str, *, must_change_password: bool) -> User:
     if institution_id is not None and conn.execute(
             select(institutions.c.id).where(institutions.c.id == institution_id)).first() is None:
         raise InvalidInput(f"unknown institution {institution_id}")
@@ -241,7 +278,7 @@ def _insert_user(store: QueueStore, conn: Connection, username: str, password_ha
             user_id = conn.execute(insert(users).values(
                 username=username, password_hash=password_hash,
                 role=role.value, institution_id=institution_id, display_name=display_name,
-                active=True, created_at=store.now(),
+                active=True, created_at=store.now(), must_change_password=must_change_password,
             ).returning(users.c.id)).scalar_one()
     except IntegrityError:
         raise Conflict(f"username {username} is taken") from None
@@ -257,9 +294,12 @@ def create_user(
     role: Role | str,
     institution_id: str | None = None,
     display_name: str | None = None,
+    must_change_password: bool = True,
 ) -> User:
     """Create an account (admin only). Reviewers belong to a bank, analysts to a CGA, intake
-    to a council; administrators to no institution."""
+    to a council; administrators to no institution. The administrator chose the password, so
+    the user must change it at their first login (`must_change_password=False` only for the
+    demo's users, whose passwords are public anyway)."""
     role = Role(role)
     username = username.strip()
     _check_new_user(username, password, role, institution_id)
@@ -267,7 +307,7 @@ def create_user(
     with store._write() as conn:
         actor = _require_admin(store, conn, admin)
         return _create_in(store, conn, _by_admin(actor), username, password_hash, role, institution_id,
-                          display_name or username)
+                          display_name or username, must_change_password=must_change_password)
 
 
 def _by_admin(actor: User) -> dict[str, Any]:
@@ -281,8 +321,9 @@ def _by_operator(operator: str) -> dict[str, Any]:
 
 
 def _create_in(store: QueueStore, conn: Connection, by: dict[str, Any], username: str, password_hash: str,
-               role: Role, institution_id: str | None, display_name: str) -> User:
-    created = _insert_user(store, conn, username, password_hash, role, institution_id, display_name)
+               role: Role, institution_id: str | None, display_name: str, *, must_change_password: bool) -> User:
+    created = _insert_user(store, conn, username, password_hash, role, institution_id, display_name,
+                           must_change_password=must_change_password)
     _audit(store, conn, "user_created", **by, subject=created.username, subject_user_id=created.id,
            detail=f"{role.value}" + (f" ({institution_id})" if institution_id else ""))
     return created
@@ -298,7 +339,8 @@ def bootstrap_admin(store: QueueStore, username: str, password: str, display_nam
             users.c.role == Role.ADMIN.value, users.c.active.is_(True))).scalar_one()
         if admins:
             raise Forbidden("an administrator exists already; ask them to create accounts")
-        created = _insert_user(store, conn, username, password_hash, Role.ADMIN, None, display_name)
+        created = _insert_user(store, conn, username, password_hash, Role.ADMIN, None, display_name,
+                               must_change_password=False)
         _audit(store, conn, "user_created", actor="bootstrap", subject=created.username, subject_user_id=created.id,
                detail="admin (the first administrator)")
         return created
@@ -362,11 +404,17 @@ def change_role(store: QueueStore, admin: User, username: str, role: Role | str,
         return User(row.id, row.username, role, institution_id, row.display_name, bool(row.active))
 
 
-def change_password(store: QueueStore, user: User, old_password: str, new_password: str) -> None:
-    """A user changes their own password (the old one is checked). Both hashes run outside
-    any transaction; the update applies only if the stored hash is still the one checked."""
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+def change_password(store: QueueStore, user: User, old_password: str, new_password: str, *,
+                    keep_session: str | None = None) -> int:
+    """A user changes their own password: the current one is checked, the new one must meet
+    the policy (`password_problem`) and differ from it. Clears `must_change_password`; ends
+    every other session of the user (all of them unless `keep_session` names the token of the
+    one they changed it from, which stays open) and records `password_changed`. Returns the
+    number of sessions ended. Both hashes run outside any transaction; the update applies only
+    if the stored hash is still the one checked."""
+    _check_password(new_password)
+    if new_password == old_password:
+        raise InvalidInput("the new password is the current one")
     with store._read() as conn:
         actor = store._actor(conn, user)
         stored = conn.execute(select(users.c.password_hash).where(users.c.id == actor.id)).scalar_one()
@@ -376,14 +424,51 @@ def change_password(store: QueueStore, user: User, old_password: str, new_passwo
     with store._write() as conn:
         store._actor(conn, user)
         changed = conn.execute(update(users).where(users.c.id == actor.id, users.c.password_hash == stored)
-                               .values(password_hash=new_hash)).rowcount
-        if changed:  # every session of the user ends; the caller opens a new one
-            revoked = _revoke_user_sessions(store, conn, actor.id, "password_changed")
+                               .values(password_hash=new_hash, must_change_password=False)).rowcount
+        if changed:
+            revoked = _revoke_user_sessions(store, conn, actor.id, "password_changed", keep=keep_session)
+            kept = "; this session kept" if keep_session else ""
             _audit(store, conn, "password_changed", actor=actor.username, actor_user_id=actor.id,
                    actor_role=actor.role.value, subject=actor.username, subject_user_id=actor.id,
-                   detail=f"{revoked} session(s) revoked")
+                   detail=f"changed by the user; {revoked} other session(s) revoked{kept}")
     if not changed:
         raise Conflict("the password was changed meanwhile; try again")
+    return revoked
+
+
+def admin_reset_password(store: QueueStore, admin: User, username: str, new_password: str) -> int:
+    """An administrator gives another account a new password (one the user forgot): every
+    session of it ends, and the user must choose their own at the next login. Returns the
+    number of sessions revoked. An administrator changes their own with `change_password`."""
+    username = username.strip()
+    _check_password(new_password)
+    new_hash = hash_password(new_password, store.password_params)  # before the transaction: no lock held
+    with store._write() as conn:
+        actor = _require_admin(store, conn, admin)
+        return _reset_in(store, conn, _by_admin(actor), username, new_hash, "reset by an administrator",
+                         refuse_id=actor.id)
+
+
+def _reset_in(store: QueueStore, conn: Connection, by: dict[str, Any], username: str, new_hash: str,
+              how: str, *, refuse_id: int | None = None) -> int:
+    row = conn.execute(select(users.c.id, users.c.username).where(users.c.username == username)).first()
+    if row is None:
+        raise InvalidInput(f"no user {username}")
+    if row.id == refuse_id:
+        raise Forbidden("change your own password on the password page")
+    conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash, must_change_password=True))
+    revoked = _revoke_user_sessions(store, conn, row.id, "password_reset")
+    _audit(store, conn, "password_changed", **by, subject=row.username, subject_user_id=row.id,
+           detail=f"{how}; {revoked} session(s) revoked; must change it at the next login")
+    return revoked
+
+
+def pending_password_changes(store: QueueStore, admin: User) -> frozenset[str]:
+    """Usernames that must change their password at the next login (admin only)."""
+    with store._read() as conn:
+        _require_admin(store, conn, admin)
+        return frozenset(conn.execute(select(users.c.username).where(users.c.must_change_password.is_(True)))
+                         .scalars())
 
 
 def list_users(store: QueueStore, admin: User) -> list[User]:
@@ -407,6 +492,7 @@ class Account:
     disabled_at: datetime | None
     last_login: datetime | None  # the latest login_succeeded in the audit log
     open_sessions: int  # neither revoked nor expired
+    must_change_password: bool = False  # a password someone else set, not yet changed by its user
 
 
 def check_new_account(store: QueueStore, username: str, role: Role | str, institution_id: str | None, *,
@@ -433,7 +519,8 @@ def check_new_account(store: QueueStore, username: str, role: Role | str, instit
 def operator_create_user(store: QueueStore, operator: str, *, username: str, password: str, role: Role | str,
                          institution_id: str | None = None, display_name: str | None = None,
                          register_institution: Institution | None = None) -> User:
-    """Create an account of any role, also the first administrator of an empty store.
+    """Create an account of any role, also the first administrator of an empty store. The
+    operator typed the password, so its user must change it at their first login.
     `register_institution`: the institution `institution_id` names, registered in the same
     transaction if the queue does not know it yet (before the first nightly run brings it)."""
     role = Role(role)
@@ -447,7 +534,7 @@ def operator_create_user(store: QueueStore, operator: str, *, username: str, pas
                 raise InvalidInput(f"institution to register {register_institution.id} is not {institution_id}")
             ensure_institutions(conn, [register_institution])
         return _create_in(store, conn, _by_operator(operator), username, password_hash, role, institution_id,
-                          display_name or username)
+                          display_name or username, must_change_password=True)
 
 
 def operator_disable_user(store: QueueStore, operator: str, username: str) -> tuple[User, int]:
@@ -458,20 +545,14 @@ def operator_disable_user(store: QueueStore, operator: str, username: str) -> tu
 
 
 def operator_reset_password(store: QueueStore, operator: str, username: str, new_password: str) -> int:
-    """Give an account a new password (one the user forgot); every session of it ends.
-    Returns the number of sessions revoked. A disabled account stays disabled."""
+    """Give an account a new password (one the user forgot); every session of it ends, and the
+    user must choose their own at the next login. Returns the number of sessions revoked. A
+    disabled account stays disabled."""
     username = username.strip()
     _check_password(new_password)
     new_hash = hash_password(new_password, store.password_params)  # before the transaction: no lock held
     with store._write() as conn:
-        row = conn.execute(select(users.c.id, users.c.username).where(users.c.username == username)).first()
-        if row is None:
-            raise InvalidInput(f"no user {username}")
-        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash))
-        revoked = _revoke_user_sessions(store, conn, row.id, "password_reset")
-        _audit(store, conn, "password_changed", **_by_operator(operator), subject=row.username,
-               subject_user_id=row.id, detail=f"reset by the operator; {revoked} session(s) revoked")
-    return revoked
+        return _reset_in(store, conn, _by_operator(operator), username, new_hash, "reset by the operator")
 
 
 def list_accounts(store: QueueStore) -> list[Account]:
@@ -489,7 +570,8 @@ def list_accounts(store: QueueStore) -> list[Account]:
              .order_by(users.c.username))
     with store._read() as conn:
         return [Account(_user(r), _aware(r.created_at), _aware(r.disabled_at) if r.disabled_at else None,
-                        _aware(r.last_login) if r.last_login else None, r.open_sessions or 0)
+                        _aware(r.last_login) if r.last_login else None, r.open_sessions or 0,
+                        bool(r.must_change_password))
                 for r in conn.execute(query)]
 
 
@@ -547,5 +629,6 @@ def seed_demo_users(store: QueueStore, institutions_: Iterable[str | Institution
     for demo in wanted[1:]:
         if demo.username not in existing:
             create_user(store, admin, username=demo.username, password=demo.password, role=demo.role,
-                        institution_id=demo.institution_id, display_name=demo.display_name)
+                        institution_id=demo.institution_id, display_name=demo.display_name,
+                        must_change_password=False)
     return wanted

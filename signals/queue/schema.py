@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     insert,
     inspect,
     select,
@@ -78,6 +79,10 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
+    # The password is one somebody else chose (an administrator creating the account or
+    # resetting it, the operator with `yocho users`): the web app lets the user do nothing but
+    # choose their own until they have. Cleared by the user's own change only.
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
     CheckConstraint(f"role IN ({_in(Role)})", name="ck_users_role"),
 )
 
@@ -363,7 +368,22 @@ def _v7_first_event(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE cases ADD COLUMN events_as_of DATE"))
 
 
-SCHEMA_VERSION = 7
+def _v8_must_change_password(conn: Connection) -> None:
+    """users.must_change_password: a password set by someone other than its user must be
+    changed at the next login. Accounts whose latest password change was the operator's reset
+    (`yocho users reset-password`, from before this version) get the flag: nobody but the
+    operator has chosen that password yet. Every other account keeps its password as it is."""
+    if "must_change_password" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN must_change_password BOOLEAN DEFAULT FALSE NOT NULL"))
+    latest = ("SELECT max(id) FROM account_events WHERE event = 'password_changed' "
+              "AND subject_user_id IS NOT NULL GROUP BY subject_user_id")
+    conn.execute(text(
+        "UPDATE users SET must_change_password = TRUE WHERE id IN ("
+        f"SELECT subject_user_id FROM account_events WHERE id IN ({latest}) "
+        "AND detail LIKE 'reset by the operator%')"))
+
+
+SCHEMA_VERSION = 8
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -376,8 +396,10 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
         "transitions.reason_code", _v5_budget),
     6: ("cases.business_name and waiting_entries.business_name (商号)", _v6_business_names),
     7: ("cases.first_event_on and cases.events_as_of (the first deterioration event reported)", _v7_first_event),
+    8: ("users.must_change_password (a password set by an administrator or the operator is changed at the next "
+        "login)", _v8_must_change_password),
 }
-_DESCRIPTION = ("institutions, users, cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
+_DESCRIPTION = ("institutions, users (with must_change_password), cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
                 "sessions, account_events, waiting_entries, review_budgets; append-only triggers")
 
 
