@@ -1,7 +1,8 @@
 """`yocho users` through the real command (typer's CliRunner on yocho.cli.app), on a temporary
 SQLite queue in --data-dir and, once, on the PostgreSQL server of the queue tests through
 YOCHO_QUEUE__URL. What a command did is checked where it matters: logging in to the real web
-app (TestClient) or through `authenticate`, and the queue's own tables."""
+app (TestClient) or through `authenticate`, and the queue's own tables. A password the
+operator typed or generated is one-time: the web app asks its user for their own first."""
 from __future__ import annotations
 
 import re
@@ -59,6 +60,15 @@ def web(data_dir: Path) -> Iterator[Browser]:
         yield Browser(client)
 
 
+def choose_own_password(web: Browser, current: str, new: str) -> None:
+    """The web app's password page, where a user the operator created or reset is sent first."""
+    forced = web.client.get("/cases", follow_redirects=False)
+    assert forced.status_code == 303 and forced.headers["location"].startswith("/account/password")
+    changed = web.post("/account/password", {"current_password": current, "new_password": new,
+                                             "new_password_confirm": new}, token_from="/account/password")
+    assert changed.status_code == 303, changed.text
+
+
 def with_admin_and_reviewer(data_dir: Path) -> None:
     d = str(data_dir)
     ok("create", "root", "--role", "admin", "--display-name", "管理者", "--password-stdin", "--data-dir", d,
@@ -76,14 +86,18 @@ def test_first_admin_from_stdin_logs_in_to_the_web_app(data_dir: Path, web: Brow
     assert web.login("root", "wrong password!").status_code == 401
     response = web.login("root", ADMIN_PW)
     assert response.status_code == 303 and response.headers["location"] == "/admin/users"
+    forced = web.client.get("/admin/users", follow_redirects=False)  # the operator typed it: one-time
+    assert forced.status_code == 303 and forced.headers["location"] == "/account/password?next=%2Fadmin%2Fusers"
+    choose_own_password(web, ADMIN_PW, ADMIN_PW + " of my own")
     page = web.client.get("/admin/users")
     assert page.status_code == 200 and "管理者" in page.text
     audit = web.client.get("/admin/audit")  # the web app's audit page shows who created the account
     assert audit.status_code == 200 and f"operator:{_os_user()}" in audit.text
     with store_of(data_dir) as store:
-        admin = authenticate(store, "root", ADMIN_PW)
+        admin = authenticate(store, "root", ADMIN_PW + " of my own")
         events = [(e.event, e.actor, e.subject) for e in list_account_events(store, admin)]
     assert ("user_created", f"operator:{_os_user()}", "root") in events
+    assert ("password_changed", "root", "root") in events
 
 
 def _os_user() -> str:
@@ -118,6 +132,7 @@ def test_list_shows_accounts_without_hashes(data_dir: Path, web: Browser) -> Non
 def test_reset_password_changes_it_and_ends_sessions(data_dir: Path, web: Browser) -> None:
     with_admin_and_reviewer(data_dir)
     assert web.login("rev", REVIEWER_PW).status_code == 303
+    choose_own_password(web, REVIEWER_PW, "the reviewer's own")
     assert web.client.get("/cases", follow_redirects=False).status_code == 200
 
     new = "a brand new password"
@@ -125,7 +140,7 @@ def test_reset_password_changes_it_and_ends_sessions(data_dir: Path, web: Browse
     assert "1 open session(s) ended" in result.stderr
     assert web.client.get("/cases", follow_redirects=False).status_code in (302, 303)  # logged out
     with store_of(data_dir) as store:
-        assert authenticate(store, "rev", REVIEWER_PW) is None
+        assert authenticate(store, "rev", "the reviewer's own") is None
         assert authenticate(store, "rev", new) is not None
 
     generated = ok("reset-password", "rev", "--generate", "--data-dir", str(data_dir))
@@ -134,17 +149,20 @@ def test_reset_password_changes_it_and_ends_sessions(data_dir: Path, web: Browse
     assert password not in generated.stderr  # printed once
     assert web.login("rev", new).status_code == 401
     assert web.login("rev", password).status_code == 303
+    choose_own_password(web, password, "the reviewer's own again")  # a generated password is one-time
+    assert web.client.get("/cases", follow_redirects=False).status_code == 200
 
 
 def test_disable_blocks_login_and_ends_sessions(data_dir: Path, web: Browser) -> None:
     with_admin_and_reviewer(data_dir)
     assert web.login("rev", REVIEWER_PW).status_code == 303
+    choose_own_password(web, REVIEWER_PW, "the reviewer's own")
     assert web.client.get("/cases", follow_redirects=False).status_code == 200
 
     result = ok("disable", "rev", "--data-dir", str(data_dir))
     assert "disabled rev; 1 open session(s) ended" in result.stderr
     assert web.client.get("/cases", follow_redirects=False).status_code in (302, 303)
-    assert web.login("rev", REVIEWER_PW).status_code == 401
+    assert web.login("rev", "the reviewer's own").status_code == 401
     # ended, not only refused while the account is disabled: the session rows are revoked
     sessions = sqlite3.connect(data_dir / "queue.sqlite").execute(
         "SELECT s.revoked_reason FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'rev'").fetchall()
