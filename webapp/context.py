@@ -1,7 +1,7 @@
 """What every route shares: the app's `WebContext` (store, settings, templates, login limits)
 kept on `app.state.web`, the FastAPI dependencies that hand it and the logged-in user to
-routes (`web_context`, `queue_store`, `current_user`, `admin_user`), and page rendering
-(`render`, `error_page`).
+routes (`web_context`, `queue_store`, `current_user`, `admin_user`, and `account_user` for the
+password page), and page rendering (`render`, `error_page`).
 
 Routes live in module-level routers that several apps may include (each test builds its own),
 so nothing here is a global of one app: everything is read from `request.app.state`.
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from signals.queue.auth import session_user as load_session_user
+from signals.queue.auth import session_account
 from signals.queue.lifecycle import Role
 from signals.queue.store import QueueStore, User
 from webapp.formatting import Formatter
@@ -39,6 +39,14 @@ class WebContext:
 
 class LoginRequired(Exception):
     """No valid session: the handler redirects to the login page."""
+
+
+class PasswordChangeRequired(Exception):
+    """The user's password was set by someone else and not yet changed: the handler sends
+    every page but the password page and logout there."""
+
+
+PASSWORD_PAGE = "/account/password"
 
 
 def context_of(request: Request) -> WebContext:
@@ -71,25 +79,37 @@ def translator(request: Request) -> Translator:
 
 def session_user(request: Request) -> User | None:
     """The user of the request's server-side session (`sid`): None, and the cookie
-    cleared, once that session is revoked (logout, a disabled user) or expired."""
+    cleared, once that session is revoked (logout, a disabled user, a password changed or
+    reset) or expired. Also sets `request.state.must_change_password` from the same read."""
     uid, username, sid = request.session.get("uid"), request.session.get("un"), request.session.get("sid")
     if not isinstance(uid, int):
         return None
-    user = load_session_user(context_of(request).store, sid) if isinstance(sid, str) else None
-    if user is None or user.id != uid or user.username != username:
+    account = session_account(context_of(request).store, sid) if isinstance(sid, str) else None
+    if account is None or account.user.id != uid or account.user.username != username:
         request.session.clear()
         return None
+    request.state.must_change_password = account.must_change_password
+    return account.user
+
+
+def account_user(request: Request) -> User:
+    """Dependency: the logged-in user, whether or not they must change their password (the
+    password page); without a valid session, LoginRequired. Sync on purpose: it reads the
+    database, so FastAPI runs it in a worker thread."""
+    user = session_user(request)
+    if user is None:
+        raise LoginRequired()
+    request.state.user = user
     return user
 
 
 def current_user(request: Request) -> User:
     """Dependency: the logged-in user (and `request.state.user`, which pages show); without a
-    valid session, LoginRequired sends the browser to the login page. Sync on purpose: it
-    reads the database, so FastAPI runs it in a worker thread."""
-    user = session_user(request)
-    if user is None:
-        raise LoginRequired()
-    request.state.user = user
+    valid session, LoginRequired sends the browser to the login page, and while the user's
+    password is one someone else set, PasswordChangeRequired sends it to the password page."""
+    user = account_user(request)
+    if getattr(request.state, "must_change_password", False):
+        raise PasswordChangeRequired()
     return user
 
 
@@ -122,6 +142,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     user = getattr(request.state, "user", None)
     response = context_of(request).templates.TemplateResponse(request, name, {
         "t": Translator(lang), "f": Formatter(lang), "lang": lang, "user": user, "csrf": csrf_token(request),
+        "must_change_password": user is not None and getattr(request.state, "must_change_password", False),
         "flashes": pop_flashes(request), "lang_urls": lang_urls, "path": request.url.path, **context,
     }, status_code=status_code)
     chosen = normalize_lang(request.query_params.get("lang"))

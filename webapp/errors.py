@@ -1,6 +1,7 @@
 """The app's exception handlers (`EXCEPTION_HANDLERS`, given to FastAPI by `create_app`): no
-session redirects to the login page; a failed CSRF check, a case outside the user's scope,
-a refused action or bad input becomes an error page in the user's language."""
+session redirects to the login page, a password someone else set to the password page; a
+failed CSRF check, a case outside the user's scope, a refused action or bad input becomes an
+error page in the user's language."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signals.queue.lifecycle import Forbidden, NotFound, QueueError
-from webapp.context import LoginRequired, error_page, translator
+from webapp.context import PASSWORD_PAGE, LoginRequired, PasswordChangeRequired, error_page, translator
 from webapp.security import CsrfError
 
 
@@ -22,6 +23,14 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     if request.method != "GET" or target == "/":
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def _password_change(request: Request, _exc: Exception) -> Response:
+    # A page asked for comes back after the change; a form sent meanwhile is dropped.
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or target == "/":
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
+    return RedirectResponse(f"{PASSWORD_PAGE}?next={quote(target, safe='')}", status_code=303)
 
 
 async def _csrf(request: Request, _exc: Exception) -> Response:
@@ -57,6 +66,7 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
 # and Forbidden win over their base QueueError whatever the order here.
 EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
     LoginRequired: _login_required,
+    PasswordChangeRequired: _password_change,
     CsrfError: _csrf,
     NotFound: _not_found,
     Forbidden: _forbidden,

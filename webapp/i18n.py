@@ -31,6 +31,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_admin_users": ("ユーザー管理", "Users"),
     "nav_admin_audit": ("アカウント監査", "Account audit"),
     "logout": ("ログアウト", "Log out"),
+    "nav_password": ("パスワード変更", "Change password"),
     "language": ("言語", "Language"),
     "skip_to_content": ("本文へ移動", "Skip to content"),
     "signed_in_as": ("ログイン中", "Signed in as"),
@@ -46,6 +47,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Too many login attempts. Try again in {seconds} seconds."),
     "logged_out": ("ログアウトしました。", "You have logged out."),
     "login_required": ("ログインしてください。", "Please log in."),
+    # the user's own password (/account/password)
+    "password_page_title": ("パスワードの変更", "Change your password"),
+    "password_page_lead": ("新しいパスワードを設定すると、他の端末でのログインはすべて終了します。",
+                           "Setting a new password ends your sessions on every other device."),
+    "password_change_required": ("このパスワードは管理者または運用担当者が設定したものです。続けるには、ご自身で新しいパスワードを設定してください。",
+                                 "Your password was set by an administrator or the operator. Choose a password of "
+                                 "your own to continue."),
+    "current_password": ("現在のパスワード", "Current password"),
+    "new_password": ("新しいパスワード", "New password"),
+    "new_password_hint": ("{n}文字以上。現在のパスワードとは別のもの", "At least {n} {n|character|characters}, not the current one"),
+    "new_password_confirm": ("新しいパスワード（確認）", "New password again"),
+    "password_change_button": ("パスワードを変更する", "Change the password"),
+    "password_changed_done": ("パスワードを変更しました。他の端末のログイン{n}件を終了しました。",
+                              "Your password is changed. {n} other {n|session|sessions} ended."),
+    "current_password_missing": ("現在のパスワードを入力してください。", "Enter your current password."),
+    "current_password_wrong": ("現在のパスワードが正しくありません。", "The current password is wrong."),
+    "password_too_long": ("パスワードは{n}文字以内にしてください。", "The password must be at most {n} {n|character|characters}."),
+    "password_unchanged": ("新しいパスワードは現在のパスワードと別のものにしてください。",
+                           "The new password must differ from the current one."),
     # errors
     "error_title": ("エラー", "Error"),
     "not_found_title": ("見つかりません", "Not found"),
@@ -361,7 +381,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "create_user_lead": ("金融機関の審査担当は銀行に、分析担当は信用保証協会に、受付担当は協議会に所属します。管理者は所属なしです。",
                          "Bank reviewers belong to a bank, analysts to a guarantee association, intake to the council; "
                          "administrators to none."),
-    "initial_password": ("初期パスワード", "Initial password"),
+    "initial_password": ("初期パスワード（初回ログイン時に変更が必要）", "Initial password (changed at the first login)"),
     "password_hint": ("{n}文字以上", "At least {n} {n|character|characters}"),
     "password_confirm": ("初期パスワード（確認）", "Confirm the password"),
     "create": ("作成", "Create"),
@@ -380,6 +400,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "change_role_button": ("{username} の役割を変更する", "Change the role of {username}"),
     "role_changed": ("ユーザー {username} の役割を「{role}」に変更しました。", "User {username} is now {role}."),
     "role_change_refused": ("この役割変更はできません。", "This role change is not allowed."),
+    "password_reset": ("パスワード再設定", "Reset password"),
+    "password_reset_lead": ("ログイン中のセッションはすべて終了し、ユーザーは次回ログイン時に自分のパスワードへの変更を求められます。",
+                            "Every session of the account ends, and the user must choose a password of their own "
+                            "at the next login."),
+    "password_reset_button": ("{username} のパスワードを再設定する", "Reset the password of {username}"),
+    "password_reset_done": ("ユーザー {username} のパスワードを再設定しました（セッション{n}件を終了）。次回ログイン時に変更が必要です。",
+                            "The password of {username} is reset ({n} {n|session|sessions} ended); they must change "
+                            "it at the next login."),
+    "password_reset_refused": ("このパスワード再設定はできません。", "This password reset is not allowed."),
+    "password_pending": ("パスワード変更待ち", "Password change pending"),
+    "password_pending_help": ("管理者または運用担当者が設定したパスワードのままです。次回ログイン時に変更が必要です。",
+                              "The password is still the one an administrator or the operator set; the user must "
+                              "change it at the next login."),
     # account audit log
     "admin_audit_title": ("アカウント監査ログ", "Account audit log"),
     "admin_audit_lead": ("ログイン（成功・失敗・制限）、ログアウト、ユーザーの作成・無効化、役割とパスワードの変更の記録です。新しい順。記録は変更・削除できません。",

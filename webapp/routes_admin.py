@@ -1,7 +1,9 @@
 """User administration, for administrators only (anyone else gets a 404): the list of users
 and the form that creates one (`/admin/users`), a user's role and institution
-(`/admin/users/{username}/role`), disabling a user (`/admin/users/{username}/disable`) and the
-account audit log (`/admin/audit`)."""
+(`/admin/users/{username}/role`), a new password for a user who forgot theirs
+(`/admin/users/{username}/password`), disabling a user (`/admin/users/{username}/disable`) and
+the account audit log (`/admin/audit`). A password an administrator sets, at creation or reset,
+must be changed by its user at their next login (signals/queue/auth.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,16 +12,21 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from signals.queue.auth import (
+    MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    admin_reset_password,
     change_role,
     create_user,
     disable_user,
     list_account_events,
     list_users,
+    password_problem,
+    pending_password_changes,
 )
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
 from signals.queue.store import QueueStore, User
 from webapp.context import admin_user, institution_names, queue_store, render, translator
+from webapp.i18n import Translator
 from webapp.security import flash
 
 log = logging.getLogger(__name__)
@@ -37,7 +44,7 @@ def users_page(request: Request, queue: QueueStore, admin: User, *, status_code:
     return render(request, "admin_users.html", status_code=status_code, nav="admin", accounts=accounts,
                   active_admins=active_admins, institutions=queue.list_institutions(admin),
                   names=institution_names(queue, admin), roles=list(Role), min_password=MIN_PASSWORD_LENGTH,
-                  error=error, form=form or {})
+                  pending=pending_password_changes(queue, admin), error=error, form=form or {})
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -58,13 +65,13 @@ def admin_create_user(request: Request, admin: User = Depends(admin_user), queue
     error = None
     if role not in {r.value for r in Role}:
         error = t("invalid_input")
-    elif len(password) < MIN_PASSWORD_LENGTH:
-        error = t("password_too_short", n=MIN_PASSWORD_LENGTH)
+    elif (problem := password_policy_error(t, password)) is not None:
+        error = problem
     elif password != password_confirm:
         error = t("password_mismatch")
     else:
         try:
-            created = create_user(queue, admin, username=username, password=password[:1024], role=role,
+            created = create_user(queue, admin, username=username, password=password, role=role,
                                   institution_id=institution_id or None, display_name=display_name or None)
         except Conflict:
             error = t("username_taken", username=username)
@@ -75,6 +82,38 @@ def admin_create_user(request: Request, admin: User = Depends(admin_user), queue
             flash(request, "ok", t("user_created", username=created.username))
             return RedirectResponse("/admin/users", status_code=303)
     return users_page(request, queue, admin, status_code=400, error=error, form=form)
+
+
+def password_policy_error(t: Translator, password: str) -> str | None:
+    """The store's password policy, worded in the page's language (None: the password meets it)."""
+    problem = password_problem(password)
+    if problem == "too_short":
+        return t("password_too_short", n=MIN_PASSWORD_LENGTH)
+    if problem == "too_long":
+        return t("password_too_long", n=MAX_PASSWORD_LENGTH)
+    return None
+
+
+@router.post("/admin/users/{username}/password", response_class=HTMLResponse)
+def admin_reset_user_password(request: Request, username: str, admin: User = Depends(admin_user),
+                              queue: QueueStore = Depends(queue_store), password: str = Form(""),
+                              password_confirm: str = Form("")) -> Response:
+    t = translator(request)
+    password, password_confirm = password[:MAX_PASSWORD_LENGTH + 1], password_confirm[:MAX_PASSWORD_LENGTH + 1]
+    error = password_policy_error(t, password)
+    if error is None and password != password_confirm:
+        error = t("password_mismatch")
+    if error is not None:
+        return users_page(request, queue, admin, status_code=400, error=error)
+    try:
+        ended = admin_reset_password(queue, admin, username[:128], password)
+    except Forbidden as exc:
+        return users_page(request, queue, admin, status_code=400, error=f"{t('password_reset_refused')} ({exc})")
+    except InvalidInput as exc:
+        return users_page(request, queue, admin, status_code=400, error=f"{t('invalid_input')} ({exc})")
+    log.info("%s reset the password of %s; %d session(s) ended", admin.username, username, ended)
+    flash(request, "ok", t("password_reset_done", username=username[:128], n=ended))
+    return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/admin/users/{username}/role", response_class=HTMLResponse)

@@ -1,6 +1,6 @@
 """The administrator's user pages through FastAPI's TestClient: only an admin sees them, a
-created bank reviewer can log in and sees only their bank, bad input is refused with a
-message, disabling logs the user out at once, CSRF on every form."""
+created bank reviewer can log in, chooses their own password and sees only their bank, bad
+input is refused with a message, disabling logs the user out at once, CSRF on every form."""
 from __future__ import annotations
 
 from typing import Any
@@ -69,6 +69,14 @@ def test_admin_creates_a_bank_reviewer_who_logs_in_and_sees_only_their_bank(app:
     reviewer = Browser(TestClient(app))
     login = reviewer.login("reviewer.new", NEW_PASSWORD)
     assert login.status_code == 303 and login.headers["location"] == "/cases"
+    # the administrator chose the password: the reviewer chooses their own before anything else
+    forced = reviewer.client.get("/cases", follow_redirects=False)
+    assert forced.status_code == 303 and forced.headers["location"] == "/account/password?next=%2Fcases"
+    changed = reviewer.post("/account/password", {"current_password": NEW_PASSWORD,
+                                                  "new_password": "the reviewer's own one",
+                                                  "new_password_confirm": "the reviewer's own one"},
+                            token_from="/account/password")
+    assert changed.status_code == 303 and changed.headers["location"] == "/cases"
     worklist = reviewer.client.get("/cases?state=all").text
     assert "4000020000001" in worklist and "3000020000002" in worklist  # bank B's businesses
     assert "6000010000001" not in worklist and "2000030000001" not in worklist  # not bank A's, not the CGA's

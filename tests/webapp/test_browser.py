@@ -311,3 +311,75 @@ def test_a_reviewer_reads_names_sentences_numbers_and_charts(live_server: LiveSe
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 2
     assert NAMES["C1"] in cga.inner_text("[data-testid=worklist]")
     shot(cga, "16-analyst-worklist-numbers")
+
+
+def test_a_reset_password_is_replaced_before_anything_else(live_server: LiveServer, open_browser: Any) -> None:
+    """`yocho users reset-password --generate`, then the user: held on the password page (every
+    other page sends them back), the policy's refusals in Japanese, their own password chosen,
+    the pages working again, the generated password and the other device's session gone."""
+    from signals.queue import Role, create_user
+    from signals.queue.auth import operator_reset_password
+    from yocho.cli_users import generate_password
+
+    store, username, before = live_server.seeded.store, "reviewer.bank_0005.reset", "before-the-reset-1"
+    create_user(store, live_server.seeded.users["admin"], username=username, password=before,
+                role=Role.BANK_REVIEWER, institution_id="bank_0005", must_change_password=False)
+
+    def sign_in(page: Any, pw: str) -> None:
+        page.goto(live_server.url("/login"))
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", pw)
+        page.click("button[type=submit] >> text=ログイン")
+        page.wait_for_load_state()
+
+    page = open_browser("reset")
+    sign_in(page, before)
+    assert page.url == live_server.url("/cases")  # nobody reset it yet: straight to work
+    generated = generate_password()
+    operator_reset_password(store, "ops", username, generated)
+    page.goto(live_server.url("/cases"))
+    assert page.url.startswith(live_server.url("/login"))  # the reset ended the session
+
+    sign_in(page, generated)
+    assert page.url == live_server.url("/account/password?next=%2Fcases")
+    assert "ご自身で新しいパスワードを設定してください" in page.inner_text("[data-testid=password-required]")
+    assert page.locator("nav.mainnav").count() == 0
+    shot(page, "17-password-change-required")
+    other = open_browser("reset-other-device")
+    sign_in(other, generated)
+    assert other.url.startswith(live_server.url("/account/password"))
+    for path in ("/admin/users", "/exports", f"/cases/{live_server.seeded.case_ids['B1']}", "/kpis"):
+        page.goto(live_server.url(path))
+        assert page.url.startswith(live_server.url("/account/password?next=")), (path, page.url)
+
+    form = page.locator("[data-testid=password-form]")
+    for current, new, again, message in (
+            (generated, "short", "short", "パスワードは10文字以上にしてください。"),
+            (generated, "my own password 1", "my own password 2", "確認用パスワードが一致しません。"),
+            (generated, generated, generated, "新しいパスワードは現在のパスワードと別のものにしてください。"),
+            ("not the password", "my own password 1", "my own password 1", "現在のパスワードが正しくありません。")):
+        form.locator("input[name=current_password]").fill(current)
+        form.locator("input[name=new_password]").fill(new)
+        form.locator("input[name=new_password_confirm]").fill(again)
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.inner_text("[data-testid=password-error]") == message
+    shot(page, "18-password-policy-refusal")
+    form.locator("input[name=current_password]").fill(generated)
+    form.locator("input[name=new_password]").fill("my own password 1")
+    form.locator("input[name=new_password_confirm]").fill("my own password 1")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(live_server.url("/kpis"))  # the page it was last sent from
+    assert "パスワードを変更しました。他の端末のログイン1件を終了しました。" in page.inner_text(".flash-ok")
+    page.goto(live_server.url("/cases?state=all"))
+    assert page.url == live_server.url("/cases?state=all")
+    assert "4000020000001" in page.inner_text("[data-testid=worklist]")  # bank B's business
+    assert page.locator("[data-testid=password-link]").count() == 1  # the page stays in the header
+    shot(page, "19-password-changed-worklist")
+
+    other.goto(live_server.url("/cases"))
+    assert other.url.startswith(live_server.url("/login"))  # the other device's session ended
+    sign_in(other, generated)
+    assert "正しくありません" in other.inner_text("[data-testid=login-error]")  # the generated one is gone
+    sign_in(other, "my own password 1")
+    assert other.url == live_server.url("/cases")
