@@ -127,6 +127,12 @@ def test_list_shows_accounts_without_hashes(data_dir: Path, web: Browser) -> Non
     hashes = [h for (h,) in sqlite3.connect(data_dir / "queue.sqlite").execute("SELECT password_hash FROM users")]
     assert len(hashes) == 2 and all(h.startswith("scrypt$") for h in hashes)
     assert "scrypt" not in result.output and not any(h.split("$")[-1] in result.output for h in hashes)
+    # both passwords were set by someone else and are still to be replaced by their users
+    assert "password to change" in lines["root"] and "password to change" in lines["rev"]
+    choose_own_password(web, REVIEWER_PW, "the reviewer's own")
+    relisted = ok("list", "--data-dir", str(data_dir)).stdout
+    rev = next(line for line in relisted.splitlines() if line.count("│") > 5 and line.split("│")[1].strip() == "rev")
+    assert "active" in rev and "password to change" not in rev
 
 
 def test_reset_password_changes_it_and_ends_sessions(data_dir: Path, web: Browser) -> None:

@@ -222,7 +222,8 @@ def reset_password(
     with _queue(data_dir) as store, _refusals():
         password = generate_password() if generate else _read_password(password_stdin, f"new password for {username}")
         revoked = operator_reset_password(store, _operator(), username, password)
-    err.print(f"password of {username.strip()} reset; {revoked} open session(s) ended", highlight=False)
+    err.print(f"password of {username.strip()} reset; {revoked} open session(s) ended; "
+              "they choose their own at the next login", highlight=False)
     if generate:
         # stdout holds the password alone, for a pipe; it is not stored anywhere in clear
         err.print("new password (shown once; hand it over by a separate channel):", highlight=False)
@@ -249,6 +250,8 @@ def list_command(data_dir: Path | None = DataDir) -> None:
     for a in accounts:
         u = a.user
         status = "active" if u.active else f"disabled {_when(a.disabled_at)}"
+        if u.active and a.must_change_password:
+            status = "active, password to change"  # a password someone else set, not yet replaced
         table.add_row(u.username, u.display_name, u.role.value, u.institution_id or "—", status,
                       _when(a.created_at), _when(a.last_login), str(a.open_sessions))
     out.print(table)
