@@ -10,8 +10,8 @@ businesses x 36 months), ingests them into the DuckDB warehouse, scans every mon
 warning signs, trains and backtests the risk models, scores the last six month-ends, flags
 businesses into the referral queue and creates demo logins; then
 `python3 run.py yocho serve --data-dir data/demo --insecure-demo-secret` serves the review web
-app on http://127.0.0.1:8000/. About 5.5 minutes and 7 GB of memory at its peak on an idle
-2-core machine (over an hour on a busy one); `python3 run.py demo --businesses 2000` is quicker.
+app on http://127.0.0.1:8000/. About 9 minutes and 8 GB of memory at its peak on a
+2-core machine (over an hour on a fully busy one); `python3 run.py demo --businesses 2000` is quicker.
 It deletes what an earlier demo left in data/demo (a folder it did not write needs --force).
 After it, `python3 run.py yocho summary` (scan, score, flags ...) reads data/demo by itself.
 

@@ -106,7 +106,7 @@ def test_help_shows_value_types_only_for_options_that_take_a_value(tmp_path: Pat
 def test_demo_help_says_what_the_demo_does_now(tmp_path: Path) -> None:
     text = " ".join(yocho(tmp_path, "demo", "--help").stdout.split())
     for said in ("scores the last six month-ends", "referral queue", "review web app", "--force, --yes",
-                 "--businesses <int>", "5.5 minutes and 7 GB", "[default: data/demo]"):
+                 "--businesses <int>", "9 minutes and 8 GB", "[default: data/demo]"):
         assert said in text, said
 
 

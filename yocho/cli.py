@@ -514,8 +514,8 @@ def demo(
     flags businesses into the referral queue within each institution's monthly review budget,
     and creates demo logins for the review web app (yocho serve --insecure-demo-secret).
 
-    About 5.5 minutes and 7 GB of memory at its peak on an idle 2-core machine, over an hour on
-    a busy one; --businesses 2000 is quicker. The folder's contents are deleted first (its Prefect
+    About 9 minutes and 8 GB of memory at its peak on a 2-core machine, over an hour on a fully
+    busy one; --businesses 2000 is quicker. The folder's contents are deleted first (its Prefect
     home, .prefect, is kept). A folder that is not empty and was not written by a demo is refused
     unless --force (--yes) is given.
     """
