@@ -18,28 +18,14 @@ compare with says so rather than calling every sign new.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from signals.evidence_dates import day_of
+
 Month = tuple[int, int]
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
-
-
-def _day(value: Any) -> date | None:
-    """A date from a date or an ISO string (the evidence's month-ends are strings)."""
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        found = _MONTH.match(value.strip())
-        if found:
-            try:
-                return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
-            except ValueError:
-                return None
-    return None
 
 
 def _month(day: date) -> Month:
@@ -95,7 +81,7 @@ def snapshot_facts(as_of: date, data: Any, probability: float | None = None,
     for entry in data.get("sign_history") or []:
         if not isinstance(entry, Mapping):
             continue
-        day = _day(entry.get("month"))
+        day = day_of(entry.get("month"))
         if day is None or day > as_of:
             continue
         signs = frozenset(str(s) for s in (entry.get("signs") or []) if s)
@@ -114,7 +100,7 @@ def snapshot_facts(as_of: date, data: Any, probability: float | None = None,
     for point in series.get("score") or []:
         if not isinstance(point, Mapping):
             continue
-        day, value = _day(point.get("month")), _probability(point.get("value"))
+        day, value = day_of(point.get("month")), _probability(point.get("value"))
         if day is not None and value is not None and day <= as_of:
             score_by_month[_month(day)] = (day, value)
     own = _probability(data.get("probability"))

@@ -14,7 +14,6 @@ year and month only, so month-start dates (loans, accounts) and month-end as-of 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,18 +21,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from signals.evidence_dates import month_of as month_key
+
 Month = tuple[int, int]
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})")
-
-
-def month_key(value: Any) -> Month | None:
-    if isinstance(value, date):
-        return value.year, value.month
-    if isinstance(value, str):
-        found = _MONTH.match(value.strip())
-        if found and 1 <= int(found.group(2)) <= 12:
-            return int(found.group(1)), int(found.group(2))
-    return None
 
 
 def _number(value: Any) -> float | None:

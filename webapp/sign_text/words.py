@@ -10,15 +10,13 @@ withheld — so that the plain fallback is used instead of a sentence with a gap
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from signals.evidence_dates import day_of, month_of
+
 MINUS = "−"  # U+2212: a minus sign, not a hyphen
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})")
-_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -81,29 +79,6 @@ class Evidence:
         if not found:
             raise Missing(key)
         return found
-
-
-def month_of(value: Any) -> tuple[int, int] | None:
-    if isinstance(value, date):
-        return value.year, value.month
-    if isinstance(value, str):
-        found = _MONTH.match(value.strip())
-        if found and 1 <= int(found.group(2)) <= 12:
-            return int(found.group(1)), int(found.group(2))
-    return None
-
-
-def day_of(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        found = _DAY.match(value.strip())
-        if found:
-            try:
-                return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
-            except ValueError:
-                return None
-    return None
 
 
 # Units a count is written with: (Japanese counter, English singular, English plural).
