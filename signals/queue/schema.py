@@ -83,6 +83,9 @@ users = Table(
     # resetting it, the operator with `yocho users`): the web app lets the user do nothing but
     # choose their own until they have. Cleared by the user's own change only.
     Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    # Where the daily digest of the user's new work goes (signals/queue/digest.py); NULL: no
+    # e-mail. Set by an administrator or the operator, never by the user alone.
+    Column("email", String(254), nullable=True),
     CheckConstraint(f"role IN ({_in(Role)})", name="ck_users_role"),
 )
 
@@ -280,6 +283,44 @@ account_events = Table(
 )
 Index("ix_account_events_at", account_events.c.id)
 
+# The inbox's read state (signals/queue/notifications.py). An item is the user's new work,
+# computed from the queue's own rows (a case opened, a snooze ended, a referral received, an
+# account waiting); what is stored here is only what the user has read: every item up to
+# `read_through` ("mark all as read"), and single items after it, by kind and the id of the row
+# the item comes from.
+notification_state = Table(
+    "notification_state", metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("read_through", DateTime(timezone=True), nullable=False),
+)
+notification_reads = Table(
+    "notification_reads", metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ref_id", Integer, primary_key=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+)
+
+# The daily digests sent by e-mail (signals/queue/digest.py): one row per attempt. A user's
+# next digest covers what came after the `through` of their latest `sent` row, so a failed
+# attempt loses nothing (it is retried at the next run) and a second run the same day finds
+# the day's `sent` row and sends nothing.
+digest_runs = Table(
+    "digest_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("day", Date, nullable=False),  # the day in Japan the digest is for
+    Column("since", DateTime(timezone=True), nullable=True),
+    Column("through", DateTime(timezone=True), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("address", String(254), nullable=False),
+    Column("error", Text, nullable=True),
+    CheckConstraint("status IN ('sent', 'failed')", name="ck_digest_runs_status"),
+)
+Index("ix_digest_runs_user", digest_runs.c.user_id, digest_runs.c.day)
+
 APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events")
 
 
@@ -383,7 +424,16 @@ def _v8_must_change_password(conn: Connection) -> None:
         "AND detail LIKE 'reset by the operator%')"))
 
 
-SCHEMA_VERSION = 8
+def _v9_notifications(conn: Connection) -> None:
+    """users.email, and the inbox's read state and the digest log (new tables). Existing
+    accounts have no e-mail address until an administrator or the operator sets one, and
+    their inbox starts unread."""
+    if "email" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN email VARCHAR(254)"))
+    metadata.create_all(conn, tables=[notification_state, notification_reads, digest_runs])
+
+
+SCHEMA_VERSION = 9
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -398,9 +448,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     7: ("cases.first_event_on and cases.events_as_of (the first deterioration event reported)", _v7_first_event),
     8: ("users.must_change_password (a password set by an administrator or the operator is changed at the next "
         "login)", _v8_must_change_password),
+    9: ("users.email; notification_state and notification_reads (the inbox's read state); digest_runs (the "
+        "daily e-mail digests sent or failed)", _v9_notifications),
 }
-_DESCRIPTION = ("institutions, users (with must_change_password), cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
-                "sessions, account_events, waiting_entries, review_budgets; append-only triggers")
+_DESCRIPTION = ("institutions, users (with must_change_password and email), cases (with owner and business name), "
+                "case_institutions, evidence_snapshots, transitions, sessions, account_events, waiting_entries, "
+                "review_budgets, notification_state, notification_reads, digest_runs; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):
