@@ -62,7 +62,7 @@ def emails(store: QueueStore, admin: User) -> dict[str, str]:
     with store._read() as conn:
         if acting_user(conn, admin).role is not Role.ADMIN:
             raise Forbidden("only an administrator reads e-mail addresses")
-        return dict(conn.execute(select(users.c.username, users.c.email).where(users.c.email.is_not(None))).tuples())
+        return dict(conn.execute(select(users.c.username, users.c.email).where(users.c.email.is_not(None))).tuples().all())
 
 
 @dataclass(frozen=True)

@@ -301,10 +301,11 @@ notification_reads = Table(
     Column("read_at", DateTime(timezone=True), nullable=False),
 )
 
-# The daily digests sent by e-mail (signals/queue/digest.py): one row per attempt. A user's
-# next digest covers what came after the `through` of their latest `sent` row, so a failed
-# attempt loses nothing (it is retried at the next run) and a second run the same day finds
-# the day's `sent` row and sends nothing.
+# The daily digests sent by e-mail (signals/queue/digest.py): one row per user and attempt,
+# `empty` when there was nothing new to send. A user's next digest covers what came after the
+# `through` of their latest `sent` or `empty` row, so a failed attempt loses nothing (it is
+# retried at the next run) and a second run the same day finds the day's `sent` row and sends
+# nothing.
 digest_runs = Table(
     "digest_runs", metadata,
     Column("id", Integer, primary_key=True),
@@ -312,12 +313,12 @@ digest_runs = Table(
     Column("day", Date, nullable=False),  # the day in Japan the digest is for
     Column("since", DateTime(timezone=True), nullable=True),
     Column("through", DateTime(timezone=True), nullable=False),
-    Column("items", Integer, nullable=False),
+    Column("item_count", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("address", String(254), nullable=False),
     Column("error", Text, nullable=True),
-    CheckConstraint("status IN ('sent', 'failed')", name="ck_digest_runs_status"),
+    CheckConstraint("status IN ('sent', 'empty', 'failed')", name="ck_digest_runs_status"),
 )
 Index("ix_digest_runs_user", digest_runs.c.user_id, digest_runs.c.day)
 
