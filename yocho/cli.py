@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yocho import data_folder
+from yocho.cli_digest import digest_command
 from yocho.cli_users import users_app
 from yocho.settings import Settings, load_settings
 
@@ -24,6 +25,7 @@ from yocho.settings import Settings, load_settings
 app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True,
                   rich_markup_mode=None)
 app.add_typer(users_app, name="users")
+app.command("digest")(digest_command)
 # Wide enough for the summary tables when output goes to a file or CI log.
 console = Console(width=None if os.isatty(1) else 140)
 # Refusals and notes: on stderr, apart from the tables a caller may keep.
