@@ -72,3 +72,15 @@ def test_a_refusing_server_is_reported_with_status_1(data_dir: Path, smtp: SmtpS
         "YOCHO_NOTIFICATIONS__SMTP_PORT": str(smtp.port), "YOCHO_NOTIFICATIONS__SMTP_SECURITY": "none",
         "YOCHO_NOTIFICATIONS__FROM_ADDRESS": "yocho@example.jp", "YOCHO_NOTIFICATIONS__SEND_HOUR": "0"})
     assert failed.exit_code == 1 and "not sent" in failed.output and "retried at the next run" in failed.output
+
+
+def test_the_demo_reports_each_users_inbox_and_leaves_email_off(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    from yocho import cli
+    from yocho.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    assert settings.notifications.enabled is False  # the demo's settings: e-mail off
+    cli._demo_inbox(settings)
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"reviewer.{BANK_A} 2" in said and f"reviewer.{BANK_B} 1" in said and "admin" not in said
+    assert "e-mail digests are off in the demo" in said

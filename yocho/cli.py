@@ -393,6 +393,20 @@ def _demo_users(settings: Settings) -> None:
     console.print(table)
 
 
+def _demo_inbox(settings: Settings) -> None:
+    """What the night put in each demo user's inbox (受信箱). E-mail stays off in the demo
+    (notifications.enabled): `yocho digest --dry-run` shows what would be sent."""
+    from signals.queue import QueueStore
+    from signals.queue.auth import list_accounts
+    from signals.queue.notifications import unread_count
+
+    with QueueStore.from_settings(settings) as store:
+        unread = {a.user.username: unread_count(store, a.user) for a in list_accounts(store) if a.user.active}
+    shown = ", ".join(f"{name} {n}" for name, n in sorted(unread.items()) if n)
+    console.print(f"inbox (受信箱) unread after the night: {shown or 'none'}; e-mail digests are off in the demo "
+                  "(yocho digest --dry-run shows what they would say)", soft_wrap=True, highlight=False)
+
+
 @app.command("flags")
 def flags_command(
     data_dir: Path | None = ReadDataDir,
@@ -560,6 +574,7 @@ def _demo(settings: Settings) -> None:
     _score(settings, last, SCORED_MONTHS)
     _demo_users(settings)  # first, so the queue knows the institutions by name
     flags = _flags(settings, last)
+    _demo_inbox(settings)
     from yocho.demo_summary import print_demo_closing
 
     print_demo_closing(console, settings, training, flags)
