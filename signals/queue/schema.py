@@ -188,6 +188,7 @@ evidence_snapshots = Table(
     CheckConstraint("kind IN ('initial', 'update')", name="ck_evidence_kind"),
     UniqueConstraint("case_id", "as_of", name="uq_evidence_case_as_of"),
 )
+Index("ix_evidence_snapshots_taken_at", evidence_snapshots.c.taken_at)
 
 transitions = Table(
     "transitions", metadata,
@@ -205,6 +206,8 @@ transitions = Table(
     Column("reason_code", String(40), nullable=True),
 )
 Index("ix_transitions_case", transitions.c.case_id, transitions.c.id)
+# The inbox reads the rows written after a moment (signals/queue/notifications.py) on every page.
+Index("ix_transitions_at", transitions.c.at)
 
 # The watch list below the line: flagged businesses without an open case that the nightly
 # flags ranked but did not open, because their lead institution's monthly review budget was
@@ -282,6 +285,7 @@ account_events = Table(
     CheckConstraint(f"event IN ({_in(ACCOUNT_EVENTS)})", name="ck_account_events_event"),
 )
 Index("ix_account_events_at", account_events.c.id)
+Index("ix_account_events_event_at", account_events.c.event, account_events.c.at)
 
 # The inbox's read state (signals/queue/notifications.py). An item is the user's new work,
 # computed from the queue's own rows (a case opened, a snooze ended, a referral received, an
@@ -426,12 +430,20 @@ def _v8_must_change_password(conn: Connection) -> None:
 
 
 def _v9_notifications(conn: Connection) -> None:
-    """users.email, and the inbox's read state and the digest log (new tables). Existing
-    accounts have no e-mail address until an administrator or the operator sets one, and
-    their inbox starts unread."""
+    """users.email, the inbox's read state and the digest log (new tables), and indexes on the
+    times of the audit rows and snapshots the inbox reads. Existing accounts have no e-mail
+    address until an administrator or the operator sets one, and their inbox starts unread."""
     if "email" not in {c["name"] for c in inspect(conn).get_columns("users")}:
         conn.execute(text("ALTER TABLE users ADD COLUMN email VARCHAR(254)"))
     metadata.create_all(conn, tables=[notification_state, notification_reads, digest_runs])
+    # what the inbox reads on every page: the rows written after a moment
+    existing = {i["name"] for t in ("transitions", "evidence_snapshots", "account_events")
+                for i in inspect(conn).get_indexes(t)}
+    for name, table, columns in (("ix_transitions_at", "transitions", "at"),
+                                 ("ix_evidence_snapshots_taken_at", "evidence_snapshots", "taken_at"),
+                                 ("ix_account_events_event_at", "account_events", "event, at")):
+        if name not in existing:
+            conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
 
 
 SCHEMA_VERSION = 9

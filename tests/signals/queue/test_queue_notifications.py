@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import inspect, select, text, update
 
 from signals.queue import QueueStore, State, create_user, record_account_event, seed_demo_users
 from signals.queue.lifecycle import NotFound
@@ -118,6 +118,8 @@ def test_a_version_8_database_gets_email_and_the_inbox_tables(queue_url, clock):
             for table in ("digest_runs", "notification_reads", "notification_state"):
                 conn.execute(text(f"DROP TABLE {table}"))
             conn.execute(text("ALTER TABLE users DROP COLUMN email"))
+            for index in ("ix_transitions_at", "ix_evidence_snapshots_taken_at", "ix_account_events_event_at"):
+                conn.execute(text(f"DROP INDEX {index}"))
             conn.execute(update(schema_version).values(version=8))
     with QueueStore(queue_url, clock=clock, password_params=FAST_SCRYPT) as store:
         with store.engine.connect() as conn:
@@ -125,6 +127,9 @@ def test_a_version_8_database_gets_email_and_the_inbox_tables(queue_url, clock):
                                 ).scalars().all() == list(range(8, SCHEMA_VERSION + 1)) == [8, 9]
             assert dict(conn.execute(select(users.c.username, users.c.email)).tuples().all()) == {
                 "admin": None, f"reviewer.{BANK_A}": None, "council.intake": None}
+            indexes = {i["name"] for t in ("transitions", "evidence_snapshots", "account_events")
+                       for i in inspect(conn).get_indexes(t)}
+            assert {"ix_transitions_at", "ix_evidence_snapshots_taken_at", "ix_account_events_event_at"} <= indexes
         from signals.queue import authenticate
         reviewer = authenticate(store, f"reviewer.{BANK_A}", f"demo-reviewer.{BANK_A}")
         assert reviewer is not None and unread_count(store, reviewer) == 0
