@@ -39,7 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox_title": ("受信箱", "Inbox"),
     "inbox_lead": ("あなたの担当範囲の新しい作業です（過去30日、新しい順）。対応中の案件だけが残ります。",
                    "New work in your scope (the last 30 days, newest first). Only cases still open stay here."),
-    "inbox_summary": ("{total}件（未読 {unread}件）", "{total} item(s), {unread} unread"),
+    "inbox_summary": ("{total}件（未読 {unread}件）", "{total} {total|item|items}, {unread} unread"),
     "inbox_show_all": ("すべて表示", "Show all"),
     "inbox_show_unread": ("未読のみ", "Unread only"),
     "inbox_mark_all": ("すべて既読にする", "Mark all as read"),

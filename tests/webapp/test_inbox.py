@@ -54,7 +54,7 @@ def test_the_header_counts_unread_items_and_the_inbox_lists_them(app: Any, seede
     assert listed(as_user(app, "bank_b").client.get("/inbox").text) == [("case_opened", ids["N3"])]
     assert listed(as_user(app, "cga").client.get("/inbox").text) == [("case_opened", ids["N2"])]
     english = bank_a.get("/inbox?lang=en").text
-    assert "Inbox" in english and "3 item(s), 3 unread" in english and "New case" in english
+    assert "Inbox" in english and "3 items, 3 unread" in english and "New case" in english
 
 
 def test_marking_one_or_all_read(app: Any, seeded: Seeded) -> None:
