@@ -277,3 +277,22 @@ def test_given_no_folder_the_commands_use_the_demo_folder(tmp_path: Path, data_d
     monkeypatch.chdir(tmp_path)  # ./data is the default data folder; ./data/demo the demo's
     listed = ok("list")
     assert "admin" in listed.stdout and "data/demo" in listed.output
+
+
+def test_email_is_set_at_creation_or_later_and_checked_before_the_password(data_dir: Path) -> None:
+    from signals.queue.contacts import recipients
+
+    d = str(data_dir)
+    ok("create", "root", "--role", "admin", "--password-stdin", "--data-dir", d, input=ADMIN_PW + "\n")
+    created = ok("create", "rev", "--role", "bank_reviewer", "--institution", BANK, "--institution-name", "北海道銀行",
+                 "--email", "rev@bank.example.jp", "--password-stdin", "--data-dir", d, input=REVIEWER_PW + "\n")
+    assert "e-mail rev@bank.example.jp" in created.output
+    refused = yocho("create", "other", "--role", "admin", "--email", "not-an-address", "--data-dir", d)
+    assert refused.exit_code == 2 and "not an e-mail address" in refused.output and "password" not in refused.output
+    with store_of(data_dir) as store:
+        assert [(r.user.username, r.email) for r in recipients(store)] == [("rev", "rev@bank.example.jp")]
+    assert "root@example.jp" in ok("set-email", "root", "root@example.jp", "--data-dir", d).output
+    ok("set-email", "rev", "", "--data-dir", d)
+    assert yocho("set-email", "nobody", "x@example.jp", "--data-dir", d).exit_code == 1
+    with store_of(data_dir) as store:
+        assert [(r.user.username, r.email) for r in recipients(store)] == [("root", "root@example.jp")]

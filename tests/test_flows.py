@@ -48,7 +48,8 @@ def test_deployments_are_declared_with_tokyo_schedules():
 
     spec = yaml.safe_load((Path(__file__).parents[1] / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}
-    assert {"nightly-ingest", "nightly-scan", "nightly-score", "nightly-flags", "monthly-training"} <= deployments.keys()
+    assert {"nightly-ingest", "nightly-scan", "nightly-score", "nightly-flags", "monthly-training",
+            "daily-digest"} <= deployments.keys()
     for d in deployments.values():
         module, _, function = d["entrypoint"].partition(":")
         assert hasattr(__import__(module.replace("/", ".").removesuffix(".py"), fromlist=[function]), function)

@@ -138,7 +138,8 @@ def test_nightly_deployment_runs_on_a_process_worker(prefect_env, tmp_path):
         with httpx.Client(base_url=api, timeout=30) as client:
             deployments = client.post("/deployments/filter", json={"limit": 50, "offset": 0}).raise_for_status().json()
             names = {d["name"] for d in deployments}
-            assert {"nightly-scan", "monthly-training", "nightly-ingest", "nightly-score", "nightly-flags"} <= names
+            assert {"nightly-scan", "monthly-training", "nightly-ingest", "nightly-score", "nightly-flags",
+                    "daily-digest"} <= names
             nightly = client.get("/deployments/name/nightly/nightly-scan").raise_for_status().json()
             assert nightly["entrypoint"] == "flows/nightly.py:nightly"
             schedules = [s["schedule"] for s in nightly["schedules"]]

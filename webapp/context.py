@@ -135,14 +135,21 @@ def institution_names(queue: QueueStore, user: User) -> dict[str, str]:
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The template `name` with what every page uses (translations, formats, the user, the
-    CSRF token, flashes, language links); `?lang=` also sets the language cookie."""
+    CSRF token, flashes, language links, the user's unread inbox items for the header); `?lang=`
+    also sets the language cookie."""
     lang = lang_of(request)
     other = {k: v for k, v in request.query_params.items() if k != "lang"}
     lang_urls = {code: request.url.path + "?" + urlencode(other | {"lang": code}) for code in LANGS}
     user = getattr(request.state, "user", None)
+    must_change = user is not None and getattr(request.state, "must_change_password", False)
+    inbox_unread = None
+    if user is not None and not must_change:
+        from webapp.routes_inbox import unread_badge  # the inbox module imports this one
+
+        inbox_unread = unread_badge(context_of(request).store, user)
     response = context_of(request).templates.TemplateResponse(request, name, {
         "t": Translator(lang), "f": Formatter(lang), "lang": lang, "user": user, "csrf": csrf_token(request),
-        "must_change_password": user is not None and getattr(request.state, "must_change_password", False),
+        "must_change_password": must_change, "inbox_unread": inbox_unread,
         "flashes": pop_flashes(request), "lang_urls": lang_urls, "path": request.url.path, **context,
     }, status_code=status_code)
     chosen = normalize_lang(request.query_params.get("lang"))

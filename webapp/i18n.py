@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from signals.phases import PHASES
 from signals.queue.lifecycle import DISMISS_REASON_JA, ROLE_JA, ROUTE_JA, STATE_JA, DismissReason, Role, Route, State
+from signals.queue.notifications import KIND_EN, KIND_JA
 
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
@@ -32,6 +33,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_admin_audit": ("アカウント監査", "Account audit"),
     "logout": ("ログアウト", "Log out"),
     "nav_password": ("パスワード変更", "Change password"),
+    "nav_inbox": ("受信箱", "Inbox"),
+    "inbox_unread_n": ("未読 {n}件", "{n} unread"),
+    # the inbox
+    "inbox_title": ("受信箱", "Inbox"),
+    "inbox_lead": ("あなたの担当範囲の新しい作業です（過去30日、新しい順）。対応中の案件だけが残ります。",
+                   "New work in your scope (the last 30 days, newest first). Only cases still open stay here."),
+    "inbox_summary": ("{total}件（未読 {unread}件）", "{total} {total|item|items}, {unread} unread"),
+    "inbox_show_all": ("すべて表示", "Show all"),
+    "inbox_show_unread": ("未読のみ", "Unread only"),
+    "inbox_mark_all": ("すべて既読にする", "Mark all as read"),
+    "inbox_mark_one": ("既読にする", "Mark as read"),
+    "inbox_all_read": ("すべて既読にしました。", "All items marked as read."),
+    "inbox_empty": ("新しい作業はありません。", "Nothing new."),
+    "inbox_unread": ("未読", "Unread"),
+    "inbox_read": ("既読", "Read"),
+    "inbox_when": ("日時", "When"),
+    "inbox_kind": ("種類", "Kind"),
+    "inbox_about": ("対象", "About"),
+    "inbox_detail": ("内容", "Detail"),
+    "inbox_open": ("開く", "Open"),
+    "inbox_kinds_help": ("この受信箱に届くもの：", "What reaches this inbox:"),
+    "inbox_help_case_opened": ("夜間の判定で月間審査枠内に新しく開かれた案件", "Cases the nightly flags opened within the monthly budget"),
+    "inbox_help_snooze_ended": ("保留期間が終わった、または新たな重大予兆で再開した案件", "Snoozed cases woken (snooze over, or a new critical sign)"),
+    "inbox_help_new_critical_sign": ("これまでになかった重大予兆が出た対応中の案件", "Open cases with a critical sign none of their earlier nights had"),
+    "inbox_help_referral_decided": ("自機関が紹介した案件への協議会の受付・不受理", "The council's acceptance or refusal of your institution's referrals"),
+    "inbox_help_referral_received": ("同意を得て金融機関・保証協会から紹介された案件", "Cases institutions referred with the owner's consent"),
+    "inbox_help_password_pending": ("管理者・運用者が設定したパスワードをまだ変更していないアカウント", "Accounts still on a password an administrator or the operator set"),
+    "inbox_help_account_locked": ("失敗が続きログインを一時的に止めたアカウント", "Accounts whose logins were refused for a while after repeated failures"),
+    "email": ("メールアドレス", "E-mail"),
+    "email_hint": ("毎日の作業まとめメールの宛先（空欄で削除）", "Where the daily digest goes (empty: none)"),
+    "email_set": ("メール設定", "E-mail"),
+    "email_set_button": ("{username} のメールアドレスを保存", "Save {username}'s e-mail address"),
+    "email_saved": ("{username} のメールアドレスを保存しました。", "Saved {username}'s e-mail address."),
+    "email_cleared": ("{username} のメールアドレスを削除しました。", "Removed {username}'s e-mail address."),
     "language": ("言語", "Language"),
     "skip_to_content": ("本文へ移動", "Skip to content"),
     "signed_in_as": ("ログイン中", "Signed in as"),
@@ -436,6 +471,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # misc
     "none": ("—", "—"),
 }
+# The inbox's kinds of item: Japanese from the data layer (signals/queue/notifications.py), as for states.
+MESSAGES.update({f"inbox_kind_{kind.value}": (KIND_JA[kind], KIND_EN[kind]) for kind in KIND_JA})
 
 # Value labels not owned by the data layer in English.
 STATE_EN: dict[State, str] = {

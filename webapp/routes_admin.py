@@ -1,7 +1,8 @@
 """User administration, for administrators only (anyone else gets a 404): the list of users
 and the form that creates one (`/admin/users`), a user's role and institution
 (`/admin/users/{username}/role`), a new password for a user who forgot theirs
-(`/admin/users/{username}/password`), disabling a user (`/admin/users/{username}/disable`) and
+(`/admin/users/{username}/password`), the address of a user's daily digest
+(`/admin/users/{username}/email`), disabling a user (`/admin/users/{username}/disable`) and
 the account audit log (`/admin/audit`). A password an administrator sets, at creation or reset,
 must be changed by its user at their next login (signals/queue/auth.py)."""
 from __future__ import annotations
@@ -23,6 +24,7 @@ from signals.queue.auth import (
     password_problem,
     pending_password_changes,
 )
+from signals.queue.contacts import emails, set_email
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
 from signals.queue.store import QueueStore, User
 from webapp.context import admin_user, institution_names, queue_store, render, translator
@@ -44,7 +46,8 @@ def users_page(request: Request, queue: QueueStore, admin: User, *, status_code:
     return render(request, "admin_users.html", status_code=status_code, nav="admin", accounts=accounts,
                   active_admins=active_admins, institutions=queue.list_institutions(admin),
                   names=institution_names(queue, admin), roles=list(Role), min_password=MIN_PASSWORD_LENGTH,
-                  pending=pending_password_changes(queue, admin), error=error, form=form or {})
+                  pending=pending_password_changes(queue, admin), emails=emails(queue, admin), error=error,
+                  form=form or {})
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -131,6 +134,19 @@ def admin_change_role(request: Request, username: str, admin: User = Depends(adm
         return users_page(request, queue, admin, status_code=400, error=f"{t('invalid_input')} ({exc})")
     log.info("%s gave user %s the role %s", admin.username, changed.username, changed.role.value)
     flash(request, "ok", t("role_changed", username=changed.username, role=t.role(changed.role)))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/email", response_class=HTMLResponse)
+def admin_set_email(request: Request, username: str, admin: User = Depends(admin_user),
+                    queue: QueueStore = Depends(queue_store), email: str = Form("")) -> Response:
+    t = translator(request)
+    try:
+        address = set_email(queue, admin, username[:128], email[:300])
+    except InvalidInput as exc:
+        return users_page(request, queue, admin, status_code=400, error=f"{t('invalid_input')} ({exc})")
+    log.info("%s set the e-mail address of %s", admin.username, username)
+    flash(request, "ok", t("email_saved" if address else "email_cleared", username=username[:128]))
     return RedirectResponse("/admin/users", status_code=303)
 
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yocho import data_folder
+from yocho.cli_digest import digest_command
 from yocho.cli_users import users_app
 from yocho.settings import Settings, load_settings
 
@@ -24,6 +25,7 @@ from yocho.settings import Settings, load_settings
 app = typer.Typer(help="Yocho (予兆): early-warning monitoring of small-business borrowers.", no_args_is_help=True,
                   rich_markup_mode=None)
 app.add_typer(users_app, name="users")
+app.command("digest")(digest_command)
 # Wide enough for the summary tables when output goes to a file or CI log.
 console = Console(width=None if os.isatty(1) else 140)
 # Refusals and notes: on stderr, apart from the tables a caller may keep.
@@ -391,6 +393,20 @@ def _demo_users(settings: Settings) -> None:
     console.print(table)
 
 
+def _demo_inbox(settings: Settings) -> None:
+    """What the night put in each demo user's inbox (受信箱). E-mail stays off in the demo
+    (notifications.enabled): `yocho digest --dry-run` shows what would be sent."""
+    from signals.queue import QueueStore
+    from signals.queue.auth import list_accounts
+    from signals.queue.notifications import unread_count
+
+    with QueueStore.from_settings(settings) as store:
+        unread = {a.user.username: unread_count(store, a.user) for a in list_accounts(store) if a.user.active}
+    shown = ", ".join(f"{name} {n}" for name, n in sorted(unread.items()) if n)
+    console.print(f"inbox (受信箱) unread after the night: {shown or 'none'}; e-mail digests are off in the demo "
+                  "(yocho digest --dry-run shows what they would say)", soft_wrap=True, highlight=False)
+
+
 @app.command("flags")
 def flags_command(
     data_dir: Path | None = ReadDataDir,
@@ -558,6 +574,7 @@ def _demo(settings: Settings) -> None:
     _score(settings, last, SCORED_MONTHS)
     _demo_users(settings)  # first, so the queue knows the institutions by name
     flags = _flags(settings, last)
+    _demo_inbox(settings)
     from yocho.demo_summary import print_demo_closing
 
     print_demo_closing(console, settings, training, flags)

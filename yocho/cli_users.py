@@ -1,6 +1,6 @@
 """`yocho users`: the operator's accounts of the review web app, from the server's shell.
 
-create / disable / reset-password / list, on the queue the web app uses (`settings.queue_url`:
+create / disable / reset-password / set-email / list, on the queue the web app uses (`settings.queue_url`:
 `<data dir>/queue.sqlite`, or YOCHO_QUEUE__URL for PostgreSQL). The work is done by the
 queue's own account functions (signals/queue/auth.py, `operator_*`), so the rules are the web
 admin page's: username, password length, role and institution, the last active administrator,
@@ -165,16 +165,23 @@ def create(
         "yet (the nightly run registers only institutions it has flagged businesses for)."),
     display_name: str | None = typer.Option(None, "--display-name", help="Name shown in the web app (default: "
                                                                           "the login name)."),
+    email: str | None = typer.Option(None, "--email", help="Where the daily digest of the user's new work goes "
+                                                           "(when e-mail is on: docs/deploy.md)."),
     password_stdin: bool = PasswordStdin,
     data_dir: Path | None = DataDir,
 ) -> None:
     """Create an account; the first administrator of an empty queue too."""
     from signals.queue.actors import Institution, institution_kind
     from signals.queue.auth import check_new_account, operator_create_user
+    from signals.queue.contacts import clean_email, operator_set_email
     from signals.queue.lifecycle import InvalidInput, Role
 
     if role not in {r.value for r in Role}:
         raise _fail(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", 2)
+    try:
+        address = clean_email(email)
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
     institution = institution or None
     register = None
     with _queue(data_dir, may_create=True) as store, _refusals():
@@ -192,8 +199,25 @@ def create(
         user = operator_create_user(store, _operator(), username=username, password=password, role=role,
                                     institution_id=institution, display_name=display_name,
                                     register_institution=register)
+        if address:
+            operator_set_email(store, user.username, address)
     err.print(f"created {user.username} ({user.role.value}"
-              + (f", {user.institution_id}" if user.institution_id else "") + ")", highlight=False)
+              + (f", {user.institution_id}" if user.institution_id else "") + ")"
+              + (f", e-mail {address}" if address else ""), highlight=False)
+
+
+@users_app.command("set-email")
+def set_email_command(
+    username: str = typer.Argument(..., help="Login name."),
+    email: str = typer.Argument(..., help="The address the daily digest goes to; \"\" clears it."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Set (or clear) the e-mail address an account's daily digest goes to."""
+    from signals.queue.contacts import operator_set_email
+
+    with _queue(data_dir) as store, _refusals():
+        address = operator_set_email(store, username, email)
+    err.print(f"e-mail of {username.strip()}: {address or 'none (no digest)'}", highlight=False)
 
 
 @users_app.command("disable")

@@ -193,6 +193,37 @@ class QueueSettings(BaseModel):
     secret_key: str = ""
 
 
+class NotificationSettings(BaseModel):
+    """The daily e-mail digest of each user's new work (signals/queue/digest.py, docs/deploy.md).
+    Off by default: nothing is sent until the operator turns it on and names a server."""
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, gt=0, lt=65536)
+    # starttls: plain connection upgraded with STARTTLS (port 587); ssl: TLS from the start
+    # (port 465); none: no encryption, for a relay on this machine only.
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    # The password is never a setting (a setting can sit in a TOML file or a process list):
+    # it is read at send time from the environment variable named here, and has no default.
+    smtp_password_env: str = "YOCHO_SMTP_PASSWORD"
+    smtp_timeout_seconds: float = Field(30, gt=0)
+    from_address: str = ""
+    # The web app's address as users reach it: the digest's links point there.
+    base_url: str = "http://127.0.0.1:8000"
+    # The hour (Asia/Tokyo) from which a day's digest goes out: an earlier run sends nothing.
+    # After the nightly flags (03:00) have opened the day's cases.
+    send_hour: int = Field(7, ge=0, le=23)
+    # Items listed in one digest; the counts always cover all of them.
+    max_items: int = Field(20, gt=0, le=500)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YOCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -213,6 +244,7 @@ class Settings(BaseSettings):
     models: ModelSettings = ModelSettings()
     signals: SignalSettings = SignalSettings()
     queue: QueueSettings = QueueSettings()
+    notifications: NotificationSettings = NotificationSettings()
     scale_out: ScaleOutSettings = Field(default_factory=lambda: ScaleOutSettings())
 
     @classmethod

@@ -83,6 +83,9 @@ users = Table(
     # resetting it, the operator with `yocho users`): the web app lets the user do nothing but
     # choose their own until they have. Cleared by the user's own change only.
     Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    # Where the daily digest of the user's new work goes (signals/queue/digest.py); NULL: no
+    # e-mail. Set by an administrator or the operator, never by the user alone.
+    Column("email", String(254), nullable=True),
     CheckConstraint(f"role IN ({_in(Role)})", name="ck_users_role"),
 )
 
@@ -185,6 +188,7 @@ evidence_snapshots = Table(
     CheckConstraint("kind IN ('initial', 'update')", name="ck_evidence_kind"),
     UniqueConstraint("case_id", "as_of", name="uq_evidence_case_as_of"),
 )
+Index("ix_evidence_snapshots_taken_at", evidence_snapshots.c.taken_at)
 
 transitions = Table(
     "transitions", metadata,
@@ -202,6 +206,8 @@ transitions = Table(
     Column("reason_code", String(40), nullable=True),
 )
 Index("ix_transitions_case", transitions.c.case_id, transitions.c.id)
+# The inbox reads the rows written after a moment (signals/queue/notifications.py) on every page.
+Index("ix_transitions_at", transitions.c.at)
 
 # The watch list below the line: flagged businesses without an open case that the nightly
 # flags ranked but did not open, because their lead institution's monthly review budget was
@@ -279,6 +285,46 @@ account_events = Table(
     CheckConstraint(f"event IN ({_in(ACCOUNT_EVENTS)})", name="ck_account_events_event"),
 )
 Index("ix_account_events_at", account_events.c.id)
+Index("ix_account_events_event_at", account_events.c.event, account_events.c.at)
+
+# The inbox's read state (signals/queue/notifications.py). An item is the user's new work,
+# computed from the queue's own rows (a case opened, a snooze ended, a referral received, an
+# account waiting); what is stored here is only what the user has read: every item up to
+# `read_through` ("mark all as read"), and single items after it, by kind and the id of the row
+# the item comes from.
+notification_state = Table(
+    "notification_state", metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("read_through", DateTime(timezone=True), nullable=False),
+)
+notification_reads = Table(
+    "notification_reads", metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ref_id", Integer, primary_key=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+)
+
+# The daily digests sent by e-mail (signals/queue/digest.py): one row per user and attempt,
+# `empty` when there was nothing new to send. A user's next digest covers what came after the
+# `through` of their latest `sent` or `empty` row, so a failed attempt loses nothing (it is
+# retried at the next run) and a second run the same day finds the day's `sent` row and sends
+# nothing.
+digest_runs = Table(
+    "digest_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("day", Date, nullable=False),  # the day in Japan the digest is for
+    Column("since", DateTime(timezone=True), nullable=True),
+    Column("through", DateTime(timezone=True), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("address", String(254), nullable=False),
+    Column("error", Text, nullable=True),
+    CheckConstraint("status IN ('sent', 'empty', 'failed')", name="ck_digest_runs_status"),
+)
+Index("ix_digest_runs_user", digest_runs.c.user_id, digest_runs.c.day)
 
 APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events")
 
@@ -383,7 +429,24 @@ def _v8_must_change_password(conn: Connection) -> None:
         "AND detail LIKE 'reset by the operator%')"))
 
 
-SCHEMA_VERSION = 8
+def _v9_notifications(conn: Connection) -> None:
+    """users.email, the inbox's read state and the digest log (new tables), and indexes on the
+    times of the audit rows and snapshots the inbox reads. Existing accounts have no e-mail
+    address until an administrator or the operator sets one, and their inbox starts unread."""
+    if "email" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN email VARCHAR(254)"))
+    metadata.create_all(conn, tables=[notification_state, notification_reads, digest_runs])
+    # what the inbox reads on every page: the rows written after a moment
+    existing = {i["name"] for t in ("transitions", "evidence_snapshots", "account_events")
+                for i in inspect(conn).get_indexes(t)}
+    for name, table, columns in (("ix_transitions_at", "transitions", "at"),
+                                 ("ix_evidence_snapshots_taken_at", "evidence_snapshots", "taken_at"),
+                                 ("ix_account_events_event_at", "account_events", "event, at")):
+        if name not in existing:
+            conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
+
+
+SCHEMA_VERSION = 9
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -398,9 +461,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     7: ("cases.first_event_on and cases.events_as_of (the first deterioration event reported)", _v7_first_event),
     8: ("users.must_change_password (a password set by an administrator or the operator is changed at the next "
         "login)", _v8_must_change_password),
+    9: ("users.email; notification_state and notification_reads (the inbox's read state); digest_runs (the "
+        "daily e-mail digests sent or failed)", _v9_notifications),
 }
-_DESCRIPTION = ("institutions, users (with must_change_password), cases (with owner and business name), case_institutions, evidence_snapshots, transitions, "
-                "sessions, account_events, waiting_entries, review_budgets; append-only triggers")
+_DESCRIPTION = ("institutions, users (with must_change_password and email), cases (with owner and business name), "
+                "case_institutions, evidence_snapshots, transitions, sessions, account_events, waiting_entries, "
+                "review_budgets, notification_state, notification_reads, digest_runs; append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

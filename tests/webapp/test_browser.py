@@ -383,3 +383,36 @@ def test_a_reset_password_is_replaced_before_anything_else(live_server: LiveServ
     assert "正しくありません" in other.inner_text("[data-testid=login-error]")  # the generated one is gone
     sign_in(other, "my own password 1")
     assert other.url == live_server.url("/cases")
+
+
+def test_the_inbox_counts_lists_and_marks_read(live_server: LiveServer, open_browser: Any) -> None:
+    """Bank B's reviewer after a night that opened two of its cases (and one of bank A's): the
+    header's count, the list with links, one marked read, then all."""
+    from datetime import date
+
+    from tests.webapp.conftest import BANK_A, BANK_B, Business, flags_frame
+
+    night = date(2026, 11, 30)
+    new = [Business(f"I{n}", f"71000{n}0000009", [(bank, f"I-{n}")], 0.2, "high", ["rep_dpd_30"], "profitability",
+                    date(2026, 10, 31), 0.5 - n / 10) for n, bank in ((1, BANK_B), (2, BANK_B), (3, BANK_A))]
+    live_server.seeded.store.apply_flags(flags_frame(night, new), night, 6)
+    page = open_browser("inbox")
+    login(page, live_server, "bank_b")
+    assert page.inner_text("[data-testid=inbox-count]") == "2"
+    page.click("[data-testid=inbox-link]")
+    page.wait_for_url(live_server.url("/inbox"))
+    table = page.inner_text("[data-testid=inbox]")
+    assert "7100010000009" in table and "7100020000009" in table and "7100030000009" not in table
+    assert page.locator("[data-testid=unread]").count() == 2
+    shot(page, "20-inbox-ja")
+    page.locator("[data-action=read-one]").first.click()
+    page.wait_for_url(live_server.url("/inbox"))
+    assert page.inner_text("[data-testid=inbox-count]") == "1" and page.locator("[data-testid=unread]").count() == 1
+    page.click("[data-action=read-all]")
+    page.wait_for_url(live_server.url("/inbox"))
+    assert page.locator("[data-testid=inbox-count]").count() == 0 and "すべて既読にしました。" in page.inner_text(".flash-ok")
+    page.click(f"a[href='/cases/{page.locator('tr[data-case-id]').first.get_attribute('data-case-id')}']")
+    assert "/cases/" in page.url
+    page.goto(live_server.url("/inbox?lang=en"))
+    assert page.inner_text("h1") == "Inbox"
+    shot(page, "21-inbox-en-read")
