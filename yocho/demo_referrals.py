@@ -39,16 +39,22 @@ def _login(store: QueueStore, username: str):  # noqa: ANN202 - a User or None
 
 
 def refer_demo_cases(store: QueueStore) -> list[DemoReferral]:
-    """Refer the highest-priority new cases of up to MAX_COUNCILS prefectures (PER_COUNCIL
-    each); the business's prefecture decides, the lead institution's when it has none."""
+    """Refer the highest-priority new cases of up to MAX_COUNCILS prefectures whose council the
+    demo registered (PER_COUNCIL each); the business's prefecture decides, the lead
+    institution's when it has none."""
     admin = _login(store, "admin")
     if admin is None:
         return []
+    registered = store.list_institutions(admin)
+    # the prefectures whose council the demo registered with an intake user, and where each
+    # institution is: only referrals someone can log in to see are made
+    councils = {i.prefecture_code for i in registered if i.kind == "council"}
+    home = {i.id: i.prefecture_code for i in registered}
     new = store.all_cases(admin, CaseQuery(states=(State.NEW,), sort="priority", descending=True))
-    chosen: dict[object, list] = {}
+    chosen: dict[int, list] = {}
     for case in new:
-        place = case.prefecture_code or f"lead:{case.lead_institution_id}"
-        if place not in chosen and len(chosen) >= MAX_COUNCILS:
+        place = case.prefecture_code or home.get(case.lead_institution_id or "")
+        if place not in councils or (place not in chosen and len(chosen) >= MAX_COUNCILS):
             continue
         if len(chosen.setdefault(place, [])) < PER_COUNCIL and case.lead_institution_id:
             chosen[place].append(case)
