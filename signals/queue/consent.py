@@ -36,17 +36,21 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from signals.queue.actors import User
-from signals.queue.lifecycle import INSTITUTION_ROLES, Conflict, Forbidden, InvalidInput, NotFound, State
+from signals.queue.lifecycle import (
+    CONSENT_CATEGORIES,
+    INSTITUTION_ROLES,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Role,
+    State,
+)
 from signals.queue.schema import cases, consent_withdrawals, transitions, users
 from signals.queue.scope import _scope
 
 METHODS: dict[str, tuple[str, str]] = {"written": ("書面", "In writing"), "electronic": ("電子", "Electronic")}
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "financials": ("財務", "Financials"),
-    "repayment": ("返済状況", "Repayment"),
-    "accounts": ("口座動向", "Account activity"),
-    "signs": ("予兆と根拠", "Warning signs and their evidence"),
-}
+CATEGORIES = CONSENT_CATEGORIES
 WITHDRAWN = "consent_withdrawn"  # the reason code of a withdrawal's audit row
 # The sign families each data category governs; a sign of any other family needs `signs` only.
 FAMILY_CATEGORY = {"financials": "financials", "repayment": "repayment", "accounts": "accounts"}
@@ -234,8 +238,6 @@ class WithdrawnReferral:
 def withdrawn_referrals(conn: Connection, actor: User, limit: int = 100) -> list[WithdrawnReferral]:
     """The referrals to the actor's council that were withdrawn, newest first (council intake
     only; an administrator sees every council's)."""
-    from signals.queue.lifecycle import Role
-
     query = select(consent_withdrawals).order_by(consent_withdrawals.c.id.desc()).limit(limit)
     if actor.role is Role.COUNCIL_INTAKE:
         query = query.where(consent_withdrawals.c.council_id == actor.institution_id)

@@ -42,7 +42,7 @@ from sqlalchemy import (
     text,
 )
 
-from signals.queue.lifecycle import OPEN_STATES, Role, Route, State
+from signals.queue.lifecycle import CONSENT_CATEGORIES, OPEN_STATES, Role, Route, State
 
 metadata = MetaData()
 
@@ -430,8 +430,6 @@ def _v9_councils_and_consent(conn: Connection) -> None:
     referring institution could before categories existed). A case in consent_obtained has no
     record of how and from whom consent was obtained, and a referral now needs one: it goes
     back to under_review, with an audit row saying why, for the reviewer to record it."""
-    from signals.queue.consent import CATEGORIES  # the categories live beside their rules
-
     # Each addition only where missing: earlier steps create some tables from the current
     # metadata (as v6 and v8 guard theirs).
     found = inspect(conn)
@@ -454,7 +452,7 @@ def _v9_councils_and_consent(conn: Connection) -> None:
         if conn.execute(text("SELECT count(*) FROM institutions WHERE id = 'council'")).scalar_one() == 0:
             conn.execute(text("INSERT INTO institutions (id, kind, name) VALUES ('council', 'council', "
                               "'中小企業活性化協議会')"))
-        every = json.dumps(list(CATEGORIES))
+        every = json.dumps(list(CONSENT_CATEGORIES))
         conn.execute(text(f"UPDATE cases SET council_id = 'council', consent_shared = :every "
                           f"WHERE state IN ({referred}) AND consent_on IS NOT NULL"), {"every": every})
     waiting = State.CONSENT_OBTAINED.value
