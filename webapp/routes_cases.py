@@ -123,7 +123,7 @@ def case_page(request: Request, case_id: str, user: User = Depends(current_user)
 def can_withdraw(user: User, case: CaseDetail) -> bool:
     """Whether to offer the withdrawal of consent: to the institution that recorded it (the
     referring one), while the consent is on record; the store decides (consent.withdraw)."""
-    holder = case.referring_institution_id or user.institution_id
+    holder = case.referring_institution_id or case.consent_institution_id
     return (user.role in INSTITUTION_ROLES and case.state in WITHDRAWABLE and case.consent_on is not None
             and case.consent_withdrawn_on is None and holder == user.institution_id)
 

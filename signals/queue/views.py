@@ -109,6 +109,7 @@ class CaseDetail(CaseSummary):
     consent_document_ref: str | None
     consent_shared: tuple[str, ...]  # the categories the council may read
     consent_recorded_by: str | None  # the username of who recorded it
+    consent_institution_id: str | None  # their institution: the one that may record a withdrawal
     snapshots: tuple[Snapshot, ...]
     history: tuple[AuditEntry, ...]
     allowed_transitions: tuple[State, ...]  # what the acting user may do next

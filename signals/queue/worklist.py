@@ -161,14 +161,16 @@ def detail(conn: Connection, actor: User, case_id: int) -> CaseDetail:
                                r.reason_code)
                     for r in conn.execute(select(transitions).where(transitions.c.case_id == case_id)
                                           .order_by(transitions.c.id)))
-    recorder = conn.execute(select(users.c.username).where(users.c.id == row.consent_recorded_by)
-                            ).scalar_one_or_none() if row.consent_recorded_by else None
+    recorder = conn.execute(select(users.c.username, users.c.institution_id)
+                            .where(users.c.id == row.consent_recorded_by)).first() if row.consent_recorded_by else None
     return CaseDetail(
         **_fields(actor, row, insts[row.id]),
         portfolio_share=row.portfolio_share, in_event=row.in_event, within_capacity=row.within_capacity,
         snooze_reason=row.snooze_reason, close_reason=row.close_reason, consent_note=row.consent_note,
         council_notice=row.council_notice, consent_method=row.consent_method, consent_from=row.consent_from,
-        consent_document_ref=row.consent_document_ref, consent_shared=shared, consent_recorded_by=recorder,
+        consent_document_ref=row.consent_document_ref, consent_shared=shared,
+        consent_recorded_by=recorder.username if recorder else None,
+        consent_institution_id=recorder.institution_id if recorder else None,
         snapshots=snaps, history=history,
         allowed_transitions=tuple(allowed_targets(State(row.state), actor.role)),
     )

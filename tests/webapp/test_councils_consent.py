@@ -147,6 +147,18 @@ def test_withdrawal_hides_the_referral_and_the_council_sees_only_that(app: Any, 
     assert translate("ja", "withdraw_consent") not in council.client.get(path).text
     assert translate("ja", "withdraw_consent") not in as_user(app, "cga").client.get(
         f"/cases/{seeded.case_ids['A2']}").text  # nothing to withdraw there
+    # A2's consent recorded by bank A: the association sharing the case is not offered the
+    # withdrawal, and a forged one is refused
+    a2 = seeded.store.get_case(seeded.users["bank_a"], seeded.case_ids["A2"])
+    a2 = seeded.store.transition(seeded.users["bank_a"], a2.id, State.CONSENT_OBTAINED, expected_version=a2.version,
+                                 consent=consent_record(date(2026, 11, 20)))
+    cga = as_user(app, "cga")
+    a2_path = f"/cases/{a2.id}"
+    assert translate("ja", "withdraw_consent") not in cga.client.get(a2_path).text
+    assert translate("ja", "withdraw_consent") in bank.client.get(a2_path).text
+    forged = cga.post(f"{a2_path}/withdraw-consent", {"version": a2.version}, token_from=a2_path)
+    assert forged.status_code == 403
+    assert seeded.store.get_case(seeded.users["admin"], a2.id).state is State.CONSENT_OBTAINED
     version = seeded.store.get_case(seeded.users["admin"], case_id).version
     done = bank.post(f"{path}/withdraw-consent", {"version": version, "note": "社長から撤回の連絡"}, token_from=path)
     assert done.status_code == 303 and done.headers["location"] == path
