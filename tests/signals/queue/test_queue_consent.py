@@ -260,3 +260,8 @@ def test_a_version_8_database_keeps_its_referrals_with_the_national_council(queu
                     institution_id="council", must_change_password=False)
         intake = authenticate(store, "intake", "intake-password")
         assert [c.id for c in store.all_cases(intake)] == [1]
+        # the upgrade's audit row reads like any other (its time too, on both backends)
+        moved_back = store.get_case(admin, 2).history[-1]
+        assert (moved_back.actor, moved_back.from_state, moved_back.to_state) == (
+            "system", State.CONSENT_OBTAINED, State.UNDER_REVIEW)
+        assert moved_back.at.tzinfo is not None
