@@ -7,6 +7,9 @@ business at once by signals/sql/evidence.sql:
 - `business_key`, `as_of`, `model_version`, `probability`, `band`, `portfolio_share`;
 - `business_name`: the trade name (商号) of the business master as of the date, through the
   point-in-time layer (the record preferred by `pit_preference`; null when no master names it);
+- `prefecture_code`: the business's prefecture (JIS X 0401, 1-47) from the same master
+  records as of the date, chosen the same way (null when none gives one): a referral goes to
+  that prefecture's council (signals/queue/councils.py);
 - `signs`: every warning sign fired as of the date (critical first), each with
   `indicator_id`, `name_ja`, `name_en`, `family`, `severity`, `value` and the indicator's own
   `evidence` (the figures behind it, as stored in indicator_values);

@@ -240,12 +240,21 @@ def test_the_same_commands_on_postgresql(request: pytest.FixtureRequest, tmp_pat
         env = {"YOCHO_QUEUE__URL": url}
         created = ok("create", "root", "--role", "admin", "--password-stdin", env=env, input=ADMIN_PW + "\n")
         assert "queue: postgresql+psycopg://" in created.stderr
-        ok("create", "intake", "--role", "council_intake", "--institution", "council", "--institution-name",
-           "中小企業活性化協議会", "--password-stdin", env=env, input=REVIEWER_PW + "\n")
+        # a prefecture's council is registered under its Japanese name without --institution-name
+        ok("create", "intake", "--role", "council_intake", "--institution", "council_13", "--password-stdin",
+           env=env, input=REVIEWER_PW + "\n")
+        ok("create", "reviewer", "--role", "bank_reviewer", "--institution", "bank_0116", "--institution-name",
+           "北海道銀行", "--prefecture", "1", "--password-stdin", env=env, input=REVIEWER_PW + "\n")
         with QueueStore(url) as store:
             assert store.backend == "postgresql"
             user = authenticate(store, "intake", REVIEWER_PW)
-            assert user is not None and user.role is Role.COUNCIL_INTAKE and user.institution_id == "council"
+            assert user is not None and user.role is Role.COUNCIL_INTAKE and user.institution_id == "council_13"
+            names = {i.id: (i.name, i.prefecture_code) for i in store.list_institutions(user)}
+            assert names["council_13"] == ("東京都中小企業活性化協議会", 13)
+            assert names["bank_0116"] == ("北海道銀行", 1)
+        bad = yocho("create", "intake2", "--role", "council_intake", "--institution", "council_48", env=env,
+                    input=REVIEWER_PW + "\n")
+        assert bad.exit_code != 0 and "council_<NN>" in bad.output
         # the URL wins over the data folder: no SQLite queue appears there
         listed = ok("list", "--data-dir", str(tmp_path / "data"), env=env).stdout
         assert "intake" in listed and "council_intake" in listed and "scrypt" not in listed

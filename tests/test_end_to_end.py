@@ -1,6 +1,7 @@
 """Generated portfolio through ingest: nothing silently dropped, every planted defect caught."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -70,7 +71,10 @@ def test_demo_command_runs_end_to_end(tmp_path: Path):
     assert "backtest on held-out months" in out and "risk bands as of 2026-10-31" in out
     assert list((tmp_path / "demo" / "models").glob("*/card.md"))
     assert "flagged as of 2026-10-31" in out and "referral queue:" in out
-    assert "demo-council.intake" in out and (tmp_path / "demo" / "queue.sqlite").exists()
+    assert "demo-intake.council_01" in out and (tmp_path / "demo" / "queue.sqlite").exists()
+    # a few cases referred with consent, to the councils of more than one prefecture
+    referred = re.search(r"(\d+) referrals at (\d+) councils", out)
+    assert referred and int(referred.group(1)) >= 2 and int(referred.group(2)) >= 2, out[-3000:]
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert (tmp_path / "demo" / "reports" / "validation.html").exists()
     # the sign summary stays short: one line counts the weak signs; the report holds the table

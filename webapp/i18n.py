@@ -59,6 +59,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox_help_new_critical_sign": ("これまでになかった重大予兆が出た対応中の案件", "Open cases with a critical sign none of their earlier nights had"),
     "inbox_help_referral_decided": ("自機関が紹介した案件への協議会の受付・不受理", "The council's acceptance or refusal of your institution's referrals"),
     "inbox_help_referral_received": ("同意を得て金融機関・保証協会から紹介された案件", "Cases institutions referred with the owner's consent"),
+    "inbox_help_referral_withdrawn": ("紹介元が本人同意の撤回を記録し、協議会から見えなくなった紹介（案件番号のみ）", "Referrals hidden from the council because the owner withdrew consent (case number only)"),
     "inbox_help_password_pending": ("管理者・運用者が設定したパスワードをまだ変更していないアカウント", "Accounts still on a password an administrator or the operator set"),
     "inbox_help_account_locked": ("失敗が続きログインを一時的に止めたアカウント", "Accounts whose logins were refused for a while after repeated failures"),
     "email": ("メールアドレス", "E-mail"),
@@ -332,6 +333,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "consent_date": ("本人同意の取得日（必須）", "Date of the owner's consent (required)"),
     "consent_hint": ("事業者本人から協議会への情報提供について同意を得た日", "The day the owner agreed to the referral"),
     "snooze_date": ("保留期限（必須）", "Snooze until (required)"),
+    # the consent on record (signals/queue/consent.py)
+    "consent_method": ("同意の取得方法（必須）", "How consent was obtained (required)"),
+    "consent_method_written": ("書面", "In writing"),
+    "consent_method_electronic": ("電子", "Electronic"),
+    "consent_from": ("同意者（代表者の氏名・役職、必須）", "From whom (the representative, name and title; required)"),
+    "consent_from_hint": ("例：代表取締役 山田太郎", "e.g. 代表取締役 山田太郎 (Representative Director)"),
+    "consent_document_ref": ("同意書の文書番号またはファイル参照（必須）", "Consent document number or file reference (required)"),
+    "consent_shared": ("協議会と共有する情報（一つ以上）", "Information the council may read (at least one)"),
+    "consent_shared_hint": ("選ばなかった区分は協議会には表示されません。「予兆と根拠」がなければ予兆は一切表示されません。",
+                            "Categories not chosen are never shown to the council; without Warning signs it sees no sign at all."),
+    "consent_category_financials": ("財務", "Financials"),
+    "consent_category_repayment": ("返済状況", "Repayment"),
+    "consent_category_accounts": ("口座動向", "Account activity"),
+    "consent_category_signs": ("予兆と根拠", "Warning signs and their evidence"),
+    "consent_record": ("本人同意の記録", "The owner's consent on record"),
+    "consent_recorded_by": ("同意を記録した担当者", "Recorded by"),
+    "consent_missing": ("本人同意の記録（取得方法・同意者・文書番号・共有する情報）がないため、協議会へ紹介できません。先に同意を記録してください。",
+                        "The owner's consent is not on record in full (method, from whom, document, shared information): "
+                        "the case cannot be referred until it is recorded."),
+    "council_of_referral": ("紹介先の協議会", "Council referred to"),
+    "council_notice": ("紹介先の決め方", "How the council was chosen"),
+    "prefecture": ("所在都道府県", "Prefecture"),
+    "consent_withdrawn_on": ("本人同意の撤回日", "Consent withdrawn on"),
+    "withdraw_consent": ("本人同意の撤回を記録する", "Record the withdrawal of consent"),
+    "withdraw_consent_lead": ("事業者が同意を撤回した場合に記録します。協議会からは直ちに見えなくなり、協議会には「紹介が取り下げられた」ことだけが伝わります。",
+                              "Record it when the owner withdraws consent: the council stops seeing the case at once "
+                              "and is told only that the referral was withdrawn."),
+    "withdraw_done": ("本人同意の撤回を記録しました。協議会からは見えなくなりました。", "Withdrawal recorded: the council no longer sees the case."),
+    "withdrawn_referrals": ("取り下げられた紹介", "Withdrawn referrals"),
+    "withdrawn_referrals_lead": ("事業者が本人同意を撤回したため、次の紹介は取り下げられました。内容は表示されません。",
+                                 "The owner withdrew consent: these referrals were withdrawn. Their content is no longer shown."),
+    "withdrawn_row": ("案件 #{id}（紹介日 {referred}）— {withdrawn} に取り下げ", "Case #{id} (referred {referred}) — withdrawn {withdrawn}"),
+    "reason_consent_withdrawn": ("本人同意の撤回", "Consent withdrawn"),
+    "kpi_by_council": ("協議会別", "By council"),
+    "kpi_by_council_lead": ("都道府県ごとの協議会に紹介された件数と結果です。", "Referrals to each prefecture's council and their outcomes."),
+    "col_council": ("協議会", "Council"),
     "confirm": ("実行", "Confirm"),
     # transitions (button labels)
     "do_under_review": ("検討を開始する", "Start review"),
@@ -648,6 +685,8 @@ def reason_label(lang: str, code: str | None) -> str:
     """A reason code's label (lifecycle.DISMISS_REASON_JA for Japanese); None: no code recorded."""
     if code is None:
         return translate(lang, "reason_uncoded")
+    if code == "consent_withdrawn":  # a withdrawal of consent's audit row (signals/queue/consent.py)
+        return translate(lang, "reason_consent_withdrawn")
     ja = next((label for reason, label in DISMISS_REASON_JA.items() if reason.value == code), None)
     return (REASON_EN.get(code) if lang == "en" else ja) or ja or code
 

@@ -11,7 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from signals.queue.consent import CATEGORIES, METHODS, WITHDRAWABLE, ConsentRecord
 from signals.queue.lifecycle import (
+    INSTITUTION_ROLES,
     OPEN_STATES,
     REASON_CODES,
     TRANSITIONS,
@@ -41,6 +43,7 @@ from webapp.formatting import Formatter, parse_date
 from webapp.i18n import Translator
 from webapp.lists import STATE_ORDER, WORKLIST_SORTS, ListParams, list_context
 from webapp.security import flash, safe_next
+from yocho.prefectures import PREFECTURES
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +110,29 @@ def case_page(request: Request, case_id: str, user: User = Depends(current_user)
         request, "case.html", nav="council" if user.role is Role.COUNCIL_INTAKE else "worklist",
         case=case, evidence=evidence_view(chosen, t, fmt, case.flagged_on, names) if chosen else None,
         actions=action_forms(case, t), names=names, today=today.isoformat(),
+        consent_methods=list(METHODS), consent_categories=list(CATEGORIES),
+        can_withdraw=can_withdraw(user, case), consent_missing=consent_missing(case),
+        prefecture=PREFECTURES.get(case.prefecture_code or 0),
         critical_names=[t.indicator(s) for s in case.critical_signs],
         critical_ids=set(chosen.critical_signs) if chosen else set(),
         phase_reason=case.phase_reason_en if t.lang == "en" else case.phase_reason_ja,
         **decision_aids(web, user, case, chosen, t),
     )
+
+
+def can_withdraw(user: User, case: CaseDetail) -> bool:
+    """Whether to offer the withdrawal of consent: to the institution that recorded it (the
+    referring one), while the consent is on record; the store decides (consent.withdraw)."""
+    holder = case.referring_institution_id or case.consent_institution_id
+    return (user.role in INSTITUTION_ROLES and case.state in WITHDRAWABLE and case.consent_on is not None
+            and case.consent_withdrawn_on is None and holder == user.institution_id)
+
+
+def consent_missing(case: CaseDetail) -> bool:
+    """A case in consent_obtained whose record is not complete: the referral is refused, so the
+    page says why instead of offering it."""
+    return case.state is State.CONSENT_OBTAINED and not (
+        case.consent_method and case.consent_from and case.consent_document_ref and case.consent_shared)
 
 
 def decision_aids(web: WebContext, user: User, case: CaseDetail, chosen: Snapshot | None,
@@ -130,12 +151,19 @@ def transition(request: Request, case_id: int, user: User = Depends(current_user
                queue: QueueStore = Depends(queue_store),
                to_state: str = Form(...), version: int = Form(...), note: str = Form(""),
                snooze_until: str = Form(""), consent_on: str = Form(""), reason_code: str = Form(""),
+               consent_method: str = Form(""), consent_from: str = Form(""), consent_document_ref: str = Form(""),
+               consent_shared: list[str] = Form([]),  # noqa: B008 - FastAPI's way to declare a form field
                next: str = Form("")) -> Response:  # noqa: A002 - the form field's name
     t = translator(request)
     back = safe_next(next, f"/cases/{case_id}")
     try:
+        # the consent step records the consent in full (signals/queue/consent.py checks it)
+        consent = ConsentRecord.of(
+            method=consent_method[:16], obtained_on=parse_date(consent_on), obtained_from=consent_from[:500],
+            document_ref=consent_document_ref[:500], shared=[c[:40] for c in consent_shared[:10]],
+        ) if to_state == State.CONSENT_OBTAINED.value else None
         case = queue.transition(user, case_id, to_state, expected_version=version, note=note[:2000],
-                                snooze_until=parse_date(snooze_until), consent_on=parse_date(consent_on),
+                                snooze_until=parse_date(snooze_until), consent=consent,
                                 reason_code=reason_code[:40] or None)
     except Conflict:
         flash(request, "error", t("conflict"))
@@ -147,3 +175,22 @@ def transition(request: Request, case_id: int, user: User = Depends(current_user
         log.info("%s moved case %s to %s", user.username, case_id, case.state.value)
         flash(request, "ok", t("transition_done", state=t.state(case.state)))
     return RedirectResponse(back, status_code=303)
+
+
+@router.post("/cases/{case_id}/withdraw-consent")
+def withdraw_consent(request: Request, case_id: int, user: User = Depends(current_user),
+                     queue: QueueStore = Depends(queue_store), version: int = Form(...),
+                     note: str = Form("")) -> Response:
+    """The owner withdrew consent: the referring institution records it; the council no longer
+    sees the case (the store refuses anyone else: Forbidden, or NotFound outside scope)."""
+    t = translator(request)
+    try:
+        queue.withdraw_consent(user, case_id, expected_version=version, note=note[:2000])
+    except Conflict:
+        flash(request, "error", t("conflict"))
+    except InvalidInput as exc:
+        flash(request, "error", f"{t('invalid_input')} ({exc})")
+    else:
+        log.info("%s recorded the withdrawal of consent on case %s", user.username, case_id)
+        flash(request, "ok", t("withdraw_done"))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)

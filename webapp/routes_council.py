@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from signals.queue.lifecycle import MANUAL_ROUTES, Conflict, InvalidInput, Route, State
+from signals.queue.lifecycle import MANUAL_ROUTES, Conflict, InvalidInput, Role, Route, State
 from signals.queue.store import QueueStore, User
 from webapp.context import current_user, queue_store, render, translator
 from webapp.formatting import parse_date
@@ -25,9 +25,11 @@ def council(request: Request, user: User = Depends(current_user),
     tabs = [("", t.state(State.REFERRED), counts[State.REFERRED])]
     tabs += [(s.value, t.state_short(s), counts[s]) for s in states if s is not State.REFERRED]
     tabs.append(("all", t("all"), sum(counts[s] for s in states)))
+    # what a council is told of a withdrawn referral: its number and two dates (consent.py)
+    withdrawn = queue.withdrawn_referrals(user) if user.role in (Role.COUNCIL_INTAKE, Role.ADMIN) else []
     return render(request, "council.html", nav="council", sorts=COUNCIL_SORTS, tabs=tabs,
                   manual_routes=[r for r in Route if r in MANUAL_ROUTES], today=queue.today().isoformat(),
-                  **context)
+                  withdrawn=withdrawn, **context)
 
 
 @router.post("/council/referrals")

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from signals.queue.kpis import DECISIONS, decision_kpis, early_share, referral_kpis
 from signals.queue.store import QueueStore, User
-from webapp.context import current_user, queue_store, render
+from webapp.context import current_user, institution_names, queue_store, render
 from webapp.formatting import parse_date
 
 router = APIRouter()
@@ -24,5 +24,5 @@ def kpis(request: Request, user: User = Depends(current_user), queue: QueueStore
     pivot = [(q, [figures.by_route_quarter.get((q, r), 0) for r in routes]) for q in quarters]
     return render(request, "kpis.html", nav="kpis", k=figures, routes=routes, pivot=pivot,
                   decisions=decision_kpis(queue, user, since=since, until=until), DECISIONS=DECISIONS,
-                  early=early_share(queue, user, since=since, until=until),
+                  early=early_share(queue, user, since=since, until=until), names=institution_names(queue, user),
                   since=since.isoformat() if since else "", until=until.isoformat() if until else "")

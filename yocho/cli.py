@@ -381,10 +381,15 @@ SCORED_MONTHS = 6
 
 def _demo_users(settings: Settings) -> None:
     from signals.queue import QueueStore, seed_demo_users
-    from yocho.generator.institutions import institutions
+    from yocho.generator.institutions import REGIONAL_BANKS, institutions
 
+    # each bank with its home prefecture (the registry a referral of a business without a
+    # prefecture is routed by); the association's follows from its id. The demo users then
+    # include the council of each of those prefectures and its intake user.
+    homes = {f"bank_{code}": prefecture for code, _, prefecture in REGIONAL_BANKS}
     with QueueStore.from_settings(settings) as store:
-        users = seed_demo_users(store, [(i.id, i.name) for i in institutions(settings.generator.banks)])
+        users = seed_demo_users(store, [(i.id, i.name, homes.get(i.id))
+                                        for i in institutions(settings.generator.banks)])
     table = Table(title="demo logins for the review web app")
     for name in ("user", "password", "role", "institution"):
         table.add_column(name)
@@ -405,6 +410,32 @@ def _demo_inbox(settings: Settings) -> None:
     shown = ", ".join(f"{name} {n}" for name, n in sorted(unread.items()) if n)
     console.print(f"inbox (受信箱) unread after the night: {shown or 'none'}; e-mail digests are off in the demo "
                   "(yocho digest --dry-run shows what they would say)", soft_wrap=True, highlight=False)
+
+def _demo_referrals(settings: Settings) -> None:
+    """A few new cases referred with the owner's consent to the councils of their prefectures."""
+    from signals.queue import QueueStore
+    from yocho.demo_referrals import refer_demo_cases
+
+    with QueueStore.from_settings(settings) as store:
+        referred = refer_demo_cases(store)
+        names = {i.id: i.name for i in store.list_institutions(_demo_admin(store))}
+    table = Table(title="demo referrals (本人同意を記録して協議会へ紹介): each goes to its prefecture's council")
+    for name in ("case", "business", "referred by", "council (協議会)", "shared (共有する情報)", "routed by"):
+        table.add_column(name)
+    for r in referred:
+        table.add_row(f"#{r.case_id}", r.business_name or r.business_key, r.referred_by,
+                      names.get(r.council_id, r.council_id), ", ".join(r.shared),
+                      "lead institution's prefecture" if r.notice else "business's prefecture")
+    console.print(table)
+    console.print(f"{len(referred)} referrals at {len({r.council_id for r in referred})} councils; log in as "
+                  "intake.council_<NN> (password demo-intake.council_<NN>) to see one council's intake")
+
+
+def _demo_admin(store):  # noqa: ANN001, ANN202 - the demo admin, logged in
+    from signals.queue import authenticate
+    from signals.queue.auth import demo_password
+
+    return authenticate(store, "admin", demo_password("admin"))
 
 
 @app.command("flags")
@@ -574,6 +605,7 @@ def _demo(settings: Settings) -> None:
     _score(settings, last, SCORED_MONTHS)
     _demo_users(settings)  # first, so the queue knows the institutions by name
     flags = _flags(settings, last)
+    _demo_referrals(settings)
     _demo_inbox(settings)
     from yocho.demo_summary import print_demo_closing
 

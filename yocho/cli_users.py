@@ -144,6 +144,12 @@ def _check_registration(institution_id: str) -> None:
     except InvalidInput as exc:
         raise _fail(str(exc)) from None
     if kind == "council":
+        from yocho.prefectures import council_prefecture
+
+        # one council per prefecture (council_01 .. council_47); `council` is the one national
+        # council of queues from before schema version 9
+        if institution_id != "council" and council_prefecture(institution_id) is None:
+            raise _fail(f"{institution_id}: a council is council_<NN>, NN a prefecture code 01-47")
         return
     try:
         institution_source(institution_id)
@@ -159,10 +165,15 @@ def create(
     role: str = typer.Option(..., "--role", help=f"What the user does in the web app: {', '.join(ROLES)}."),
     institution: str | None = typer.Option(
         None, "--institution", help="The user's institution: bank_<bank code> for a reviewer, cga_<NN> for an "
-        "analyst, council for council intake; none for an administrator."),
+        "analyst, council_<NN> (the prefecture's council, e.g. council_13 for 東京都) for council intake; none for "
+        "an administrator."),
     institution_name: str | None = typer.Option(
         None, "--institution-name", help="Register --institution under this name if the queue does not know it "
-        "yet (the nightly run registers only institutions it has flagged businesses for)."),
+        "yet (the nightly run registers only institutions it has flagged businesses for). A council_<NN> is "
+        "registered under its prefecture's name without it."),
+    prefecture: int | None = typer.Option(
+        None, "--prefecture", min=1, max=47, help="With --institution-name: the bank's home prefecture (JIS X 0401 "
+        "code 1-47), which routes a referral of a business without a prefecture to that prefecture's council."),
     display_name: str | None = typer.Option(None, "--display-name", help="Name shown in the web app (default: "
                                                                           "the login name)."),
     email: str | None = typer.Option(None, "--email", help="Where the daily digest of the user's new work goes "
@@ -171,10 +182,12 @@ def create(
     data_dir: Path | None = DataDir,
 ) -> None:
     """Create an account; the first administrator of an empty queue too."""
-    from signals.queue.actors import Institution, institution_kind
+    from signals.queue.actors import Institution, as_institution, institution_kind
     from signals.queue.auth import check_new_account, operator_create_user
     from signals.queue.contacts import clean_email, operator_set_email
+    from signals.queue.councils import council_institution
     from signals.queue.lifecycle import InvalidInput, Role
+    from yocho.prefectures import council_prefecture
 
     if role not in {r.value for r in Role}:
         raise _fail(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", 2)
@@ -187,7 +200,11 @@ def create(
     with _queue(data_dir, may_create=True) as store, _refusals():
         if institution is not None and institution_name:
             _check_registration(institution)
-            register = Institution(institution, institution_kind(institution), institution_name.strip())
+            register = as_institution(Institution(institution, institution_kind(institution),
+                                                  institution_name.strip(), prefecture))
+        elif institution is not None and institution.startswith("council_"):
+            _check_registration(institution)
+            register = council_institution(council_prefecture(institution) or 0)
         try:
             # everything but the password first: nobody types a password twice to learn the role was wrong
             check_new_account(store, username, role, institution, registering=register is not None)

@@ -32,6 +32,7 @@ from signals.queue.auth import (
     session_user,
     verify_password,
 )
+from signals.queue.consent import ConsentRecord
 from signals.queue.lifecycle import (
     CLOSED_STATES,
     COUNCIL_STATES,
@@ -68,7 +69,7 @@ from signals.queue.store import (
 __all__ = [
     "AccountEvent", "CLOSED_STATES", "COUNCIL_STATES", "DEFAULT_SCRYPT", "OPEN_STATES", "ROLE_JA", "ROUTE_JA", "STATE_JA",
     "TRANSITIONS", "ApplyResult", "AuditEntry", "CaseDetail", "CaseInstitution", "CaseQuery", "CaseSummary",
-    "Conflict", "DemoUser", "Forbidden", "IllegalTransition", "Institution", "InvalidInput", "NotFound", "Page",
+    "Conflict", "ConsentRecord", "DemoUser", "Forbidden", "IllegalTransition", "Institution", "InvalidInput", "NotFound", "Page",
     "QueueError", "QueueStore", "Role", "Route", "ScryptParams", "Snapshot", "State", "User", "allowed_targets",
     "authenticate", "bootstrap_admin", "change_password", "change_role", "create_user", "disable_user", "hash_password",
     "list_account_events", "list_users", "load_user", "open_session", "record_account_event", "revoke_session", "seed_demo_users", "session_user",

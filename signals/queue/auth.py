@@ -38,8 +38,17 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from signals.queue.actors import Institution, User, _user, ensure_institutions, institution_kind, list_institutions
+from signals.queue.actors import (
+    Institution,
+    User,
+    _user,
+    as_institution,
+    ensure_institutions,
+    institution_kind,
+    list_institutions,
+)
 from signals.queue.clock import _aware
+from signals.queue.councils import council_institution
 from signals.queue.lifecycle import Conflict, Forbidden, InvalidInput, Role
 from signals.queue.passwords import DEFAULT_SCRYPT as DEFAULT_SCRYPT
 from signals.queue.passwords import ScryptParams as ScryptParams
@@ -51,6 +60,7 @@ from signals.queue.passwords import (
 )
 from signals.queue.schema import ACCOUNT_EVENTS, account_events, institutions, sessions, users
 from signals.queue.store import QueueStore
+from yocho.prefectures import council_id
 
 MIN_PASSWORD_LENGTH = 10
 # The login form reads at most this many characters of a password (webapp/routes_auth.py):
@@ -577,6 +587,8 @@ def list_accounts(store: QueueStore) -> list[Account]:
 
 # ---------------------------------------------------------------------------- demo users
 
+# The one national council of schema versions before 9; a queue upgraded from one keeps the
+# referrals made to it there (schema._v9_councils_and_consent).
 COUNCIL_ID = "council"
 COUNCIL_NAME = "中小企業活性化協議会"
 
@@ -595,15 +607,23 @@ def demo_password(username: str) -> str:
     return f"demo-{username}"
 
 
-def seed_demo_users(store: QueueStore, institutions_: Iterable[str | Institution | tuple[str, str]]) -> list[DemoUser]:
+def council_username(code: int) -> str:
+    """The demo's intake user of a prefecture's council: intake.council_13."""
+    return f"intake.{council_id(code)}"
+
+
+def seed_demo_users(store: QueueStore, institutions_: Iterable[str | Institution | tuple[Any, ...]],
+                    councils: Iterable[int] = ()) -> list[DemoUser]:
     """One reviewer per bank (`reviewer.<bank id>`), one analyst per CGA (`analyst.<cga id>`),
-    one council intake user (`council.intake`) and one administrator (`admin`), each with the
-    password `demo-<username>`. Idempotent: users that exist are left as they are."""
-    items = [i if isinstance(i, Institution) else
-             Institution(i[0], institution_kind(i[0]), i[1]) if isinstance(i, tuple) else
-             Institution(i, institution_kind(i), i) for i in institutions_]
+    the council of every prefecture the institutions are in (each bank's registered
+    prefecture, each association's; plus `councils`, prefecture codes) with one intake user
+    each (`intake.council_<NN>`), and one administrator (`admin`), each with the password
+    `demo-<username>`. Idempotent: users that exist are left as they are."""
+    items = [as_institution(i) for i in institutions_]
     items = [i for i in items if i.kind != "council"]
-    store.ensure_institutions([*items, Institution(COUNCIL_ID, "council", COUNCIL_NAME)])
+    codes = sorted({i.prefecture_code for i in items if i.prefecture_code is not None} | set(councils))
+    council_insts = [council_institution(code) for code in codes]
+    store.ensure_institutions([*items, *council_insts])
     wanted: list[DemoUser] = [DemoUser("admin", demo_password("admin"), Role.ADMIN, None, "管理者（デモ）")]
     for inst in sorted(items, key=lambda i: i.id):
         if inst.kind == "bank":
@@ -612,8 +632,9 @@ def seed_demo_users(store: QueueStore, institutions_: Iterable[str | Institution
         elif inst.kind == "cga":
             name = f"analyst.{inst.id}"
             wanted.append(DemoUser(name, demo_password(name), Role.CGA_ANALYST, inst.id, f"{inst.name} 分析担当"))
-    wanted.append(DemoUser("council.intake", demo_password("council.intake"), Role.COUNCIL_INTAKE, COUNCIL_ID,
-                           f"{COUNCIL_NAME} 受付担当"))
+    for council in council_insts:
+        name = f"intake.{council.id}"
+        wanted.append(DemoUser(name, demo_password(name), Role.COUNCIL_INTAKE, council.id, f"{council.name} 受付担当"))
     with store._read() as conn:
         existing = set(conn.execute(select(users.c.username)).scalars())
         has_admin = conn.execute(select(func.count()).select_from(users).where(

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from signals.queue import councils
 from signals.queue.actors import User
+from signals.queue.consent import ConsentRecord, check_referable
 from signals.queue.lifecycle import (
     CLOSED_STATES,
     REASON_CODES,
@@ -50,14 +52,13 @@ def move(
     expected_version: int,
     note: str | None,
     snooze_until: date | None,
-    consent_on: date | None,
+    consent: ConsentRecord | None,
     reason_code: str | None,
     today: date,
     now: datetime,
 ) -> None:
     """Move the case as `actor` (see QueueStore.transition); `note` already cleaned."""
-    row = conn.execute(select(cases.c.id, cases.c.state, cases.c.version)
-                       .where(cases.c.id == case_id, _scope(actor))).first()
+    row = conn.execute(select(cases).where(cases.c.id == case_id, _scope(actor))).first()
     if row is None:
         raise NotFound(f"case {case_id} not found")
     if row.version != expected_version:
@@ -76,14 +77,20 @@ def move(
     elif current is State.SNOOZED:
         values |= {"snooze_until": None, "snooze_reason": None}
     if target is State.CONSENT_OBTAINED:
-        if consent_on is None or consent_on > today:
-            raise InvalidInput("the date the owner's consent was obtained is required (not in the future)")
-        values |= {"consent_on": consent_on, "consent_note": note, "consent_recorded_by": actor.id}
+        if consent is None:
+            raise InvalidInput("本人同意の記録（取得方法・取得日・同意者・文書番号・共有する情報）が必要です "
+                               "(the owner's consent must be recorded)")
+        if consent.obtained_on > today:
+            raise InvalidInput("同意の取得日が未来の日付です (the consent date is in the future)")
+        values |= {**consent.columns(actor), "consent_note": note}
     if target is State.REFERRED:
+        check_referable(row)
+        council, notice = councils.route(conn, row, actor.institution_id)
         values |= {
             "route": (Route.BANK if actor.role is Role.BANK_REVIEWER else Route.CGA).value,
             "referred_on": today, "referred_by": actor.id,
             "referring_institution_id": actor.institution_id, "referral_phase": cases.c.phase,
+            "council_id": council, "council_notice": notice,
         }
     if target in CLOSED_STATES:
         label = REASON_CODES.get(target, {}).get(code or "")

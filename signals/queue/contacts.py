@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from signals.queue.actors import User, acting_user
+from signals.queue.actors import User, _user, acting_user
 from signals.queue.lifecycle import Forbidden, InvalidInput, Role
 from signals.queue.schema import users
 from signals.queue.store import QueueStore
@@ -73,8 +73,6 @@ class Recipient:
 
 def recipients(store: QueueStore) -> list[Recipient]:
     """Active users with an address, by id: whom the digest may write to (the operator's job)."""
-    from signals.queue.actors import _user
-
     with store._read() as conn:
         return [Recipient(_user(r), r.email) for r in conn.execute(
             select(users).where(users.c.active.is_(True), users.c.email.is_not(None)).order_by(users.c.id))]

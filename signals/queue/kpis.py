@@ -13,8 +13,9 @@
   opened before any deterioration event of the business (条件変更, 延滞90日以上, 代位弁済,
   破綻・法的整理, 格下げ: the events the risk model learns to foresee), counted in one SQL query.
 
-Scoped like every read: council intake and admin count every referral; a bank or CGA user
-counts the referrals among its own cases.
+Scoped like every read: council intake counts the referrals made to its own council (one per
+prefecture), an administrator every council's, with the breakdown per council (`by_council`);
+a bank or CGA user counts the referrals among its own cases.
 """
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ class ReferralKpis:
     by_outcome: dict[str, int]  # 協議会へ紹介済 / 受付（事前相談） / 不受理
     median_days_first_sign_to_referral: float | None  # over referrals with a first sign date
     by_route_quarter: dict[tuple[str, str], int]  # (quarter, route) -> referrals
+    # council id (council_NN) -> outcome (as by_outcome) -> referrals: one council's own for
+    # its intake, every council's for an administrator (the national view's breakdown)
+    by_council: dict[str, dict[str, int]]
 
 
 def referral_kpis(store: QueueStore, user: User, *, since: date | None = None,
@@ -74,12 +78,15 @@ def referral_kpis(store: QueueStore, user: User, *, since: date | None = None,
     quarters: Counter[tuple[int, int]] = Counter()
     route_quarter: Counter[tuple[str, str]] = Counter()
     days: list[int] = []
+    by_council: dict[str, dict[str, int]] = {}
     for case in referrals:
         assert case.referred_on is not None
         route = ROUTE_JA[case.route or Route.OTHER]
         by_route[route] += 1
         by_phase[PHASES[case.referral_phase].ja if case.referral_phase in PHASES else UNSET_PHASE] += 1
         by_outcome[STATE_JA[case.state]] += 1
+        council = by_council.setdefault(case.council_id or "", {label: 0 for label in by_outcome})
+        council[STATE_JA[case.state]] += 1
         quarters[fiscal_quarter(case.referred_on)] += 1
         route_quarter[(fiscal_quarter_label(case.referred_on), route)] += 1
         if case.first_sign_on is not None:
@@ -92,6 +99,7 @@ def referral_kpis(store: QueueStore, user: User, *, since: date | None = None,
         by_outcome=by_outcome,
         median_days_first_sign_to_referral=float(statistics.median(days)) if days else None,
         by_route_quarter=dict(sorted(route_quarter.items())),
+        by_council=dict(sorted(by_council.items())),
     )
 
 

@@ -128,6 +128,14 @@ DISMISS_REASON_JA: dict[DismissReason, str] = {
 REASON_CODES: dict[State, dict[str, str]] = {
     State.DISMISSED: {reason.value: label for reason, label in DISMISS_REASON_JA.items()},
 }
+# What the owner's consent may let the council read (signals/queue/consent.py applies them):
+# code -> (Japanese, English). Here, below the schema, so that its upgrade step names them too.
+CONSENT_CATEGORIES: dict[str, tuple[str, str]] = {
+    "financials": ("財務", "Financials"),
+    "repayment": ("返済状況", "Repayment"),
+    "accounts": ("口座動向", "Account activity"),
+    "signs": ("予兆と根拠", "Warning signs and their evidence"),
+}
 # Codes that say nothing by themselves: the note must describe the reason.
 CODES_NEEDING_NOTE = frozenset({DismissReason.OTHER.value})
 

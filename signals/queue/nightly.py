@@ -35,6 +35,7 @@ from signals.queue.schema import (
 )
 from signals.queue.scope import _values
 from signals.queue.watchlist import CANDIDATE_SCHEMA, BudgetLine, Drawn, budgets_of, draw_the_line
+from yocho.prefectures import is_prefecture
 
 SYSTEM = "system"  # the actor name of the nightly job in the audit log
 
@@ -82,6 +83,12 @@ def _business_name(document: Any) -> str | None:
     """The trade name (商号) the evidence document carries (signals/sql/evidence.sql), if any."""
     name = document.get("business_name") if isinstance(document, dict) else None
     return (name.strip()[:200] or None) if isinstance(name, str) else None
+
+
+def _prefecture(document: Any) -> int | None:
+    """The business's prefecture code (1-47) the evidence document carries, if any."""
+    code = document.get("prefecture_code") if isinstance(document, dict) else None
+    return code if is_prefecture(code) else None
 
 
 def _first_event(document: Any, as_of: date) -> dict[str, Any]:
@@ -136,6 +143,7 @@ def flag_rows(frame: pl.DataFrame, as_of: date) -> dict[str, _Flag]:
             "lead_institution_id": row["lead_institution_id"],
             "first_sign_on": row["first_sign_on"],
             "business_name": _business_name(document),
+            "prefecture_code": _prefecture(document),
             **_first_event(document, as_of),
         }
         flag = _Flag(key, insts, values, signs, evidence)

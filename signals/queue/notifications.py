@@ -62,6 +62,7 @@ from signals.queue.nightly import SYSTEM
 from signals.queue.schema import (
     account_events,
     cases,
+    consent_withdrawals,
     evidence_snapshots,
     notification_reads,
     notification_state,
@@ -78,6 +79,7 @@ class Kind(StrEnum):
     NEW_CRITICAL_SIGN = "new_critical_sign"
     REFERRAL_DECIDED = "referral_decided"
     REFERRAL_RECEIVED = "referral_received"
+    REFERRAL_WITHDRAWN = "referral_withdrawn"
     PASSWORD_PENDING = "password_pending"
     ACCOUNT_LOCKED = "account_locked"
 
@@ -87,17 +89,19 @@ CASE_KINDS = (Kind.CASE_OPENED, Kind.SNOOZE_ENDED, Kind.NEW_CRITICAL_SIGN, Kind.
 KINDS_OF: dict[Role, tuple[Kind, ...]] = {
     Role.BANK_REVIEWER: CASE_KINDS,
     Role.CGA_ANALYST: CASE_KINDS,
-    Role.COUNCIL_INTAKE: (Kind.REFERRAL_RECEIVED,),
+    Role.COUNCIL_INTAKE: (Kind.REFERRAL_RECEIVED, Kind.REFERRAL_WITHDRAWN),
     Role.ADMIN: (Kind.PASSWORD_PENDING, Kind.ACCOUNT_LOCKED),
 }
 KIND_JA = {
     Kind.CASE_OPENED: "新規案件", Kind.SNOOZE_ENDED: "保留終了", Kind.NEW_CRITICAL_SIGN: "新たな重大予兆",
     Kind.REFERRAL_DECIDED: "協議会の判断", Kind.REFERRAL_RECEIVED: "紹介受付",
+    Kind.REFERRAL_WITHDRAWN: "紹介の取下げ",
     Kind.PASSWORD_PENDING: "パスワード変更待ち", Kind.ACCOUNT_LOCKED: "ログイン一時停止",
 }
 KIND_EN = {
     Kind.CASE_OPENED: "New case", Kind.SNOOZE_ENDED: "Snooze ended", Kind.NEW_CRITICAL_SIGN: "New critical sign",
     Kind.REFERRAL_DECIDED: "Council decision", Kind.REFERRAL_RECEIVED: "Referral received",
+    Kind.REFERRAL_WITHDRAWN: "Referral withdrawn",
     Kind.PASSWORD_PENDING: "Password change pending", Kind.ACCOUNT_LOCKED: "Logins locked",
 }
 # The inbox shows the last month of items; older ones are in the worklist and the audit logs.
@@ -200,6 +204,13 @@ def _selects(conn: Connection, actor: User, since: datetime) -> list[Select[Any]
                      .where(recent, t.c.from_state == State.CONSENT_OBTAINED.value,
                             t.c.to_state == State.REFERRED.value, cases.c.state == State.REFERRED.value,
                             _scope(actor)))
+    if Kind.REFERRAL_WITHDRAWN in kinds and actor.institution_id:
+        # The case itself is hidden from the council once consent is withdrawn: the item
+        # names only the case number, as the council's withdrawn list does.
+        w = consent_withdrawals
+        found.append(select(*_columns(Kind.REFERRAL_WITHDRAWN, w.c.id, w.c.at, case=False,
+                                      subject=literal("#") + cast(w.c.case_id, String(16))))
+                     .where(w.c.council_id == actor.institution_id, w.c.at > since))
     if Kind.PASSWORD_PENDING in kinds:
         e = account_events
         latest = (select(func.max(e.c.at)).where(e.c.subject_user_id == users.c.id,
@@ -320,6 +331,8 @@ def link_of(item: Item) -> str:
     """The app path an item leads to."""
     if item.case_id is not None:
         return f"/cases/{item.case_id}"
+    if item.kind is Kind.REFERRAL_WITHDRAWN:
+        return "/council"  # the withdrawn referrals are listed there
     return "/admin/users" if item.kind is Kind.PASSWORD_PENDING else "/admin/audit"
 
 

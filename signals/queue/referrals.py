@@ -96,7 +96,7 @@ def register(conn: Connection, actor: User, request: ManualReferral, *, consent_
                 business_key=key, owner=OWNER_COUNCIL, state=State.REFERRED.value, version=1, critical_signs=[],
                 phase=phase, referral_phase=phase, route=request.route.value, referred_on=today,
                 referred_by=actor.id, consent_on=consent_on or today, consent_note=note,
-                consent_recorded_by=actor.id, created_at=now, updated_at=now,
+                consent_recorded_by=actor.id, council_id=actor.institution_id, created_at=now, updated_at=now,
             ).returning(cases.c.id)).scalar_one()
     except IntegrityError:  # only another open council-owned case collides (the index is per owner)
         raise Conflict(_ALREADY_REFERRED) from None

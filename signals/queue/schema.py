@@ -13,6 +13,7 @@ PostgreSQL, TRUNCATE).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -41,7 +42,7 @@ from sqlalchemy import (
     text,
 )
 
-from signals.queue.lifecycle import OPEN_STATES, Role, Route, State
+from signals.queue.lifecycle import CONSENT_CATEGORIES, OPEN_STATES, Role, Route, State
 
 metadata = MetaData()
 
@@ -65,6 +66,10 @@ institutions = Table(
     Column("id", String(64), primary_key=True),  # bank_0116, cga_13, council
     Column("kind", String(16), nullable=False),
     Column("name", Text, nullable=False),
+    # JIS X 0401 code (1-47) of the institution's home prefecture: a bank's is registered with
+    # it (the demo's registry, `yocho users create --prefecture`), an association's and a
+    # council's follow from the id. Routes a referral of a business without a prefecture.
+    Column("prefecture_code", Integer, nullable=True),
     CheckConstraint("kind IN ('bank', 'cga', 'council')", name="ck_institutions_kind"),
 )
 
@@ -145,6 +150,22 @@ cases = Table(
     Column("consent_on", Date, nullable=True),
     Column("consent_note", Text, nullable=True),
     Column("consent_recorded_by", Integer, ForeignKey("users.id"), nullable=True),
+    # The consent on record (schema v9): how it was obtained (written | electronic), from whom
+    # (the representative's name and title as typed), the consent document's reference, and
+    # which categories of information the council may read (signals/queue/consent.py). A
+    # referral needs all of them; a withdrawal sets consent_withdrawn_on and hides the case
+    # from the council.
+    Column("consent_method", String(16), nullable=True),
+    Column("consent_from", Text, nullable=True),
+    Column("consent_document_ref", Text, nullable=True),
+    Column("consent_shared", JSON, nullable=True),
+    Column("consent_withdrawn_on", Date, nullable=True),
+    # The business's prefecture (JIS X 0401) as of the latest night, from the evidence document.
+    Column("prefecture_code", Integer, nullable=True),
+    # The prefecture's council a referral went to (council_NN), and why it was routed by the
+    # lead institution's prefecture rather than the business's (NULL: by the business's).
+    Column("council_id", String(64), nullable=True),
+    Column("council_notice", Text, nullable=True),
     Column("route", String(16), nullable=True),
     Column("referred_on", Date, nullable=True),
     Column("referred_by", Integer, ForeignKey("users.id"), nullable=True),
@@ -163,6 +184,7 @@ Index("uq_cases_open_business", cases.c.business_key, cases.c.owner, unique=True
 Index("ix_cases_business_key", cases.c.business_key)
 Index("ix_cases_state", cases.c.state)
 Index("ix_cases_budget", cases.c.budget_institution_id, cases.c.flagged_on)
+Index("ix_cases_council", cases.c.council_id, cases.c.state)
 
 case_institutions = Table(
     "case_institutions", metadata,
@@ -326,7 +348,22 @@ digest_runs = Table(
 )
 Index("ix_digest_runs_user", digest_runs.c.user_id, digest_runs.c.day)
 
-APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events")
+# What a council is told of a referral withdrawn (the owner withdrew consent): that the
+# referral of that case number, referred on that day, was withdrawn on that day, nothing
+# more. Append-only like the audit logs; the withdrawal's audit row is in `transitions`.
+consent_withdrawals = Table(
+    "consent_withdrawals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("council_id", String(64), nullable=False),
+    Column("referred_on", Date, nullable=True),
+    Column("withdrawn_on", Date, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_by", Integer, ForeignKey("users.id"), nullable=False),
+)
+Index("ix_consent_withdrawals_council", consent_withdrawals.c.council_id, consent_withdrawals.c.id)
+
+APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events", "consent_withdrawals")
 
 
 def _append_only_ddl(conn: Connection, tables: tuple[str, ...] = APPEND_ONLY) -> None:
@@ -446,7 +483,53 @@ def _v9_notifications(conn: Connection) -> None:
             conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
 
 
-SCHEMA_VERSION = 9
+def _v10_councils_and_consent(conn: Connection) -> None:
+    """One council per prefecture and the consent on record: institutions.prefecture_code;
+    cases.prefecture_code, council_id, council_notice and the consent record's columns; the
+    append-only consent_withdrawals.
+
+    Existing rows: referrals already made stay with the one national council they were made
+    to (`council`, kept registered), sharing every category (the council read everything the
+    referring institution could before categories existed). A case in consent_obtained has no
+    record of how and from whom consent was obtained, and a referral now needs one: it goes
+    back to under_review, with an audit row saying why, for the reviewer to record it."""
+    # Each addition only where missing: earlier steps create some tables from the current
+    # metadata (as v6 and v8 guard theirs).
+    found = inspect(conn)
+    if "prefecture_code" not in {c["name"] for c in found.get_columns("institutions")}:
+        conn.execute(text("ALTER TABLE institutions ADD COLUMN prefecture_code INTEGER"))
+    have = {c["name"] for c in found.get_columns("cases")}
+    for column, kind in (("consent_method", "VARCHAR(16)"), ("consent_from", "TEXT"),
+                         ("consent_document_ref", "TEXT"), ("consent_shared", "JSON"),
+                         ("consent_withdrawn_on", "DATE"), ("prefecture_code", "INTEGER"),
+                         ("council_id", "VARCHAR(64)"), ("council_notice", "TEXT")):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE cases ADD COLUMN {column} {kind}"))
+    if "ix_cases_council" not in {i["name"] for i in found.get_indexes("cases")}:
+        conn.execute(text("CREATE INDEX ix_cases_council ON cases (council_id, state)"))
+    if not found.has_table("consent_withdrawals"):
+        metadata.create_all(conn, tables=[consent_withdrawals])
+        _append_only_ddl(conn, ("consent_withdrawals",))
+    referred = _in(s.value for s in (State.REFERRED, State.ACCEPTED, State.DECLINED))
+    if conn.execute(text(f"SELECT count(*) FROM cases WHERE state IN ({referred})")).scalar_one():
+        if conn.execute(text("SELECT count(*) FROM institutions WHERE id = 'council'")).scalar_one() == 0:
+            conn.execute(text("INSERT INTO institutions (id, kind, name) VALUES ('council', 'council', "
+                              "'中小企業活性化協議会')"))
+        every = json.dumps(list(CONSENT_CATEGORIES))
+        conn.execute(text(f"UPDATE cases SET council_id = 'council', consent_shared = :every "
+                          f"WHERE state IN ({referred}) AND consent_on IS NOT NULL"), {"every": every})
+    waiting = State.CONSENT_OBTAINED.value
+    conn.execute(text(
+        "INSERT INTO transitions (case_id, at, actor_user_id, actor, actor_role, from_state, to_state, note) "
+        f"SELECT id, CURRENT_TIMESTAMP, NULL, 'system', NULL, '{waiting}', '{State.UNDER_REVIEW.value}', "
+        "'同意の記録（取得方法・相手・共有範囲・文書番号）がないため検討中に戻しました "
+        "(consent needs recording in full before a referral)' "
+        f"FROM cases WHERE state = '{waiting}'"))
+    conn.execute(text(f"UPDATE cases SET state = '{State.UNDER_REVIEW.value}', version = version + 1, "
+                      f"consent_on = NULL WHERE state = '{waiting}'"))
+
+
+SCHEMA_VERSION = 10
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -463,10 +546,13 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
         "login)", _v8_must_change_password),
     9: ("users.email; notification_state and notification_reads (the inbox's read state); digest_runs (the "
         "daily e-mail digests sent or failed)", _v9_notifications),
+    10: ("one council per prefecture (cases.council_id, institutions.prefecture_code) and the consent on record "
+         "(method, from whom, document, shared categories, withdrawal; consent_withdrawals)", _v10_councils_and_consent),
 }
 _DESCRIPTION = ("institutions, users (with must_change_password and email), cases (with owner and business name), "
                 "case_institutions, evidence_snapshots, transitions, sessions, account_events, waiting_entries, "
-                "review_budgets, notification_state, notification_reads, digest_runs; append-only triggers")
+                "review_budgets, notification_state, notification_reads, digest_runs, consent_withdrawals; "
+                "append-only triggers")
 
 
 class SchemaTooNew(RuntimeError):

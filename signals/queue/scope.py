@@ -29,6 +29,11 @@ def _scope(actor: User) -> ColumnElement[bool]:
         return exists().where(case_institutions.c.case_id == cases.c.id,
                               case_institutions.c.institution_id == actor.institution_id)
     if actor.role is Role.COUNCIL_INTAKE:
-        return and_(cases.c.state.in_(_values(COUNCIL_STATES)), cases.c.consent_on.is_not(None))
+        # its own council's referrals only (one council per prefecture), with the owner's
+        # consent on record and not withdrawn: a withdrawal hides the case at once
+        if not actor.institution_id:
+            return false()
+        return and_(cases.c.council_id == actor.institution_id, cases.c.state.in_(_values(COUNCIL_STATES)),
+                    cases.c.consent_on.is_not(None), cases.c.consent_withdrawn_on.is_(None))
     return false()
 

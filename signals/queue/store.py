@@ -26,11 +26,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine
 
-from signals.queue import casework, nightly, referrals, worklist
+from signals.queue import casework, consent, nightly, referrals, worklist
 from signals.queue.actors import Institution, User, acting_user, ensure_institutions, list_institutions
 from signals.queue.actors import _user as _user
 from signals.queue.actors import institution_kind as institution_kind
 from signals.queue.clock import TOKYO, _aware
+from signals.queue.consent import ConsentRecord
 from signals.queue.engine import open_database
 from signals.queue.lifecycle import Route, State
 from signals.queue.months import add_months as add_months
@@ -207,15 +208,17 @@ class QueueStore:
         expected_version: int,
         note: str | None = None,
         snooze_until: date | None = None,
-        consent_on: date | None = None,
+        consent: ConsentRecord | None = None,
         reason_code: str | None = None,
     ) -> CaseDetail:
         """Move a case, as `user`, from the state it had at `expected_version` (the version the
         user was shown). The state change and its audit row are one transaction. Raises
         NotFound (outside scope), Conflict (changed meanwhile), IllegalTransition, Forbidden
-        (role), InvalidInput (missing reason, reason code, snooze date or consent date).
+        (role), InvalidInput (missing reason, reason code, snooze date or consent record).
         `reason_code`: a dismissal's coded reason (lifecycle.REASON_CODES), kept in the audit
-        row's `reason_code`."""
+        row's `reason_code`. `consent`: the move to consent_obtained records it
+        (consent.ConsentRecord); a referral without it on the case is refused, and goes to the
+        council of the business's prefecture (councils.route)."""
         target = casework.target_state(to_state)
         note = casework.clean_text(note)
         today = self.today()
@@ -223,9 +226,26 @@ class QueueStore:
         with self._write() as conn:
             actor = self._actor(conn, user)
             casework.move(conn, actor, case_id, target, expected_version=expected_version, note=note,
-                          snooze_until=snooze_until, consent_on=consent_on, reason_code=reason_code,
+                          snooze_until=snooze_until, consent=consent, reason_code=reason_code,
                           today=today, now=now)
             return worklist.detail(conn, actor, case_id)
+
+    def withdraw_consent(self, user: User, case_id: int, *, expected_version: int,
+                         note: str | None = None) -> CaseDetail:
+        """The owner withdrew consent: recorded by the institution that recorded it (the
+        referring one); the council no longer sees the case from this commit on
+        (consent.withdraw). Audited in `transitions` with reason code `consent_withdrawn`."""
+        today, now = self.today(), self.now()
+        with self._write() as conn:
+            actor = self._actor(conn, user)
+            consent.withdraw(conn, actor, case_id, expected_version=expected_version,
+                             note=casework.clean_text(note), today=today, now=now)
+            return worklist.detail(conn, actor, case_id)
+
+    def withdrawn_referrals(self, user: User, limit: int = 100) -> list[consent.WithdrawnReferral]:
+        """The referrals withdrawn from the user's council (its number and dates only)."""
+        with self._read() as conn:
+            return consent.withdrawn_referrals(conn, self._actor(conn, user), limit)
 
     def register_manual_referral(
         self,

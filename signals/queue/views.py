@@ -54,6 +54,9 @@ class CaseSummary:
     # "institutions": the case of the banks and the association that know the business,
     # opened by the nightly flags; "council": a manual referral registered by council intake.
     owner: str
+    prefecture_code: int | None  # the business's (JIS X 0401), as of the latest night
+    council_id: str | None  # the prefecture's council the referral went to (council_NN)
+    consent_withdrawn_on: date | None  # the owner withdrew consent on this day
 
     @property
     def route_ja(self) -> str | None:
@@ -100,6 +103,13 @@ class CaseDetail(CaseSummary):
     snooze_reason: str | None
     close_reason: str | None
     consent_note: str | None
+    council_notice: str | None  # why the referral was routed by the lead institution's prefecture
+    consent_method: str | None  # written | electronic (signals/queue/consent.py)
+    consent_from: str | None  # the representative's name and title, as typed
+    consent_document_ref: str | None
+    consent_shared: tuple[str, ...]  # the categories the council may read
+    consent_recorded_by: str | None  # the username of who recorded it
+    consent_institution_id: str | None  # their institution: the one that may record a withdrawal
     snapshots: tuple[Snapshot, ...]
     history: tuple[AuditEntry, ...]
     allowed_transitions: tuple[State, ...]  # what the acting user may do next
@@ -152,5 +162,6 @@ def _summary_fields(row: Any, insts: list[CaseInstitution]) -> dict[str, Any]:
         snooze_until=row.snooze_until, closed_on=row.closed_on, consent_on=row.consent_on,
         route=Route(row.route) if row.route else None, referred_on=row.referred_on,
         referral_phase=row.referral_phase, referring_institution_id=row.referring_institution_id,
-        institutions=tuple(insts), owner=row.owner,
+        institutions=tuple(insts), owner=row.owner, prefecture_code=row.prefecture_code,
+        council_id=row.council_id, consent_withdrawn_on=row.consent_withdrawn_on,
     )

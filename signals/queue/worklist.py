@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 from signals.queue.actors import User
 from signals.queue.batches import chunks
 from signals.queue.clock import _aware
+from signals.queue.consent import shared_critical_signs, shared_evidence
 from signals.queue.lifecycle import INSTITUTION_ROLES, InvalidInput, NotFound, Role, State, allowed_targets
-from signals.queue.schema import case_institutions, cases, evidence_snapshots, transitions
+from signals.queue.schema import OWNER_COUNCIL, case_institutions, cases, evidence_snapshots, transitions, users
 from signals.queue.scope import _scope
 from signals.queue.views import (
     SORTS,
@@ -113,9 +114,21 @@ def _institutions(conn: Connection, actor: User, rows: Sequence[Any]) -> dict[in
     return found
 
 
+def _fields(actor: User, row: Any, insts: list[CaseInstitution]) -> dict[str, Any]:
+    """A case's fields as the actor may read them: council intake reads the critical signs and
+    the phase's reason only as far as the consent's shared categories allow (consent.py)."""
+    fields = _summary_fields(row, insts)
+    if actor.role is Role.COUNCIL_INTAKE and row.owner != OWNER_COUNCIL:
+        shared = row.consent_shared or ()
+        fields["critical_signs"] = shared_critical_signs(fields["critical_signs"], shared)
+        if "signs" not in shared:
+            fields["phase_reason_ja"] = fields["phase_reason_en"] = None
+    return fields
+
+
 def summaries(conn: Connection, actor: User, rows: Sequence[Any]) -> list[CaseSummary]:
     insts = _institutions(conn, actor, rows)
-    return [CaseSummary(**_summary_fields(r, insts[r.id])) for r in rows]
+    return [CaseSummary(**_fields(actor, r, insts[r.id])) for r in rows]
 
 
 def detail(conn: Connection, actor: User, case_id: int) -> CaseDetail:
@@ -126,11 +139,20 @@ def detail(conn: Connection, actor: User, case_id: int) -> CaseDetail:
     sharers = set(conn.execute(select(case_institutions.c.institution_id)
                                .where(case_institutions.c.case_id == row.id)).scalars())
     viewer = _evidence_viewer(actor, row)
+    council = actor.role is Role.COUNCIL_INTAKE
+    shared = tuple(row.consent_shared or ())
 
     def shown(evidence: str) -> str:
-        return evidence if actor.role is Role.ADMIN else scoped_evidence(evidence, viewer, sharers)
+        if actor.role is Role.ADMIN:
+            return evidence
+        scoped = scoped_evidence(evidence, viewer, sharers)
+        # the council reads only the categories the owner's consent shares with it
+        return shared_evidence(scoped, shared) if council else scoped
 
-    snaps = tuple(Snapshot(r.id, _aware(r.taken_at), r.as_of, r.kind, list(r.critical_signs or []),
+    def signs(critical: Any) -> list[str]:
+        return shared_critical_signs(critical or [], shared) if council else list(critical or [])
+
+    snaps = tuple(Snapshot(r.id, _aware(r.taken_at), r.as_of, r.kind, signs(r.critical_signs),
                            r.probability, r.band, r.phase, shown(r.evidence))
                   for r in conn.execute(select(evidence_snapshots).where(evidence_snapshots.c.case_id == case_id)
                                         .order_by(evidence_snapshots.c.as_of, evidence_snapshots.c.id)))
@@ -139,10 +161,16 @@ def detail(conn: Connection, actor: User, case_id: int) -> CaseDetail:
                                r.reason_code)
                     for r in conn.execute(select(transitions).where(transitions.c.case_id == case_id)
                                           .order_by(transitions.c.id)))
+    recorder = conn.execute(select(users.c.username, users.c.institution_id)
+                            .where(users.c.id == row.consent_recorded_by)).first() if row.consent_recorded_by else None
     return CaseDetail(
-        **_summary_fields(row, insts[row.id]),
+        **_fields(actor, row, insts[row.id]),
         portfolio_share=row.portfolio_share, in_event=row.in_event, within_capacity=row.within_capacity,
         snooze_reason=row.snooze_reason, close_reason=row.close_reason, consent_note=row.consent_note,
+        council_notice=row.council_notice, consent_method=row.consent_method, consent_from=row.consent_from,
+        consent_document_ref=row.consent_document_ref, consent_shared=shared,
+        consent_recorded_by=recorder.username if recorder else None,
+        consent_institution_id=recorder.institution_id if recorder else None,
         snapshots=snaps, history=history,
         allowed_transitions=tuple(allowed_targets(State(row.state), actor.role)),
     )

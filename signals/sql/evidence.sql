@@ -19,6 +19,16 @@ WITH names AS (
     WHERE b.name IS NOT NULL AND trim(b.name) <> ''
     GROUP BY ALL
 ),
+prefectures AS (
+    -- the business's prefecture (JIS X 0401 都道府県コード) as of $as_of, chosen across
+    -- institutions' master records like the name: the referral goes to that prefecture's council
+    -- (signals/queue/councils.py)
+    SELECT b.business_key, arg_min(b.prefecture_code, pit_preference(b.received_on, b.institution_id)) AS code
+    FROM pit_business_at($as_of, 1200) b
+    SEMI JOIN sig_flagged f ON f.business_key = b.business_key
+    WHERE b.prefecture_code BETWEEN 1 AND 47
+    GROUP BY ALL
+),
 first_events AS (
     -- the business's first deterioration event (条件変更, 延滞90日以上, 代位弁済, 破綻・法的整理,
     -- 格下げ: the events feed, as models/sql/labels.sql reads it) that occurred by $as_of, as
@@ -131,6 +141,7 @@ SELECT f.business_key,
        to_json({
            'business_key': f.business_key,
            'business_name': nm.name,
+           'prefecture_code': pf.code,
            'as_of': $as_of::DATE,
            'model_version': r.model_version,
            'probability': r.probability,
@@ -159,5 +170,6 @@ LEFT JOIN scores sc ON sc.business_key = f.business_key
 LEFT JOIN sign_history h ON h.business_key = f.business_key
 LEFT JOIN by_institution bi ON bi.business_key = f.business_key
 LEFT JOIN names nm ON nm.business_key = f.business_key
+LEFT JOIN prefectures pf ON pf.business_key = f.business_key
 LEFT JOIN first_events fe ON fe.business_key = f.business_key
 ORDER BY f.business_key

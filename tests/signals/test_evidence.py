@@ -42,11 +42,13 @@ def snapshot() -> dict:
         book.add("accounts", "bank_0116",
                  dict(local_id="A1", corporate_number=A, month=month, inflow_jpy=100 * i, outflow_jpy=1,
                       month_end_balance_jpy=7 * i, average_balance_jpy=1, failed_debits=i % 2, received_on=received))
-    # the master renamed the business before T, and again after T: the snapshot names it as of T
-    for name, received in (("株式会社テスト商事", date(2026, 6, 1)), ("株式会社みらい商事", date(2026, 11, 15))):
+    # the master renamed the business before T, and again after T, when it also moved to 大阪府:
+    # the snapshot names it and places it as of T
+    for name, received, prefecture in (("株式会社テスト商事", date(2026, 6, 1), 13),
+                                       ("株式会社みらい商事", date(2026, 11, 15), 27)):
         book.add("business", "bank_0116", dict(local_id="A1", corporate_number=A, name=name,
-                                               entity_type="corporation", jsic_division="E", prefecture_code=13,
-                                               received_on=received))
+                                               entity_type="corporation", jsic_division="E",
+                                               prefecture_code=prefecture, received_on=received))
     # deterioration events: one occurred in August 2026 but was reported only after T, one in
     # September reported by T, one occurring after T
     for event_id, occurred, received in (("E1", date(2026, 8, 10), date(2026, 11, 5)),
@@ -91,6 +93,12 @@ def test_the_snapshot_names_the_business_as_its_master_did_on_the_date(snapshot)
     """The trade name (商号) of the master record in force at T: renamed before T, the new name;
     renamed again after T, not that one."""
     assert snapshot["doc"]["business_name"] == "株式会社テスト商事"
+
+
+def test_the_snapshot_places_the_business_in_its_prefecture_as_of_the_date(snapshot):
+    """The prefecture (JIS X 0401) of the master record in force at T, which routes a referral to
+    that prefecture's council: 東京都 (13), not the move to 大阪府 (27) received after T."""
+    assert snapshot["doc"]["prefecture_code"] == 13
 
 
 def test_the_snapshot_dates_the_first_deterioration_event_known_on_the_date(snapshot):

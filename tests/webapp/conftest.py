@@ -6,13 +6,16 @@ The seeded queue (as of 2026-10-31, "today" 2026-11-24 in Japan):
   case  business       institutions            state              note
   A1    6000010000001  bank A                  new                score 31%, 90+ days past due
   A2    5000010000002  bank A + CGA            under_review       shared with the association
-  A3    4000010000003  bank A                  consent_obtained   ready to refer
-  A4    3000010000004  bank A                  referred           consent 2026-11-10 (council sees it)
+  A3    4000010000003  bank A                  consent_obtained   ready to refer (no prefecture: bank A's)
+  A4    3000010000004  bank A                  referred           consent 2026-11-10 (石川県's council sees it)
   A5    2000010000005  bank A                  new                low priority
   B1    4000020000001  bank B                  new                bank B only
   B2    3000020000002  bank B                  referred           bank B's referral
   C1    2000030000001  CGA only                new                subrogation requested
-  M1    8000090000001  (manual, 士業)           referred           registered by council intake
+  M1    8000090000001  (manual, 士業)           referred           registered by 石川県's council intake
+
+Every business is in 石川県 (the master's prefecture_code, carried by the evidence) but C1, in 東京都,
+and A3, without one. Consent is recorded in writing, sharing every category.
 
 `Seeded.case_ids` maps these labels to case ids; `NAMES` gives each business's trade name (商号),
 which its evidence carries.
@@ -48,7 +51,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 AS_OF = date(2026, 10, 31)
 PREVIOUS = date(2026, 9, 30)
 BANK_A, BANK_B, CGA = "bank_0116", "bank_0005", "cga_13"
-INSTITUTIONS = [(BANK_A, "北陸第一銀行"), (BANK_B, "みずなみ銀行"), (CGA, "東京信用保証協会")]
+# Each with its home prefecture (JIS X 0401): bank A in 石川県, bank B in 岐阜県; the association's
+# follows from its id (東京都). The demo users then include the councils of all three.
+INSTITUTIONS = [(BANK_A, "北陸第一銀行", 17), (BANK_B, "みずなみ銀行", 21), (CGA, "東京信用保証協会")]
 # Cheap hashing: every test seeds its own users.
 FAST_SCRYPT = ScryptParams(n=2 ** 8, r=8, p=1)
 SECRET = "test-secret-key-for-the-webapp-tests-0123456789"
@@ -57,7 +62,8 @@ USERS = {
     "bank_a": f"reviewer.{BANK_A}",
     "bank_b": f"reviewer.{BANK_B}",
     "cga": f"analyst.{CGA}",
-    "council": "council.intake",
+    "council": "intake.council_17",  # 石川県's council: the seeded referrals land there
+    "council_13": "intake.council_13",  # 東京都's council
     "admin": "admin",
 }
 
@@ -132,7 +138,7 @@ def sign_evidence(sign: str, key: str, months: list[date], institution: str,
 
 def evidence_json(key: str, as_of: date, probability: float, band: str, signs: list[str], *,
                   first_sign: date, seed: int, name: str | None = None, first_event: str | None = None,
-                  institution: str = BANK_A) -> str:
+                  institution: str = BANK_A, prefecture: int | None = None) -> str:
     """An evidence document of the shape signals/sql/evidence.sql writes."""
     rng = random.Random(seed)
     months = month_starts(as_of, 24)
@@ -166,7 +172,8 @@ def evidence_json(key: str, as_of: date, probability: float, band: str, signs: l
         {"kind": "figure", "indicator": "fin_equity_ratio", "name_ja": "自己資本比率", "name_en": "Equity ratio",
          "contribution": 0.05, "value": 4.2, "fired": None}]
     return json.dumps({
-        "business_key": key, "business_name": name, "as_of": as_of.isoformat(), "model_version": "scorecard-2026-10",
+        "business_key": key, "business_name": name, "prefecture_code": prefecture, "as_of": as_of.isoformat(),
+        "model_version": "scorecard-2026-10",
         "probability": probability, "band": band, "portfolio_share": 0.012,
         "signs": sign_rows, "top_factors": factors,
         "series": {"loan_balance_jpy": series_loan, "max_days_past_due": series_dpd,
@@ -212,6 +219,9 @@ BUSINESSES = [
 NAMES = {"A1": "株式会社北陸精機", "A2": "加賀食品株式会社", "A3": "有限会社能登運輸", "A4": "金沢建設株式会社",
          "A5": "株式会社白山テキスタイル", "B1": "みずなみ物産株式会社", "B2": "株式会社東濃窯業",
          "C1": "株式会社多摩精工"}
+# The prefecture the business master gives (JIS X 0401): 石川県 but for C1 (東京都); A3 has none,
+# so its referral goes by its lead institution's (bank A: 石川県) with a notice.
+PREFECTURE_CODES = {"A1": 17, "A2": 17, "A4": 17, "A5": 17, "B1": 17, "B2": 17, "C1": 13}
 # The first deterioration event each business had had by the nights' dates (A1: 90+ days past
 # due; C1: subrogation): their cases were opened after one, the others' before any.
 FIRST_EVENTS = {"A1": "2026-08-20", "C1": "2026-07-01"}
@@ -242,9 +252,19 @@ def flags_frame(as_of: date, businesses: list[Business]) -> pl.DataFrame:
             "monitored": 4_000, "monthly_budget": 60, "first_sign_on": b.first_sign,
             "evidence": evidence_json(b.key, as_of, probability, b.band, b.signs, first_sign=b.first_sign,
                                       seed=int(b.key[-4:]) + as_of.month, name=NAMES.get(b.label),
-                                      first_event=FIRST_EVENTS.get(b.label), institution=b.institutions[0][0]),
+                                      first_event=FIRST_EVENTS.get(b.label), institution=b.institutions[0][0],
+                                      prefecture=PREFECTURE_CODES.get(b.label)),
         })
     return pl.DataFrame(rows, schema=FLAGS_SCHEMA)
+
+
+def consent_record(consent_on: date, shared: tuple[str, ...] = ("financials", "repayment", "accounts", "signs"),
+                   ) -> Any:
+    """The consent a reviewer records: in writing, from the representative, every category shared."""
+    from signals.queue.consent import ConsentRecord
+
+    return ConsentRecord.of(method="written", obtained_on=consent_on, obtained_from="代表取締役 山田太郎",
+                            document_ref="同意書-2026-001", shared=shared)
 
 
 @dataclass
@@ -277,7 +297,7 @@ def seed_queue(url: str, data_dir: Path) -> Seeded:
     def move(label: str, who: str, *targets: State, **kwargs: Any) -> None:
         for target in targets:
             case = store.get_case(users[who], ids[label])
-            extra = dict(kwargs) if target is State.CONSENT_OBTAINED else {}
+            extra = {"consent": consent_record(**kwargs)} if target is State.CONSENT_OBTAINED else {}
             store.transition(users[who], case.id, target, expected_version=case.version,
                              note=f"{target.value} (seed)", **extra)
 

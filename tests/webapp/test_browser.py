@@ -163,6 +163,7 @@ def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
     bank.click("button >> text=検討を開始する")
     assert "検討中" in bank.inner_text(".head-badges")
     consent = bank.locator("form[data-target=consent_obtained]")
+    fill_consent(consent, "同意書-A1-001", ("financials", "repayment", "accounts", "signs"))
     consent.locator("textarea[name=note]").fill("代表者に説明し、協議会への情報提供に同意を得た")
     consent.locator("button").click()
     assert "同意取得済" in bank.inner_text(".head-badges")
@@ -184,7 +185,7 @@ def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
     council.goto(live_server.url(f"/cases/{case_id}"))
     assert "受付（事前相談）" in council.inner_text(".head-badges")
     history = council.inner_text("[data-testid=history]")
-    assert "council.intake" in history and USERS["bank_a"] in history
+    assert USERS["council"] in history and USERS["bank_a"] in history
     shot(council, "09-case-accepted-by-council")
     council.goto(live_server.url(f"/cases/{case_id}?lang=en"))
     shot(council, "10-case-accepted-en")
@@ -194,6 +195,82 @@ def test_full_referral_path(live_server: LiveServer, open_browser: Any) -> None:
 
     bank.goto(live_server.url(f"/cases/{case_id}"))
     assert "受付（事前相談）" in bank.inner_text(".head-badges")
+
+
+def fill_consent(form: Any, document: str, shared: tuple[str, ...]) -> None:
+    """The consent step's record: in writing, from the representative, the document, what the
+    council may read."""
+    form.locator("input[name=consent_method][value=written]").check()
+    form.locator("input[name=consent_from]").fill("代表取締役 加賀太郎")
+    form.locator("input[name=consent_document_ref]").fill(document)
+    for category in shared:
+        form.locator(f"input[name=consent_shared][value={category}]").check()
+
+
+def test_consent_referral_to_the_prefectures_council_and_withdrawal(live_server: LiveServer,
+                                                                    open_browser: Any) -> None:
+    """A bank reviewer records the owner's consent on A2 (a business in 石川県) sharing 返済状況
+    and 予兆と根拠, refers it; 石川県's council sees it, 東京都's cannot open it; the owner
+    withdraws consent, the reviewer records it, and 石川県's council no longer sees it — only
+    that a referral was withdrawn."""
+    case_id = live_server.seeded.case_ids["A2"]
+    path = live_server.url(f"/cases/{case_id}")
+    bank = open_browser("consent-bank")
+    login(bank, live_server, "bank_a")
+    bank.goto(path)
+    consent = bank.locator("form[data-target=consent_obtained]")
+    consent.locator("button").click()  # nothing filled in: the browser's own checks hold it back
+    assert "同意取得済" not in bank.inner_text(".head-badges")
+    fill_consent(consent, "同意書-2026-0117", ("repayment", "signs"))
+    shot(bank, "30-consent-form")
+    consent.locator("button").click()
+    bank.wait_for_load_state()
+    assert "同意取得済" in bank.inner_text(".head-badges")
+    record = bank.inner_text("[data-testid=consent-record]")
+    assert "同意書-2026-0117" in record and "代表取締役 加賀太郎" in record and "返済状況" in record
+    assert "口座動向" not in bank.inner_text("[data-testid=consent-shared]")
+    shot(bank, "31-consent-recorded")
+    bank.locator("form[data-target=referred] button").click()
+    bank.wait_for_load_state()
+    assert "協議会へ紹介済" in bank.inner_text(".head-badges")
+    assert bank.inner_text("[data-testid=council]") == "石川県中小企業活性化協議会"
+    shot(bank, "32-referred-to-ishikawa")
+
+    ishikawa = open_browser("consent-council-17")
+    login(ishikawa, live_server, "council")
+    assert ishikawa.locator(f"tr[data-case-id='{case_id}']").count() == 1
+    ishikawa.goto(path)
+    assert "協議会へ紹介済" in ishikawa.inner_text(".head-badges")
+    signs = ishikawa.inner_text("[data-testid=signs]")
+    assert "延滞1ヶ月以上" in signs and "営業赤字" not in signs  # 財務 was not shared
+    shot(ishikawa, "33-council-ishikawa-sees-referral")
+
+    tokyo = open_browser("consent-council-13")
+    login(tokyo, live_server, "council_13")
+    assert tokyo.locator(f"tr[data-case-id='{case_id}']").count() == 0
+    response = tokyo.goto(path)  # typed into the address bar
+    assert response is not None and response.status == 404
+    shot(tokyo, "34-council-tokyo-404")
+
+    bank.goto(path)
+    bank.locator("[data-testid=withdraw-consent] summary").click()
+    bank.locator("[data-testid=withdraw-consent] textarea[name=note]").fill("代表者から電話で撤回の申出")
+    shot(bank, "35-withdrawal-form")
+    bank.locator("[data-testid=withdraw-consent] button").click()
+    bank.wait_for_load_state()
+    assert "本人同意の撤回を記録しました" in bank.inner_text(".flash-ok")
+    assert "検討中" in bank.inner_text(".head-badges")
+    assert "本人同意の撤回" in bank.inner_text("[data-testid=history]")
+    shot(bank, "36-withdrawal-recorded")
+
+    response = ishikawa.goto(path)
+    assert response is not None and response.status == 404
+    ishikawa.goto(live_server.url("/council?state=all"))
+    assert ishikawa.locator(f"[data-testid=council-list] tr[data-case-id='{case_id}']").count() == 0
+    notice = ishikawa.inner_text("[data-testid=withdrawn-referrals]")
+    assert f"案件 #{case_id}" in notice and "取り下げ" in notice
+    assert "5000010000002" not in notice and "加賀食品" not in notice
+    shot(ishikawa, "37-council-withdrawn-notice")
 
 
 def test_why_now_and_a_coded_dismissal(live_server: LiveServer, open_browser: Any) -> None:

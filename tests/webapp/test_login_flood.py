@@ -103,7 +103,8 @@ def test_a_login_flood_does_not_slow_a_reviewers_moves(live, sources):
         began = time.monotonic()
         response = reviewer.post(f"/cases/{ids[label]}/transition", data={
             "to_state": target.value, "version": version, "note": "flood test", "consent_on": "2026-11-24",
-            "csrf_token": token})
+            "consent_method": "written", "consent_from": "代表取締役 北陸太郎", "consent_document_ref": "同意書-1",
+            "consent_shared": ["signs"], "csrf_token": token})
         timings.append(time.monotonic() - began)
         assert response.status_code == 303, response.text
         assert seeded.store.get_case(bank_a, ids[label]).state is target

@@ -282,12 +282,14 @@ def test_the_referral_path_through_the_forms(app: Any, seeded: Seeded) -> None:
     assert flash_text(bank, path) == "ok: 状態を「検討中」に変更しました。"
     assert state_of(seeded, "A1") is State.UNDER_REVIEW
 
-    refused = move(bank, seeded, "A1", "consent_obtained", note="同意")  # no consent date
+    refused = move(bank, seeded, "A1", "consent_obtained", note="同意")  # no consent record
     assert refused.status_code == 303
     assert flash_text(bank, path).startswith("error: " + translate("ja", "invalid_input"))
     assert state_of(seeded, "A1") is State.UNDER_REVIEW
 
-    move(bank, seeded, "A1", "consent_obtained", note="代表者の同意を書面で取得", consent_on="2026-11-20")
+    move(bank, seeded, "A1", "consent_obtained", note="代表者の同意を書面で取得", consent_on="2026-11-20",
+         consent_method="written", consent_from="代表取締役 北陸太郎", consent_document_ref="同意書-A1",
+         consent_shared=["repayment", "signs"])
     move(bank, seeded, "A1", "referred")
     case = seeded.store.get_case(seeded.users["admin"], case_id)
     assert case.state is State.REFERRED and case.route is Route.BANK and case.consent_on == date(2026, 11, 20)
@@ -303,10 +305,10 @@ def test_the_referral_path_through_the_forms(app: Any, seeded: Seeded) -> None:
         (USERS["bank_a"], State.NEW, State.UNDER_REVIEW, "確認を開始"),
         (USERS["bank_a"], State.UNDER_REVIEW, State.CONSENT_OBTAINED, "代表者の同意を書面で取得"),
         (USERS["bank_a"], State.CONSENT_OBTAINED, State.REFERRED, None),
-        ("council.intake", State.REFERRED, State.ACCEPTED, None),
+        (USERS["council"], State.REFERRED, State.ACCEPTED, None),
     ]
     page = bank.client.get(path).text
-    assert page.count("council.intake") >= 1 and "代表者の同意を書面で取得" in page
+    assert page.count(USERS["council"]) >= 1 and "代表者の同意を書面で取得" in page
 
 
 def test_closing_moves_need_a_reason(app: Any, seeded: Seeded) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from signals.queue import State
-from tests.webapp.conftest import BUSINESSES, Seeded, as_user, flags_frame
+from tests.webapp.conftest import BUSINESSES, Seeded, as_user, consent_record, flags_frame
 
 A1 = next(b for b in BUSINESSES if b.label == "A1")
 NEXT_NIGHT = date(2026, 11, 30)
@@ -97,7 +97,7 @@ def test_the_council_sees_only_the_referring_bank_of_a_shared_referral(app: Any,
     for target in (State.CONSENT_OBTAINED, State.REFERRED):
         case = seeded.store.get_case(seeded.users["bank_a"], case_id)
         seeded.store.transition(seeded.users["bank_a"], case_id, target, expected_version=case.version,
-                                consent_on=date(2026, 11, 20))
+                                consent=consent_record(date(2026, 11, 20)))
     council = as_user(app, "council")
     page = council.client.get(f"/cases/{case_id}").text
     assert "A-0002" in page

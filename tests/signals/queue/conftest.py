@@ -42,6 +42,11 @@ AS_OF = date(2026, 10, 31)
 FAST_SCRYPT = ScryptParams(n=2 ** 8, r=8, p=1)
 
 BANK_A, BANK_B, CGA, CGA_OTHER = "bank_0116", "bank_0005", "cga_13", "cga_27"
+# A business without a prefecture in its evidence goes to its lead institution's council:
+# bank A and the association are registered in 東京都 (13), bank B and the other in 大阪府 (27).
+COUNCIL, COUNCIL_OTHER = "council_13", "council_27"
+COUNCIL_USER, COUNCIL_OTHER_USER = f"intake.{COUNCIL}", f"intake.{COUNCIL_OTHER}"
+EVERY_CATEGORY = ("financials", "repayment", "accounts", "signs")
 
 # the frame signals.flags.flags_as_of produces, which apply_flags consumes
 FLAGS_SCHEMA = SCHEMA
@@ -214,8 +219,8 @@ def store(queue_url: str, clock: Clock) -> Iterator[QueueStore]:
 @pytest.fixture
 def people(store: QueueStore) -> SimpleNamespace:
     """The demo users over two banks and two guarantee associations, logged in."""
-    demo = seed_demo_users(store, [(BANK_A, "北陸第一銀行"), (BANK_B, "みずなみ銀行"),
-                                   (CGA, "東京信用保証協会"), (CGA_OTHER, "愛知県信用保証協会")])
+    demo = seed_demo_users(store, [(BANK_A, "北陸第一銀行", 13), (BANK_B, "みずなみ銀行", 27),
+                                   (CGA, "東京信用保証協会"), (CGA_OTHER, "大阪信用保証協会")])
 
     def login(username: str) -> Any:
         password = next(d.password for d in demo if d.username == username)
@@ -225,7 +230,9 @@ def people(store: QueueStore) -> SimpleNamespace:
 
     return SimpleNamespace(
         admin=login("admin"), bank_a=login(f"reviewer.{BANK_A}"), bank_b=login(f"reviewer.{BANK_B}"),
-        cga=login(f"analyst.{CGA}"), cga_other=login(f"analyst.{CGA_OTHER}"), council=login("council.intake"),
+        cga=login(f"analyst.{CGA}"), cga_other=login(f"analyst.{CGA_OTHER}"),
+        # the councils of 東京都 (bank A's and the association's prefecture) and 大阪府 (bank B's)
+        council=login(COUNCIL_USER), council_other=login(COUNCIL_OTHER_USER),
         demo=demo,
     )
 
@@ -320,6 +327,11 @@ class Work:
         return {c.business_key: c.id for c in self.store.all_cases(
             self.people.admin, CaseQuery(states=tuple(OPEN_STATES)))}
 
+    def council_of(self, case_id: int) -> Any:
+        """The intake user of the council the case was referred to."""
+        council = self.store.get_case(self.people.admin, case_id).council_id
+        return self.people.council_other if council == COUNCIL_OTHER else self.people.council
+
     def move(self, case_id: int, *targets: Any, reviewer: Any = None, note: str = "理由を記入",
              reason_code: str = "temporary") -> Any:
         from signals.queue import State
@@ -327,18 +339,27 @@ class Work:
         case = None
         for target in targets:
             target = State(target)
-            user = self.people.council if target in (State.ACCEPTED, State.DECLINED) else (
+            user = self.council_of(case_id) if target in (State.ACCEPTED, State.DECLINED) else (
                 reviewer or self.people.bank_a)
             version = self.store.get_case(user, case_id).version
             kwargs: dict[str, Any] = {}
             if target is State.SNOOZED:
                 kwargs["snooze_until"] = self.store.today() + timedelta(days=30)
             if target is State.CONSENT_OBTAINED:
-                kwargs["consent_on"] = self.store.today()
+                kwargs["consent"] = consent_record(self.store.today())
             if target is State.DISMISSED:  # a dismissal is coded (lifecycle.REASON_CODES)
                 kwargs["reason_code"] = reason_code
             case = self.store.transition(user, case_id, target, expected_version=version, note=note, **kwargs)
         return case
+
+
+def consent_record(day: date, shared: tuple[str, ...] = EVERY_CATEGORY, **overrides: Any) -> Any:
+    """A complete consent record (signals/queue/consent.py): in writing, from the representative."""
+    from signals.queue.consent import ConsentRecord
+
+    fields: dict[str, Any] = {"method": "written", "obtained_on": day, "obtained_from": "代表取締役 山田太郎",
+                              "document_ref": "同意書-2026-001", "shared": shared} | overrides
+    return ConsentRecord.of(**fields)
 
 
 @pytest.fixture

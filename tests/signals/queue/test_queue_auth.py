@@ -52,15 +52,21 @@ def test_authenticate(store, people):
 
 def test_seeded_demo_users_one_per_institution_and_idempotent(store, people):
     demo = {d.username: d for d in people.demo}
+    # one council per prefecture the institutions are in (東京都 and 大阪府), one intake user each
     assert set(demo) == {"admin", "reviewer.bank_0116", "reviewer.bank_0005", "analyst.cga_13", "analyst.cga_27",
-                         "council.intake"}
-    assert demo["council.intake"].password == "demo-council.intake"
+                         "intake.council_13", "intake.council_27"}
+    assert demo["intake.council_13"].password == "demo-intake.council_13"
+    assert demo["intake.council_13"].institution_id == "council_13"
+    names = {i.id: (i.name, i.prefecture_code) for i in store.list_institutions(people.admin)}
+    assert names["council_13"] == ("東京都中小企業活性化協議会", 13)
+    assert names["council_27"] == ("大阪府中小企業活性化協議会", 27)
+    assert names["bank_0005"] == ("みずなみ銀行", 27) and names["cga_13"][1] == 13
     for d in demo.values():
         user = authenticate(store, d.username, d.password)
         assert user is not None and (user.role, user.institution_id) == (d.role, d.institution_id)
     again = seed_demo_users(store, ["bank_0116", "bank_0005", "cga_13", "cga_27"])
     assert {d.username for d in again} == set(demo)
-    assert len(list_users(store, people.admin)) == 6
+    assert len(list_users(store, people.admin)) == 7
 
 
 def test_only_an_admin_manages_users(store, people):

@@ -29,7 +29,9 @@ def referred(store, people, make_flags, work, clock):
     ids = work.open(make_flags(
         row(X, institutions=[("bank_0116", "A-1")], priority=0.9, probability=0.4, phase="revitalisation",
             phase_reason_ja="=HYPERLINK(\"http://example.invalid\")", first_sign_on=date(2026, 6, 30)),
-        row(Y, institutions=[("bank_0005", "B-2"), ("cga_13", "G-2")], priority=0.5, probability=0.125),
+        # the association (東京都) leads Y: its referral goes to the same council as X's
+        row(Y, institutions=[("bank_0005", "B-2"), ("cga_13", "G-2")], priority=0.5, probability=0.125,
+            lead_institution_id="cga_13"),
         row(Z, institutions=[("bank_0116", "A-3")], priority=0.7, probability=0.2),
     ))
     clock.set_day(date(2026, 11, 30))

@@ -70,8 +70,9 @@ def test_referral_kpis_by_route_phase_and_quarter(store, people, make_flags, wor
     row = make_flags.row
     ids = work.open(make_flags(
         row(X, institutions=[("bank_0116", "A-1")], phase="revitalisation", first_sign_on=date(2026, 3, 31)),
+        # the association (東京都) leads Y: its referral goes to the same council as X's
         row(Y, institutions=[("bank_0005", "B-2"), ("cga_13", "G-2")], phase="management_improvement",
-            first_sign_on=date(2026, 10, 31)),
+            first_sign_on=date(2026, 10, 31), lead_institution_id="cga_13"),
         row(Z, institutions=[("bank_0116", "A-3")]),
     ))
     clock.set_day(date(2026, 5, 10))  # FY2026 Q1, 40 days after the first sign
@@ -93,7 +94,9 @@ def test_referral_kpis_by_route_phase_and_quarter(store, people, make_flags, wor
     assert kpis.by_outcome == {"協議会へ紹介済": 3, "受付（事前相談）": 1, "不受理": 0}
     assert kpis.median_days_first_sign_to_referral == (40 + 93) / 2
     assert kpis.by_route_quarter[("FY2026 Q4", "信用保証協会")] == 1
+    assert kpis.by_council == {"council_13": {"協議会へ紹介済": 3, "受付（事前相談）": 1, "不受理": 0}}
     assert referral_kpis(store, people.admin) == kpis
+    assert referral_kpis(store, people.council_other).total == 0  # 大阪府's council had none
 
     # A bank counts the referrals among its own cases only.
     bank = referral_kpis(store, people.bank_a)

@@ -16,6 +16,7 @@ from signals.queue import (
     allowed_targets,
 )
 from signals.queue.lifecycle import Role
+from tests.signals.queue.conftest import consent_record
 
 A = "7000012050002"
 # How to bring a fresh case to each state a move starts from.
@@ -43,7 +44,7 @@ def test_every_legal_transition_is_made_and_audited(store, people, make_flags, w
     if target is State.SNOOZED:
         kwargs["snooze_until"] = store.today() + timedelta(days=14)
     if target is State.CONSENT_OBTAINED:
-        kwargs["consent_on"] = store.today() - timedelta(days=1)
+        kwargs["consent"] = consent_record(store.today() - timedelta(days=1))
     if target is State.DISMISSED:
         kwargs["reason_code"] = "temporary"
     after = store.transition(user, case_id, target, expected_version=before.version, note="メモ", **kwargs)
@@ -62,8 +63,12 @@ def test_the_whole_way_to_the_council(store, people, make_flags, work, clock):
     bank = people.bank_a
     case = store.transition(bank, case_id, State.UNDER_REVIEW, expected_version=1)
     case = store.transition(bank, case_id, State.CONSENT_OBTAINED, expected_version=case.version,
-                            consent_on=date(2026, 11, 20), note="社長の同意書受領")
+                            consent=consent_record(date(2026, 11, 20), shared=("repayment", "signs"),
+                                                   method="electronic"), note="社長の同意書受領")
     assert (case.consent_on, case.consent_note) == (date(2026, 11, 20), "社長の同意書受領")
+    assert (case.consent_method, case.consent_from, case.consent_document_ref, case.consent_shared,
+            case.consent_recorded_by) == ("electronic", "代表取締役 山田太郎", "同意書-2026-001",
+                                          ("repayment", "signs"), "reviewer.bank_0116")
     clock.set_day(date(2026, 11, 26))
     case = store.transition(bank, case_id, State.REFERRED, expected_version=case.version)
     assert (case.route, case.route_ja, case.referred_on) == (Route.BANK, "金融機関", date(2026, 11, 26))
@@ -77,7 +82,7 @@ def test_the_whole_way_to_the_council(store, people, make_flags, work, clock):
         ("reviewer.bank_0116", State.NEW, State.UNDER_REVIEW),
         ("reviewer.bank_0116", State.UNDER_REVIEW, State.CONSENT_OBTAINED),
         ("reviewer.bank_0116", State.CONSENT_OBTAINED, State.REFERRED),
-        ("council.intake", State.REFERRED, State.ACCEPTED),
+        ("intake.council_13", State.REFERRED, State.ACCEPTED),
     ]
     assert case.allowed_transitions == ()
 
@@ -110,7 +115,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(store, people, make_
     before = store.get_case(user, case_id)
     with pytest.raises(IllegalTransition, match=f"{source.value} → {target.value}"):
         store.transition(user, case_id, target, expected_version=before.version, note="x",
-                         snooze_until=date(2027, 1, 31), consent_on=date(2026, 11, 1))
+                         snooze_until=date(2027, 1, 31), consent=consent_record(date(2026, 11, 1)))
     assert store.get_case(user, case_id) == before
 
 
@@ -151,7 +156,7 @@ def test_reasons_dates_and_consent_are_required(store, people, make_flags, work)
         store.transition(bank, case_id, State.CONSENT_OBTAINED, expected_version=case.version)
     with pytest.raises(InvalidInput, match="consent"):
         store.transition(bank, case_id, State.CONSENT_OBTAINED, expected_version=case.version,
-                         consent_on=today + timedelta(days=1))
+                         consent=consent_record(today + timedelta(days=1)))
     case = work.move(case_id, State.CONSENT_OBTAINED, State.REFERRED)
     with pytest.raises(InvalidInput, match="reason"):
         store.transition(people.council, case_id, State.DECLINED, expected_version=case.version)

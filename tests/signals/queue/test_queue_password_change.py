@@ -131,10 +131,10 @@ def test_a_version_7_database_gets_the_flag(queue_url, clock):
     with QueueStore(queue_url, clock=clock, password_params=FAST_SCRYPT) as store:
         with store.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == list(range(7, SCHEMA_VERSION + 1)) == [7, 8, 9]
+                                ).scalars().all() == list(range(7, SCHEMA_VERSION + 1)) == [7, 8, 9, 10]
             flags = dict(conn.execute(select(users.c.username, users.c.must_change_password)).tuples().all())
         assert flags == {"admin": False, f"reviewer.{BANK_A}": True, f"analyst.{CGA}": False,
-                         "council.intake": False}
+                         "intake.council_13": False}
         reviewer = authenticate(store, f"reviewer.{BANK_A}", INITIAL)
         account = session_account(store, open_session(store, reviewer, 3600))
         assert account is not None and account.must_change_password

@@ -70,14 +70,16 @@ def test_council_intake_sees_only_consented_referrals(store, people, cases, work
     work.move(cases[X], State.REFERRED)
     work.move(cases[Y], State.UNDER_REVIEW, State.CONSENT_OBTAINED, State.REFERRED, reviewer=people.cga)
     work.move(cases[Z], State.DISMISSED)
-    assert _keys(store, people.council) == [X, Y]
+    # one council per prefecture: X (bank A, 東京都) goes to 東京都's, Y (led by bank B, 大阪府) to 大阪府's
+    assert _keys(store, people.council) == [X]
+    assert _keys(store, people.council_other) == [Y]
     work.move(cases[Y], State.DECLINED)
-    assert _keys(store, people.council, states=(State.REFERRED,)) == [X]
-    assert _keys(store, people.council, states=(State.DECLINED, State.ACCEPTED)) == [Y]
+    assert _keys(store, people.council_other, states=(State.REFERRED,)) == []
+    assert _keys(store, people.council_other, states=(State.DECLINED, State.ACCEPTED)) == [Y]
     with pytest.raises(NotFound):
         store.get_case(people.council, cases[Z])
     counts = store.count_by_state(people.council)
-    assert (counts[State.REFERRED], counts[State.DECLINED], counts[State.NEW], sum(counts.values())) == (1, 1, 0, 2)
+    assert (counts[State.REFERRED], counts[State.DECLINED], counts[State.NEW], sum(counts.values())) == (1, 0, 0, 1)
     assert store.count_by_state(people.bank_a)[State.DISMISSED] == 1
 
 
