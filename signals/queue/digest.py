@@ -146,7 +146,7 @@ def due_digests(store: QueueStore, notifications: Any, *, now: datetime | None =
             last = conn.execute(select(func.max(digest_runs.c.through)).where(
                 digest_runs.c.user_id == user.id, digest_runs.c.status.in_(["sent", "empty"]))).scalar_one_or_none()
             since = _aware(last) if last is not None else now - timedelta(days=FIRST_DIGEST_DAYS)
-            found = [i for i in item_rows(conn, user, since, unread_only=True) if i.at <= now]
+            found = [i for i in item_rows(conn, user, since, unread_only=True, now=now) if i.at <= now]
         if not found:
             run.nothing_new.append(user.username)
             run.empty.append(Digest(recipient, day, since, now, (), "", ""))

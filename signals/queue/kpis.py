@@ -128,7 +128,9 @@ def decision_kpis(store: QueueStore, user: User, *, since: date | None = None,
             select(transitions.c.at, transitions.c.to_state, transitions.c.reason_code)
             .join(cases, cases.c.id == transitions.c.case_id)
             .where(_scope(actor), transitions.c.to_state.in_(sorted(d.value for d in DECISIONS)),
-                   transitions.c.actor_user_id.is_not(None), transitions.c.from_state.is_not(None))).all()
+                   transitions.c.actor_user_id.is_not(None), transitions.c.from_state.is_not(None),
+                   # an audit row that moves nothing (a document request's) is no decision
+                   transitions.c.from_state != transitions.c.to_state)).all()
     total = {d: 0 for d in DECISIONS}
     quarters: dict[tuple[int, int], dict[State, int]] = {}
     reasons: Counter[str | None] = Counter()

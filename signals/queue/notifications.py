@@ -10,6 +10,8 @@ each role must act on:
 | 〃 | `snooze_ended`: a snoozed case the nightly job woke (snooze over, or a new critical sign) | `transitions` snoozed → under_review by `system` |
 | 〃 | `new_critical_sign`: a night's snapshot of an open case with a critical sign none of its earlier snapshots had | `evidence_snapshots` |
 | 〃 | `referral_decided`: the council accepted or declined a referral the user's institution made | `transitions` referred → accepted / declined |
+| 〃 | `document_requested`: a case's lead institution asked the user's institution for a document | `document_requests` (still requested) |
+| 〃 | `document_overdue`: a document asked of, or by, the user's institution is past its due date | `document_requests` (still requested; when: the day after the due date, 0:00 in Japan) |
 | council intake | `referral_received`: an institution referred a case, with consent | `transitions` consent_obtained → referred |
 | administrator | `password_pending`: an active account whose password someone else set, not yet changed | `users.must_change_password` (when: its latest password event) |
 | 〃 | `account_locked`: logins refused for a while after repeated failures | `account_events` login_throttled |
@@ -63,6 +65,7 @@ from signals.queue.schema import (
     account_events,
     cases,
     consent_withdrawals,
+    document_requests,
     evidence_snapshots,
     notification_reads,
     notification_state,
@@ -78,6 +81,8 @@ class Kind(StrEnum):
     SNOOZE_ENDED = "snooze_ended"
     NEW_CRITICAL_SIGN = "new_critical_sign"
     REFERRAL_DECIDED = "referral_decided"
+    DOCUMENT_REQUESTED = "document_requested"
+    DOCUMENT_OVERDUE = "document_overdue"
     REFERRAL_RECEIVED = "referral_received"
     REFERRAL_WITHDRAWN = "referral_withdrawn"
     PASSWORD_PENDING = "password_pending"
@@ -85,7 +90,8 @@ class Kind(StrEnum):
 
 
 # The kinds each role gets, in the order the inbox and the digest count them.
-CASE_KINDS = (Kind.CASE_OPENED, Kind.SNOOZE_ENDED, Kind.NEW_CRITICAL_SIGN, Kind.REFERRAL_DECIDED)
+CASE_KINDS = (Kind.CASE_OPENED, Kind.SNOOZE_ENDED, Kind.NEW_CRITICAL_SIGN, Kind.REFERRAL_DECIDED,
+              Kind.DOCUMENT_REQUESTED, Kind.DOCUMENT_OVERDUE)
 KINDS_OF: dict[Role, tuple[Kind, ...]] = {
     Role.BANK_REVIEWER: CASE_KINDS,
     Role.CGA_ANALYST: CASE_KINDS,
@@ -95,12 +101,14 @@ KINDS_OF: dict[Role, tuple[Kind, ...]] = {
 KIND_JA = {
     Kind.CASE_OPENED: "新規案件", Kind.SNOOZE_ENDED: "保留終了", Kind.NEW_CRITICAL_SIGN: "新たな重大予兆",
     Kind.REFERRAL_DECIDED: "協議会の判断", Kind.REFERRAL_RECEIVED: "紹介受付",
+    Kind.DOCUMENT_REQUESTED: "資料の依頼", Kind.DOCUMENT_OVERDUE: "資料の期限超過",
     Kind.REFERRAL_WITHDRAWN: "紹介の取下げ",
     Kind.PASSWORD_PENDING: "パスワード変更待ち", Kind.ACCOUNT_LOCKED: "ログイン一時停止",
 }
 KIND_EN = {
     Kind.CASE_OPENED: "New case", Kind.SNOOZE_ENDED: "Snooze ended", Kind.NEW_CRITICAL_SIGN: "New critical sign",
     Kind.REFERRAL_DECIDED: "Council decision", Kind.REFERRAL_RECEIVED: "Referral received",
+    Kind.DOCUMENT_REQUESTED: "Document requested", Kind.DOCUMENT_OVERDUE: "Document overdue",
     Kind.REFERRAL_WITHDRAWN: "Referral withdrawn",
     Kind.PASSWORD_PENDING: "Password change pending", Kind.ACCOUNT_LOCKED: "Logins locked",
 }
@@ -167,7 +175,15 @@ def _new_sign_condition(conn: Connection) -> ColumnElement[bool]:
         "AND o.value = n.value))")
 
 
-def _selects(conn: Connection, actor: User, since: datetime) -> list[Select[Any]]:
+def _overdue_at(conn: Connection) -> Any:
+    """When a request became overdue: the day after its due date, 0:00 in Japan (15:00 UTC of
+    the due date), in the backend's own date arithmetic."""
+    if conn.dialect.name == "postgresql":
+        return type_coerce(text("((document_requests.due_on + interval '15 hours') AT TIME ZONE 'UTC')"), _AT)
+    return type_coerce(func.datetime(document_requests.c.due_on, "+15 hours"), _AT)
+
+
+def _selects(conn: Connection, actor: User, since: datetime, now: datetime) -> list[Select[Any]]:
     """One SELECT per kind the actor's role gets, each in the actor's scope, after `since`."""
     kinds = KINDS_OF.get(actor.role, ())
     found: list[Select[Any]] = []
@@ -198,6 +214,20 @@ def _selects(conn: Connection, actor: User, since: datetime) -> list[Select[Any]
                      .where(recent, t.c.from_state == State.REFERRED.value,
                             t.c.to_state.in_([State.ACCEPTED.value, State.DECLINED.value]),
                             cases.c.referring_institution_id == actor.institution_id, _scope(actor)))
+    if Kind.DOCUMENT_REQUESTED in kinds and actor.institution_id:
+        d = document_requests
+        found.append(select(*_columns(Kind.DOCUMENT_REQUESTED, d.c.id, d.c.requested_at, detail=d.c.document))
+                     .select_from(d.join(cases, cases.c.id == d.c.case_id))
+                     .where(d.c.institution_id == actor.institution_id, d.c.status == "requested",
+                            d.c.requested_at > since, *_open_case(actor)))
+    if Kind.DOCUMENT_OVERDUE in kinds and actor.institution_id:
+        d = document_requests
+        due = _overdue_at(conn)
+        found.append(select(*_columns(Kind.DOCUMENT_OVERDUE, d.c.id, due, detail=d.c.document))
+                     .select_from(d.join(cases, cases.c.id == d.c.case_id))
+                     .where(or_(d.c.institution_id == actor.institution_id,
+                                d.c.requesting_institution_id == actor.institution_id),
+                            d.c.status == "requested", due > since, due <= now, *_open_case(actor)))
     if Kind.REFERRAL_RECEIVED in kinds:
         found.append(select(*_columns(Kind.REFERRAL_RECEIVED, t.c.id, t.c.at, detail=cases.c.referring_institution_id))
                      .select_from(t.join(cases, cases.c.id == t.c.case_id))
@@ -234,9 +264,10 @@ def _read_through(conn: Connection, actor: User) -> datetime:
     return _aware(found) if found is not None else _EPOCH
 
 
-def _query(conn: Connection, actor: User, since: datetime) -> tuple[Any, ColumnElement[bool]]:
+def _query(conn: Connection, actor: User, since: datetime,
+           now: datetime | None = None) -> tuple[Any, ColumnElement[bool]]:
     """The actor's items after `since` as one subquery, and the condition "read" on it."""
-    selects = _selects(conn, actor, since.astimezone(UTC))
+    selects = _selects(conn, actor, since.astimezone(UTC), (now or datetime.now(UTC)).astimezone(UTC))
     if not selects:
         return None, literal(True)
     items = union_all(*selects).subquery("items")
@@ -247,9 +278,9 @@ def _query(conn: Connection, actor: User, since: datetime) -> tuple[Any, ColumnE
 
 
 def item_rows(conn: Connection, actor: User, since: datetime, *, unread_only: bool = False,
-              limit: int | None = None) -> list[Item]:
+              limit: int | None = None, now: datetime | None = None) -> list[Item]:
     """The actor's items after `since`, newest first (on an open connection; see `items`)."""
-    items, read = _query(conn, actor, since)
+    items, read = _query(conn, actor, since, now)
     if items is None:
         return []
     statement = select(items, read.label("read")).order_by(items.c.at.desc(), items.c.kind, items.c.ref_id.desc())
@@ -267,7 +298,8 @@ def items(store: QueueStore, user: User, *, since: datetime | None = None, unrea
     each saying whether the user has read it."""
     since = since or store.now() - timedelta(days=INBOX_DAYS)
     with store._read() as conn:
-        return item_rows(conn, acting_user(conn, user), since, unread_only=unread_only, limit=limit)
+        return item_rows(conn, acting_user(conn, user), since, unread_only=unread_only, limit=limit,
+                         now=store.now())
 
 
 def unread_count(store: QueueStore, user: User) -> int:
@@ -275,7 +307,7 @@ def unread_count(store: QueueStore, user: User) -> int:
     since = store.now() - timedelta(days=INBOX_DAYS)
     with store._read() as conn:
         actor = acting_user(conn, user)
-        found, read = _query(conn, actor, since)
+        found, read = _query(conn, actor, since, store.now())
         if found is None:
             return 0
         return conn.execute(select(func.count()).select_from(found).where(~read)).scalar_one()
@@ -301,7 +333,7 @@ def mark_read(store: QueueStore, user: User, kind: Kind | str, ref_id: int) -> N
     now = store.now()
     with store._write() as conn:
         actor = acting_user(conn, user)
-        found, _ = _query(conn, actor, now - timedelta(days=INBOX_DAYS))
+        found, _ = _query(conn, actor, now - timedelta(days=INBOX_DAYS), now)
         if found is None or conn.execute(select(found.c.ref_id).where(
                 found.c.kind == kind.value, found.c.ref_id == ref_id)).first() is None:
             raise NotFound(f"no item {kind.value}:{ref_id}")

@@ -363,6 +363,39 @@ consent_withdrawals = Table(
 )
 Index("ix_consent_withdrawals_council", consent_withdrawals.c.council_id, consent_withdrawals.c.id)
 
+# What the lead institution of a case asked another lender of the business to send (資料依頼):
+# the latest trial balance, the cash-flow plan, ... (signals/queue/documents.py). One row per
+# document asked of one institution; its changes (received, waived) are audited in
+# `transitions` like a case's moves. Read in the scope of the case (scope._scope).
+document_requests = Table(
+    "document_requests", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("institution_id", String(64), ForeignKey("institutions.id"), nullable=False),  # asked
+    Column("document", String(32), nullable=False),  # documents.DOCUMENTS
+    Column("note", Text, nullable=True),  # what exactly, as the requester typed it
+    Column("due_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("requesting_institution_id", String(64), ForeignKey("institutions.id"), nullable=False),
+    Column("requested_on", Date, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    # received: the day the asked institution sent it, and what it sent (a file name or a
+    # document number: the document itself travels by the institutions' own channels)
+    Column("received_on", Date, nullable=True),
+    Column("received_ref", Text, nullable=True),
+    Column("received_by", Integer, ForeignKey("users.id"), nullable=True),
+    # waived: the lead no longer needs it, and why
+    Column("waived_on", Date, nullable=True),
+    Column("waived_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("waive_reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('requested', 'received', 'waived')", name="ck_document_requests_status"),
+)
+Index("ix_document_requests_case", document_requests.c.case_id, document_requests.c.id)
+Index("ix_document_requests_asked", document_requests.c.institution_id, document_requests.c.status,
+      document_requests.c.due_on)
+
 APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events", "consent_withdrawals")
 
 
@@ -529,7 +562,14 @@ def _v10_councils_and_consent(conn: Connection) -> None:
                       f"consent_on = NULL WHERE state = '{waiting}'"))
 
 
-SCHEMA_VERSION = 10
+def _v11_document_requests(conn: Connection) -> None:
+    """document_requests: the documents a case's lead institution asked the business's other
+    lenders to send. A new table: every existing row stays as it was."""
+    if not inspect(conn).has_table("document_requests"):
+        metadata.create_all(conn, tables=[document_requests])
+
+
+SCHEMA_VERSION = 11
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -548,10 +588,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
         "daily e-mail digests sent or failed)", _v9_notifications),
     10: ("one council per prefecture (cases.council_id, institutions.prefecture_code) and the consent on record "
          "(method, from whom, document, shared categories, withdrawal; consent_withdrawals)", _v10_councils_and_consent),
+    11: ("document_requests: documents a case's lead institution asks the other lenders to send (資料依頼)",
+         _v11_document_requests),
 }
 _DESCRIPTION = ("institutions, users (with must_change_password and email), cases (with owner and business name), "
                 "case_institutions, evidence_snapshots, transitions, sessions, account_events, waiting_entries, "
-                "review_budgets, notification_state, notification_reads, digest_runs, consent_withdrawals; "
+                "review_budgets, notification_state, notification_reads, digest_runs, consent_withdrawals, document_requests; "
                 "append-only triggers")
 
 
