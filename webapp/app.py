@@ -9,7 +9,7 @@ exist. Routes and their rules: docs/webapp.md.
 This module only assembles the app. The routes are routers of their own modules:
 routes_auth (login, logout), routes_account (the user's own password), routes_cases
 (worklist, case page, moves), watchlist (the waiting page), routes_council (council intake),
-routes_kpis, routes_exports, routes_admin (users, audit log) and routes_inbox (the inbox). What they share — the store, settings, templates and login
+routes_kpis, routes_exports, routes_admin (users, audit log), routes_inbox (the inbox) and routes_documents (document requests between lenders). What they share — the store, settings, templates and login
 limits — is a `WebContext` on `app.state.web`, handed to them by the dependencies of
 webapp/context.py; error pages are webapp/errors.py.
 """
@@ -36,6 +36,7 @@ from webapp import (
     routes_auth,
     routes_cases,
     routes_council,
+    routes_documents,
     routes_exports,
     routes_inbox,
     routes_kpis,
@@ -64,7 +65,7 @@ LOGIN_CONCURRENCY = 2
 # Included in this order, which is the order their routes are matched in; no two routes share
 # a path and method, so the order decides nothing today.
 ROUTERS = (routes_auth.router, routes_account.router, routes_cases.router, watchlist_views.router, routes_council.router,
-           routes_kpis.router, routes_exports.router, routes_admin.router, routes_inbox.router)
+           routes_kpis.router, routes_exports.router, routes_admin.router, routes_inbox.router, routes_documents.router)
 
 
 def healthz() -> PlainTextResponse:

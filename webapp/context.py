@@ -143,13 +143,18 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     user = getattr(request.state, "user", None)
     must_change = user is not None and getattr(request.state, "must_change_password", False)
     inbox_unread = None
+    documents_open = None
     if user is not None and not must_change:
         from webapp.routes_inbox import unread_badge  # the inbox module imports this one
 
         inbox_unread = unread_badge(context_of(request).store, user)
+        from webapp.routes_documents import documents_badge
+
+        documents_open = documents_badge(context_of(request).store, user)
     response = context_of(request).templates.TemplateResponse(request, name, {
         "t": Translator(lang), "f": Formatter(lang), "lang": lang, "user": user, "csrf": csrf_token(request),
         "must_change_password": must_change, "inbox_unread": inbox_unread,
+        "documents_open": documents_open,
         "flashes": pop_flashes(request), "lang_urls": lang_urls, "path": request.url.path, **context,
     }, status_code=status_code)
     chosen = normalize_lang(request.query_params.get("lang"))

@@ -49,6 +49,12 @@ class Formatter:
             return "—"
         return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
+    def long_date(self, value: date | None) -> str:
+        """A date in words: 2026年11月20日, or 20 Nov 2026."""
+        if value is None:
+            return "—"
+        return f"{value.year}年{value.month}月{value.day}日" if self.lang == "ja" else value.strftime("%-d %b %Y")
+
     def datetime(self, value: datetime | None) -> str:
         if value is None:
             return "—"
