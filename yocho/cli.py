@@ -431,6 +431,25 @@ def _demo_referrals(settings: Settings) -> None:
                   "intake.council_<NN> (password demo-intake.council_<NN>) to see one council's intake")
 
 
+def _demo_documents(settings: Settings) -> None:
+    """On a few cases an association leads, its analyst asks a bank for documents (資料依頼)."""
+    from signals.queue import QueueStore
+    from yocho.demo_documents import request_demo_documents
+
+    with QueueStore.from_settings(settings) as store:
+        made = request_demo_documents(store)
+        names = {i.id: i.name for i in store.list_institutions(_demo_admin(store))}
+    table = Table(title="demo document requests (資料依頼): the association leads, a bank is asked")
+    for name in ("case", "business", "lead (主担当)", "asked (依頼先)", "received", "outstanding", "overdue"):
+        table.add_column(name)
+    for r in made:
+        table.add_row(f"#{r.case_id}", r.business_name or r.business_key, names.get(r.lead, r.lead),
+                      names.get(r.asked, r.asked), str(r.received), str(r.outstanding), str(r.overdue))
+    console.print(table)
+    console.print(f"{len(made)} cases with document requests; log in as reviewer.<bank id> and open 依頼された資料 "
+                  "to see what a bank is asked for", soft_wrap=True, highlight=False)
+
+
 def _demo_admin(store):  # noqa: ANN001, ANN202 - the demo admin, logged in
     from signals.queue import authenticate
     from signals.queue.auth import demo_password
@@ -606,6 +625,7 @@ def _demo(settings: Settings) -> None:
     _demo_users(settings)  # first, so the queue knows the institutions by name
     flags = _flags(settings, last)
     _demo_referrals(settings)
+    _demo_documents(settings)
     _demo_inbox(settings)
     from yocho.demo_summary import print_demo_closing
 
