@@ -381,6 +381,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "note_snooze_over": ("保留期限（{date}）が過ぎたため検討中に戻しました", "Back under review: the snooze ended ({date})"),
     "note_new_critical": ("新たな重大予兆のため検討中に戻しました：{signs}", "Back under review on a new critical sign: {signs}"),
     "created": ("作成", "created"),
+    "state_unchanged": ("状態の変更なし", "state unchanged"),
     "actions": ("操作", "Actions"),
     "no_actions": ("あなたが行える操作はありません。", "There is nothing you can do with this case now."),
     "note_optional": ("メモ（任意）", "Note (optional)"),
