@@ -23,8 +23,9 @@ LED = Business("D2", "9000080000008", [(CGA, "G-0808"), (BANK_A, "A-0808")], 0.2
                "management_improvement", AS_OF - timedelta(days=60), 0.5)
 
 
-def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(live_server: LiveServer,
-                                                                       open_browser: Any) -> None:
+def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(
+        live_server: LiveServer,  # noqa: F811 - the fixture imported above
+        open_browser: Any) -> None:  # noqa: F811
     seeded = live_server.seeded
     seeded.store.apply_flags(flags_frame(AS_OF, [LED]), AS_OF, 6)
     case_id = next(c.id for c in seeded.store.all_cases(seeded.users["cga"]) if c.business_key == LED.key)
