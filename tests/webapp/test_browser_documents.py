@@ -41,7 +41,7 @@ def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(
     analyst.wait_for_load_state()
     assert "2件の資料を" in analyst.inner_text(".flash-ok")
     assert analyst.inner_text("[data-testid=documents-outstanding]") == "未着 2件（うち期限超過 0件）"
-    shot(analyst, "30-documents-requested-by-the-association")
+    shot(analyst, "40-documents-requested-by-the-association")
 
     bank = open_browser("documents-bank")
     login(bank, live_server, "bank_a")
@@ -50,7 +50,7 @@ def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(
     bank.wait_for_url(live_server.url("/documents"))
     rows = bank.locator("[data-testid=documents] tbody tr")
     assert rows.count() == 2 and "最新の試算表" in bank.inner_text("[data-testid=documents]")
-    shot(bank, "31-documents-requested-of-the-bank")
+    shot(bank, "41-documents-requested-of-the-bank")
     row = bank.locator("tr[data-document=trial_balance]")
     row.locator("summary").click()
     row.locator("input[name=reference]").fill("文書番号 HK-2026-118")
@@ -64,7 +64,7 @@ def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(
     lines = analyst.inner_text("[data-testid=evidence-documents]")
     assert "2026年11月24日 北陸第一銀行より最新の試算表を受領（文書番号 HK-2026-118）" in lines
     assert analyst.inner_text("[data-testid=documents-outstanding]") == "未着 1件（うち期限超過 0件）"
-    shot(analyst, "32-documents-received-in-the-evidence")
+    shot(analyst, "42-documents-received-in-the-evidence")
     # past the due date: the cash-flow plan is overdue on the analyst's case page
     seeded.clock.set_day(date(2026, 12, 3))
     login(analyst, live_server, "cga")
@@ -72,4 +72,4 @@ def test_the_association_asks_a_bank_for_documents_and_sees_them_arrive(
     assert analyst.inner_text("[data-testid=documents-outstanding]") == "未着 1件（うち期限超過 1件）"
     assert analyst.locator("tr[data-document=cash_flow_plan] [data-testid=document-overdue]").count() == 1
     assert analyst.locator("tr[data-document=trial_balance] [data-testid=document-status]").inner_text() == "受領済"
-    shot(analyst, "33-documents-one-overdue")
+    shot(analyst, "43-documents-one-overdue")
