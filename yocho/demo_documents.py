@@ -1,4 +1,4 @@
-"""The demo's document requests (資料依頼): on a few new cases a guarantee association leads (its
+"""The demo's document requests (資料依頼): on a few open cases a guarantee association leads (its
 guarantee is the largest exposure of the business, signals/priority.py), its analyst asks a bank
 of the business for the latest trial balance and the cash-flow plan; the bank's reviewer sends
 some, and one request is left past its due date. So the web app opens with the association's
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from signals.queue import CaseQuery, QueueStore, State, authenticate
+from signals.queue import OPEN_STATES, CaseQuery, QueueStore, authenticate
 from signals.queue.auth import demo_password
 from signals.queue.documents import mark_received, request_documents
 
@@ -41,13 +41,14 @@ def _login(store: QueueStore, username: str):  # noqa: ANN202 - a User or None
 
 
 def request_demo_documents(store: QueueStore) -> list[DemoRequest]:
-    """On up to MAX_CASES new cases an association leads with a bank on them: the analyst
-    asks the bank for ASKED; on the first case the bank sends the trial balance, on the
-    second both, and on the third the request is three weeks old and overdue."""
+    """On up to MAX_CASES open cases an association leads with a bank on them, highest
+    priority first: the analyst asks the bank for ASKED; on the first case the request is
+    three weeks old and overdue, on the second the bank has sent the trial balance, on the
+    third both (so a demo with two such cases still shows an overdue one)."""
     admin = _login(store, "admin")
     if admin is None:
         return []
-    new = store.all_cases(admin, CaseQuery(states=(State.NEW,), sort="priority", descending=True))
+    new = store.all_cases(admin, CaseQuery(states=tuple(OPEN_STATES), sort="priority", descending=True))
     chosen = [c for c in new if (c.lead_institution_id or "").startswith("cga_")
               and any(i.institution_id.startswith("bank_") for i in c.institutions)][:MAX_CASES]
     today = store.today()
@@ -58,7 +59,7 @@ def request_demo_documents(store: QueueStore) -> list[DemoRequest]:
         analyst, reviewer = _login(store, f"analyst.{lead}"), _login(store, f"reviewer.{bank}")
         if analyst is None or reviewer is None:
             continue
-        if n == 2:
+        if n == 0:
             # dated back: asked three weeks ago, due a week ago, never sent
             then = store.now() - timedelta(days=21)
             with QueueStore(store.engine.url.render_as_string(hide_password=False), clock=lambda at=then: at) as past:
@@ -68,7 +69,7 @@ def request_demo_documents(store: QueueStore) -> list[DemoRequest]:
             continue
         ids = request_documents(store, analyst, case.id, bank, list(ASKED), today + timedelta(days=14),
                                 "デモ：保証協会が主担当として状況を確認します")
-        sent = ids[:1] if n == 0 else ids
+        sent = ids[:1] if n == 1 else ids
         for k, request_id in enumerate(sent):
             mark_received(store, reviewer, request_id, today, f"DEMO-{bank}-{case.id:05d}-{k + 1}.pdf")
         done.append(DemoRequest(case.id, case.business_name, case.business_key, lead, bank, len(sent),

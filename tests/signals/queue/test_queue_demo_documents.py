@@ -14,10 +14,10 @@ def test_the_demo_asks_banks_for_documents_on_the_associations_cases(store, peop
     ))
     made = request_demo_documents(store)
     assert len(made) == 3 and {r.lead for r in made} == {CGA} and {r.asked for r in made} == {BANK_A}
-    assert [(r.received, r.outstanding, r.overdue) for r in made] == [(1, 1, 0), (2, 0, 0), (0, 2, 2)]
+    assert [(r.received, r.outstanding, r.overdue) for r in made] == [(0, 2, 2), (1, 1, 0), (2, 0, 0)]
     states = {r.case_id: sorted((q.status, q.overdue) for q in case_requests(store, people.cga, r.case_id))
               for r in made}
     assert [states[r.case_id] for r in made] == [
-        [("received", False), ("requested", False)], [("received", False)] * 2, [("requested", True)] * 2]
+        [("requested", True)] * 2, [("received", False), ("requested", False)], [("received", False)] * 2]
     assert sorted(r.overdue for r in requested_of_me(store, people.bank_a)) == [False, True, True]
     assert requested_of_me(store, people.bank_b) == []
