@@ -74,7 +74,9 @@ def test_the_lead_requests_the_bank_records_receipt_and_the_evidence_shows_it(ap
     seeded.clock.set_day(AS_OF + timedelta(days=40))
     analyst, bank = as_user(app, "cga"), as_user(app, "bank_a")  # the sessions of a month ago have ended
     assert "未着 1件（うち期限超過 1件）" in analyst.client.get(f"/cases/{case_id}").text
-    assert 'data-testid="document-overdue"' in bank.client.get("/documents").text
+    listed = bank.client.get("/documents").text
+    assert 'data-testid="document-overdue"' in listed and "未送付 1件（うち期限超過 1件）" in listed
+    assert "inbox-count doc-count overdue" in listed  # the header's count turns red
     assert "資料の期限超過" in analyst.client.get("/inbox").text
     # in English
     english = analyst.client.get(f"/cases/{case_id}?lang=en").text
