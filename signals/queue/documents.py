@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, case, insert, select, update
+from sqlalchemy import Connection, and_, case, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from signals.queue.actors import User, acting_user
@@ -273,9 +273,20 @@ def requested_of_me(store: QueueStore, user: User, *, open_only: bool = True,
 
 
 def open_count(store: QueueStore, user: User) -> tuple[int, int]:
-    """(open, overdue) requests made of the user's institution: the header's and worklist's count."""
-    found = requested_of_me(store, user)
-    return len(found), sum(1 for r in found if r.overdue)
+    """(open, overdue) requests made of the user's institution on open cases in its scope, in
+    one counting query: the header's count on every page (the list stops at its limit)."""
+    today = store.today()
+    with store._read() as conn:
+        actor = acting_user(conn, user)
+        if actor.role not in INSTITUTION_ROLES or not actor.institution_id:
+            return 0, 0
+        d = document_requests
+        found = conn.execute(
+            select(func.count(), func.coalesce(func.sum(case((d.c.due_on < today, 1), else_=0)), 0))
+            .select_from(d.join(cases, cases.c.id == d.c.case_id))
+            .where(d.c.institution_id == actor.institution_id, d.c.status == "requested",
+                   cases.c.state.in_(_values(OPEN_STATES)), _scope(actor))).one()
+        return int(found[0]), int(found[1])
 
 
 __all__ = ["DOCUMENTS", "STATUSES", "STATUS_JA", "DocumentRequest", "case_requests", "mark_received",

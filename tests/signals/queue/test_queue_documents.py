@@ -155,3 +155,14 @@ def test_a_version_10_database_gets_the_document_requests(queue_url, clock):
         from signals.queue import authenticate
         analyst = authenticate(store, f"analyst.{CGA}", f"demo-analyst.{CGA}")
         assert analyst is not None and requested_of_me(store, analyst) == []
+
+
+def test_the_headers_count_is_counted_in_sql_past_the_lists_limit(store, people, led):
+    from signals.queue.documents import open_count
+
+    due = store.today() + timedelta(days=1)
+    for _ in range(3):
+        request_documents(store, people.cga, led, BANK_A, ["trial_balance", "cash_flow_plan"], due)
+    assert len(requested_of_me(store, people.bank_a, limit=4)) == 4
+    assert open_count(store, people.bank_a) == (6, 0) and open_count(store, people.bank_b) == (0, 0)
+    assert open_count(store, people.council) == (0, 0)
