@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine
 
-from signals.queue import casework, consent, nightly, referrals, stages, worklist
+from signals.queue import casework, consent, nightly, referrals, stage_kpis, stages, worklist
 from signals.queue.actors import Institution, User, acting_user, ensure_institutions, list_institutions
 from signals.queue.actors import _user as _user
 from signals.queue.actors import institution_kind as institution_kind
@@ -293,6 +293,11 @@ class QueueStore:
         council only); empty outside the user's scope."""
         with self._read() as conn:
             return stages.timeline(conn, self._actor(conn, user), case_id)
+
+    def stage_kpis(self, user: User) -> stage_kpis.StageKpis:
+        """The council's report of consultations, completions and durations (stage_kpis)."""
+        with self._read() as conn:
+            return stage_kpis.stage_kpis(conn, self._actor(conn, user))
 
 
 # The names callers import from here. Most now live in the module beside the code that uses
