@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
 from signals.queue import State
+from signals.queue.followup_cohort import cohort
 from signals.queue.stage_kpis import DAYS_PER_MONTH, NATIONAL, NO_PHASE
 from tests.signals.queue.conftest import consent_record
+from tests.signals.queue.test_queue_councils import placed
 
 A, B, C, D = "7000012050002", "4000012090001", "1010001000006", "2000012010019"
+E, F = "bank_0116:L-E", "bank_0005:L-F"  # flagged, never referred: 東京都 (bank A) and 大阪府 (bank B)
 
 
 def _move(store, user, case_id, target, **kwargs):
@@ -33,7 +37,8 @@ def report(store, people, make_flags, work, clock):
     """A (bank A, 東京都) accepted 2027-03-31; B (the association) 2027-04-01; C (士業, by hand)
     2027-04-10; D (bank B, 大阪府's council) 2027-04-02. First signs on 2026-06-30 (C: none)."""
     ids = work.open(make_flags(make_flags.row(A), make_flags.row(B, institutions=[("cga_13", "G-1")]),
-                               make_flags.row(D, institutions=[("bank_0005", "B-1")])))
+                               make_flags.row(D, institutions=[("bank_0005", "B-1")]),
+                               placed(E, 13), placed(F, 27, institutions=[("bank_0005", "B-9")])))
     _refer_and_accept(store, people, clock, ids[A], people.bank_a, people.council, date(2027, 3, 31))
     _refer_and_accept(store, people, clock, ids[B], people.cga, people.council, date(2027, 4, 1))
     _refer_and_accept(store, people, clock, ids[D], people.bank_b, people.council_other, date(2027, 4, 2))
@@ -87,3 +92,21 @@ def test_an_administrator_counts_every_council_with_the_breakdown(store, people,
     assert other.councils == ["council_27"] and sum(other.consultations[NATIONAL].values()) == 1
     # a bank counts the referrals among its own cases only
     assert store.stage_kpis(people.bank_b).consultations[NATIONAL] == {("FY2027 Q1", "金融機関"): 1}
+
+
+def test_the_follow_up_cohort_of_each_user(store, people, report):
+    """Referred with a plan agreed (A, B, C; D has none) within scope; the comparison: flagged,
+    never referred — for council intake those of its prefecture, group figures only."""
+    def groups(user):
+        with store.engine.connect() as conn:
+            frame = cohort(conn, store._actor(conn, user))
+        return {g: sorted(frame.filter(frame["grp"] == g)["business_key"]) for g in ("referred", "comparison")}
+
+    assert groups(people.admin) == {"referred": sorted([A, B, C]), "comparison": sorted([E, F])}
+    assert groups(people.council) == {"referred": sorted([A, B, C]), "comparison": [E]}
+    assert groups(people.council_other) == {"referred": [], "comparison": [F]}
+    assert groups(people.bank_a) == {"referred": [A], "comparison": [E]}
+    with store.engine.connect() as conn:
+        row = cohort(conn, store._actor(conn, people.admin)).filter(pl.col("business_key") == A).row(0, named=True)
+    assert (row["flagged_on"], row["phase"], row["band"], row["plan_agreed_on"]) == (
+        date(2026, 10, 31), "management_improvement", "high", date(2027, 6, 30))
