@@ -42,6 +42,7 @@ from webapp.evidence import evidence_view
 from webapp.formatting import Formatter, parse_date
 from webapp.i18n import Translator
 from webapp.lists import STATE_ORDER, WORKLIST_SORTS, ListParams, list_context
+from webapp.routes_stages import stage_context
 from webapp.security import flash, safe_next
 from yocho.prefectures import PREFECTURES
 
@@ -116,7 +117,7 @@ def case_page(request: Request, case_id: str, user: User = Depends(current_user)
         critical_names=[t.indicator(s) for s in case.critical_signs],
         critical_ids=set(chosen.critical_signs) if chosen else set(),
         phase_reason=case.phase_reason_en if t.lang == "en" else case.phase_reason_ja,
-        **decision_aids(web, user, case, chosen, t),
+        **decision_aids(web, user, case, chosen, t), **stage_context(queue, user, case),
     )
 
 
