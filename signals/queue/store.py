@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine
 
-from signals.queue import casework, consent, nightly, referrals, stage_kpis, stages, worklist
+from signals.queue import casework, consent, followup_cohort, nightly, referrals, stage_kpis, stages, worklist
 from signals.queue.actors import Institution, User, acting_user, ensure_institutions, list_institutions
 from signals.queue.actors import _user as _user
 from signals.queue.actors import institution_kind as institution_kind
@@ -298,6 +298,12 @@ class QueueStore:
         """The council's report of consultations, completions and durations (stage_kpis)."""
         with self._read() as conn:
             return stage_kpis.stage_kpis(conn, self._actor(conn, user))
+
+    def followup_cohort(self, user: User) -> pl.DataFrame:
+        """The referred businesses with a plan agreed and the comparison group, one row each,
+        for the did-it-work comparison (followup_cohort.cohort, signals/followup.py)."""
+        with self._read() as conn:
+            return followup_cohort.cohort(conn, self._actor(conn, user))
 
 
 # The names callers import from here. Most now live in the module beside the code that uses

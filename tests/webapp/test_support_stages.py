@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import duckdb
+
 from signals.queue import State
 from tests.webapp.conftest import Seeded, as_user
 from webapp.i18n import translate
@@ -82,6 +84,15 @@ def test_the_kpi_page_shows_the_council_report_and_the_caveat(app: Any, seeded: 
     seeded.store.record_stage(council_user, case_id, "management_improvement", on=seeded.store.today(),
                               measures=["405"])
     seeded.store.record_stage(council_user, case_id, "plan_agreed", on=seeded.store.today())
+    for who in ("council", "admin"):  # no warehouse yet: the page says so
+        assert translate("ja", "followup_unavailable") in as_user(app, who).client.get("/kpis").text
+    path = seeded.settings.warehouse_path  # a warehouse whose scores end a month before the plan
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE risk_scores (business_key VARCHAR, as_of DATE, probability DOUBLE, "
+                    "signs_fired INTEGER)")
+        con.execute("INSERT INTO risk_scores VALUES (?, DATE '2026-10-31', 0.3, 2)",
+                    [seeded.store.get_case(council_user, case_id).business_key])
     for who in ("council", "admin"):
         page = as_user(app, who).client.get("/kpis").text
         consultations = page[page.index('data-testid="kpi-consultations"'):]
