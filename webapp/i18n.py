@@ -537,8 +537,8 @@ MESSAGES.update({
     "stage_ended": ("この案件の支援は終了しています。", "The support of this case has ended."),
     # the council's report on the KPI page (signals/queue/stage_kpis.py)
     "kpi_council_report": ("協議会の支援実績", "The council's support report"),
-    "kpi_council_report_lead": ("受付した紹介のその後を、協議会の報告様式（年度四半期は4月始まり）で集計します。相談件数は受付日、支援完了件数は完了日の四半期に数えます。",
-                                "What followed the accepted referrals, in the council's report format (fiscal quarters start in April). Consultations are counted in the quarter of acceptance, completions in the quarter of completion."),
+    "kpi_council_report_lead": ("受付した紹介のその後を、協議会の報告様式（年度四半期は4月始まり）で集計します。相談件数は受付日、支援完了件数は完了日の四半期に数えます。上の期間指定に関わらず全期間を集計します。",
+                                "What followed the accepted referrals, in the council's report format (fiscal quarters start in April). Consultations are counted in the quarter of acceptance, completions in the quarter of completion; over all dates, whatever the range chosen above."),
     "kpi_consultations": ("相談件数（持込経路別・四半期別）", "Consultations by route and quarter"),
     "kpi_completions": ("支援完了件数（フェーズ別・四半期別）", "Completed support by phase and quarter"),
     "kpi_durations": ("所要期間（中央値・月）", "Time taken (median, months)"),

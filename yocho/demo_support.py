@@ -17,7 +17,8 @@ from signals.queue.auth import demo_password
 from yocho.demo_referrals import DemoReferral
 
 # What the councils do with the demo's referrals, by the referral's place among its council's:
-# (days after the referral, stage or "accepted", measures, the council's note)
+# (days after the referral, stage or "accepted", measures, the council's note). The second
+# script runs at the first council only, so the other councils keep a referral waiting at intake.
 SCRIPTS: dict[int, tuple[tuple[int, str, tuple[str, ...], str], ...]] = {
     0: ((4, "accepted", (), ""),
         (4, "window_consultation", (), "デモ：紹介元の金融機関同席で窓口相談"),
@@ -67,7 +68,7 @@ def support_demo_cases(store: QueueStore, clock: DemoClock, referrals: list[Demo
     for referral in referrals:
         n = place[referral.council_id] = place.get(referral.council_id, -1) + 1
         intake = _login(store, f"intake.{referral.council_id}")
-        if n not in SCRIPTS or intake is None:
+        if n not in SCRIPTS or intake is None or (n > 0 and len(place) > 1):
             continue
         recorded = []
         for days, stage, measures, note in SCRIPTS[n]:
