@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from signals.queue.actors import User
 from signals.queue.lifecycle import Forbidden, InvalidInput, NotFound, Role, State
@@ -124,15 +124,3 @@ def timeline(conn: Connection, actor: User, case_id: int) -> list[StageEntry]:
         return council_log(conn, actor, case_id)
     return institution_timeline(conn, actor, case_id)
 
-
-def current_stages(conn: Connection, actor: User, case_ids: Iterable[int]) -> dict[int, tuple[Stage, date]]:
-    """The latest stage of each case (by entry), for lists; scoped like every read."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return {}
-    latest = (select(func.max(support_stages.c.id)).where(support_stages.c.case_id.in_(ids))
-              .group_by(support_stages.c.case_id))
-    rows = conn.execute(select(support_stages.c.case_id, support_stages.c.stage, support_stages.c.stage_on)
-                        .join(cases, cases.c.id == support_stages.c.case_id)
-                        .where(support_stages.c.id.in_(latest), _scope(actor)))
-    return {r.case_id: (Stage(r.stage), r.stage_on) for r in rows}
