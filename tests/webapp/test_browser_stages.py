@@ -70,7 +70,7 @@ def test_the_council_records_the_support_and_the_bank_sees_the_timeline(
     consultations = council.inner_text("[data-testid=kpi-consultations]")
     assert "2026年度第3四半期" in consultations
     durations = council.inner_text("[data-testid=kpi-durations]")
-    assert "紹介 → 計画合意" in durations and "0.0か月" in durations
+    assert "紹介 → 計画合意" in durations and "0.5か月" in durations  # 14 days
     assert "観察に基づく比較" in council.inner_text("[data-testid=followup-caveat]")
     council.locator("#council-report").scroll_into_view_if_needed()
     shot(council, "63-kpi-council-report")
