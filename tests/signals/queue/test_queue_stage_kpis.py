@@ -110,3 +110,20 @@ def test_the_follow_up_cohort_of_each_user(store, people, report):
         row = cohort(conn, store._actor(conn, people.admin)).filter(pl.col("business_key") == A).row(0, named=True)
     assert (row["flagged_on"], row["phase"], row["band"], row["plan_agreed_on"]) == (
         date(2026, 10, 31), "management_improvement", "high", date(2027, 6, 30))
+
+
+def test_the_fiscal_quarter_in_sql_agrees_with_the_reports_rule(store):
+    """Every month of two years, on the backend's own date functions: April–June is Q1 of the
+    fiscal year that starts in April, January–March Q4 of the year before."""
+    from sqlalchemy import literal, select
+    from sqlalchemy.types import Date
+
+    from signals.queue.kpis import fiscal_quarter
+    from signals.queue.stage_kpis import fiscal_quarter_sql
+
+    days = [date(year, month, day) for year in (2026, 2027) for month in range(1, 13) for day in (1, 28)]
+    with store.engine.connect() as conn:
+        got = [tuple(int(v) for v in conn.execute(select(*fiscal_quarter_sql(literal(d, Date)))).one())
+               for d in days]
+    assert got == [fiscal_quarter(d) for d in days]
+    assert fiscal_quarter(date(2027, 3, 31)) == (2026, 4) and fiscal_quarter(date(2027, 4, 1)) == (2027, 1)
