@@ -40,6 +40,7 @@ from webapp import (
     routes_exports,
     routes_inbox,
     routes_kpis,
+    routes_stages,
 )
 from webapp import watchlist as watchlist_views
 from webapp.context import WebContext
@@ -65,7 +66,8 @@ LOGIN_CONCURRENCY = 2
 # Included in this order, which is the order their routes are matched in; no two routes share
 # a path and method, so the order decides nothing today.
 ROUTERS = (routes_auth.router, routes_account.router, routes_cases.router, watchlist_views.router, routes_council.router,
-           routes_kpis.router, routes_exports.router, routes_admin.router, routes_inbox.router, routes_documents.router)
+           routes_kpis.router, routes_exports.router, routes_admin.router, routes_inbox.router, routes_documents.router,
+           routes_stages.router)
 
 
 def healthz() -> PlainTextResponse:

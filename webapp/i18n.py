@@ -14,6 +14,8 @@ from functools import lru_cache
 from signals.phases import PHASES
 from signals.queue.lifecycle import DISMISS_REASON_JA, ROLE_JA, ROUTE_JA, STATE_JA, DismissReason, Role, Route, State
 from signals.queue.notifications import KIND_EN, KIND_JA
+from signals.queue.stage_kpis import NO_PHASE
+from signals.queue.stage_terms import MEASURE_LABELS, STAGE_LABELS
 
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
@@ -564,6 +566,69 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # misc
     "none": ("—", "—"),
 }
+# The council's support after an accepted referral (signals/queue/stage_terms.py, webapp/routes_stages.py)
+MESSAGES.update({f"stage_{stage.value}": labels for stage, labels in STAGE_LABELS.items()})
+MESSAGES.update({f"measure_{measure.value}": labels for measure, labels in MEASURE_LABELS.items()})
+MESSAGES.update({
+    "support_title": ("協議会の支援（受付後）", "The council's support (after acceptance)"),
+    "support_lead_council": ("受付後の支援の段階を日付とともに記録します。記録は追記のみで、訂正は新しい記録で行います。メモは協議会内部のもので、紹介元の機関には表示されません。",
+                             "Record each stage of the support after acceptance, with its date. Entries are append-only: a correction is a new entry. Notes are the council's own and are not shown to the referring institution."),
+    "support_lead_institution": ("紹介先の協議会が記録した支援の段階と日付です（協議会のメモは表示されません）。",
+                                 "The stages and dates the council recorded (the council's notes are not shown)."),
+    "support_none": ("まだ記録はありません。", "Nothing recorded yet."),
+    "support_current": ("現在の段階", "Current stage"),
+    "col_stage": ("段階", "Stage"),
+    "col_stage_on": ("日付", "Date"),
+    "col_measures": ("施策", "Measures"),
+    "col_council_note": ("協議会メモ", "Council note"),
+    "stage_record": ("次の段階を記録", "Record the next stage"),
+    "stage_choose": ("段階", "Stage"),
+    "stage_date": ("日付", "Date"),
+    "stage_measures": ("施策（該当するもの）", "Measures (where they apply)"),
+    "stage_measures_hint": ("経営改善支援：405事業・早期経営改善計画・Vアップ／事業再生支援：プレ再生・再生計画・DDS・DES・債権放棄",
+                            "Management improvement: 405, early plan, V-up; revitalization: pre-revitalization, plan, DDS, DES, debt waiver"),
+    "stage_note": ("協議会メモ（任意・紹介元には非表示）", "Council note (optional, not shown to the referrer)"),
+    "stage_submit": ("記録する", "Record"),
+    "stage_recorded": ("「{stage}」を記録しました。", "Recorded: {stage}."),
+    "stage_ended": ("この案件の支援は終了しています。", "The support of this case has ended."),
+    # the council's report on the KPI page (signals/queue/stage_kpis.py)
+    "kpi_council_report": ("協議会の支援実績", "The council's support report"),
+    "kpi_council_report_lead": ("受付した紹介のその後を、協議会の報告様式（年度四半期は4月始まり）で集計します。相談件数は受付日、支援完了件数は完了日の四半期に数えます。上の期間指定に関わらず全期間を集計します。",
+                                "What followed the accepted referrals, in the council's report format (fiscal quarters start in April). Consultations are counted in the quarter of acceptance, completions in the quarter of completion; over all dates, whatever the range chosen above."),
+    "kpi_consultations": ("相談件数（持込経路別・四半期別）", "Consultations by route and quarter"),
+    "kpi_completions": ("支援完了件数（フェーズ別・四半期別）", "Completed support by phase and quarter"),
+    "kpi_durations": ("所要期間（中央値・月）", "Time taken (median, months)"),
+    "kpi_duration_col": ("区間", "Interval"),
+    "kpi_median_months": ("中央値（月）", "Median (months)"),
+    "kpi_months": ("{months}か月", "{months} {months|month|months}"),
+    "kpi_count_n": ("件数", "Count"),
+    "kpi_council_breakdown": ("協議会別の内訳", "Breakdown by council"),
+    "kpi_council_consultations": ("相談件数", "Consultations"),
+    "kpi_council_completions": ("支援完了件数", "Completions"),
+    "kpi_no_phase": ("フェーズ未記録", "No phase recorded"),
+    # did it work? (signals/followup.py)
+    "followup_title": ("支援の後、予兆とリスクはどう変わったか", "After the support: how did the signs and risk change?"),
+    "followup_caveat": ("これは観察に基づく比較であり、支援の因果効果ではありません。紹介された事業者は、紹介されなかった事業者と（本人同意、金融機関の判断、協議会の受付など）データに表れない点で異なります。比較対象は、検知時の推奨フェーズとリスク帯が同じで紹介されなかった事業者で、同じフェーズ・リスク帯の紹介先が検知から計画合意までに要した期間（中央値）の後から追跡します。",
+                        "This is an observational comparison, not a causal effect of the support: referred businesses differ from the others in ways the data do not show (the owner's consent, the bank's choice, the council's acceptance). The comparison group is businesses flagged in the same recommended phase and risk band that were never referred, followed from their flag date plus the median time from flag to plan agreed of the referred businesses of that phase and band."),
+    "followup_horizon": ("計画合意から{months}か月後", "{months} {months|month|months} after the plan agreed"),
+    "followup_group": ("群", "Group"),
+    "followup_referred": ("紹介・計画合意", "Referred, plan agreed"),
+    "followup_comparison": ("比較対象（紹介なし）", "Comparison (not referred)"),
+    "followup_businesses": ("事業者数", "Businesses"),
+    "followup_followed": ("追跡できた数", "Followed"),
+    "followup_p_before": ("平均リスク（起点）", "Mean risk (start)"),
+    "followup_p_after": ("平均リスク（時点）", "Mean risk (then)"),
+    "followup_signs_before": ("平均予兆数（起点）", "Mean signs (start)"),
+    "followup_signs_after": ("平均予兆数（時点）", "Mean signs (then)"),
+    "followup_share_signs": ("予兆ありの割合（時点）", "Share with signs (then)"),
+    "followup_not_yet": ("計画合意から{months}か月後のデータはまだありません（データの期間が短いため）。{n}社が対象になる予定です。",
+                         "{months} {months|month|months} after the plan agreed is not available yet (the data do not reach that far); {n} {n|business|businesses} will be followed."),
+    "followup_too_few": ("対象が少なすぎるため数値は表示しません（各群{min}社以上が必要。紹介・計画合意 {r}社、比較対象 {c}社を追跡）。",
+                         "Too few businesses to show a figure (each group needs at least {min}; followed: referred {r}, comparison {c})."),
+    "followup_council_no_comparison": ("協議会には本人同意のない事業者のデータを出さないため、比較対象（紹介されなかった事業者）は集計値でも表示しません。比較は各金融機関・保証協会と管理者の画面にあります。",
+                                       "A council reads no business without its owner's consent, so the comparison group (businesses not referred) is not shown here, not even as averages; the institutions and the administrator see the comparison."),
+    "followup_unavailable": ("ウェアハウスを読めないため表示できません。", "The warehouse cannot be read, so this is not shown."),
+})
 # The inbox's kinds of item: Japanese from the data layer (signals/queue/notifications.py), as for states.
 MESSAGES.update({f"inbox_kind_{kind.value}": (KIND_JA[kind], KIND_EN[kind]) for kind in KIND_JA})
 
@@ -627,6 +692,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
 KPI_OUTCOMES_EN = {STATE_JA[s]: STATE_EN[s] for s in (State.REFERRED, State.ACCEPTED, State.DECLINED)}
 KPI_ROUTES_EN = {ROUTE_JA[r]: ROUTE_EN[r] for r in Route}
 KPI_PHASES_EN = {p.ja: p.en for p in PHASES.values()} | {"未設定": "Not set"}
+KPI_STAGES_EN = {ja: en for ja, en in STAGE_LABELS.values()} | {NO_PHASE: "No phase recorded"}
 
 
 def normalize_lang(value: str | None) -> str | None:
@@ -757,7 +823,7 @@ def kpi_label(lang: str, japanese: str) -> str:
         return japanese if lang == "en" else f"{quarter.group(1)}年度第{quarter.group(2)}四半期"
     if lang != "en":
         return japanese
-    return KPI_ROUTES_EN.get(japanese) or KPI_PHASES_EN.get(japanese) or KPI_OUTCOMES_EN.get(japanese) or japanese
+    return KPI_ROUTES_EN.get(japanese) or KPI_PHASES_EN.get(japanese) or KPI_OUTCOMES_EN.get(japanese) or KPI_STAGES_EN.get(japanese) or japanese
 
 
 class Translator:
@@ -808,3 +874,9 @@ class Translator:
 
     def kpi(self, japanese: str) -> str:
         return kpi_label(self.lang, japanese)
+
+    def stage(self, stage: str) -> str:
+        return translate(self.lang, f"stage_{stage}") if f"stage_{stage}" in MESSAGES else stage
+
+    def measure(self, measure: str) -> str:
+        return translate(self.lang, f"measure_{measure}") if f"measure_{measure}" in MESSAGES else measure

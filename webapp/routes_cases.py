@@ -43,6 +43,7 @@ from webapp.formatting import Formatter, parse_date
 from webapp.i18n import Translator
 from webapp.lists import STATE_ORDER, WORKLIST_SORTS, ListParams, list_context
 from webapp.routes_documents import case_documents
+from webapp.routes_stages import stage_context
 from webapp.security import flash, safe_next
 from yocho.prefectures import PREFECTURES
 
@@ -118,7 +119,7 @@ def case_page(request: Request, case_id: str, user: User = Depends(current_user)
         critical_ids=set(chosen.critical_signs) if chosen else set(),
         phase_reason=case.phase_reason_en if t.lang == "en" else case.phase_reason_ja,
         docs=case_documents(queue, user, case),
-        **decision_aids(web, user, case, chosen, t),
+        **decision_aids(web, user, case, chosen, t), **stage_context(queue, user, case),
     )
 
 

@@ -411,13 +411,18 @@ def _demo_inbox(settings: Settings) -> None:
     console.print(f"inbox (受信箱) unread after the night: {shown or 'none'}; e-mail digests are off in the demo "
                   "(yocho digest --dry-run shows what they would say)", soft_wrap=True, highlight=False)
 
-def _demo_referrals(settings: Settings) -> None:
-    """A few new cases referred with the owner's consent to the councils of their prefectures."""
+def _demo_referrals(settings: Settings, as_of: date) -> None:
+    """A few new cases referred with the owner's consent to the councils of their prefectures,
+    a few days after the night; some accepted, with the support stages that followed."""
     from signals.queue import QueueStore
     from yocho.demo_referrals import refer_demo_cases
+    from yocho.demo_support import DemoClock, support_demo_cases
 
-    with QueueStore.from_settings(settings) as store:
+    referred_on = as_of + timedelta(days=3)
+    clock = DemoClock(referred_on)  # never later than the real now
+    with QueueStore(settings.queue_url, clock=clock) as store:
         referred = refer_demo_cases(store)
+        supported = support_demo_cases(store, clock, referred, store.today())
         names = {i.id: i.name for i in store.list_institutions(_demo_admin(store))}
     table = Table(title="demo referrals (本人同意を記録して協議会へ紹介): each goes to its prefecture's council")
     for name in ("case", "business", "referred by", "council (協議会)", "shared (共有する情報)", "routed by"):
@@ -429,6 +434,9 @@ def _demo_referrals(settings: Settings) -> None:
     console.print(table)
     console.print(f"{len(referred)} referrals at {len({r.council_id for r in referred})} councils; log in as "
                   "intake.council_<NN> (password demo-intake.council_<NN>) to see one council's intake")
+    for s in supported:
+        console.print(f"council support (協議会の支援): case #{s.case_id} at {names.get(s.council_id, s.council_id)}: "
+                      + " → ".join(s.stages), soft_wrap=True, highlight=False)
 
 
 def _demo_documents(settings: Settings) -> None:
@@ -624,7 +632,7 @@ def _demo(settings: Settings) -> None:
     _score(settings, last, SCORED_MONTHS)
     _demo_users(settings)  # first, so the queue knows the institutions by name
     flags = _flags(settings, last)
-    _demo_referrals(settings)
+    _demo_referrals(settings, last)
     _demo_documents(settings)
     _demo_inbox(settings)
     from yocho.demo_summary import print_demo_closing

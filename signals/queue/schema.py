@@ -7,7 +7,7 @@ database newer than the code is refused rather than used. To change the schema: 
 tables, bump `SCHEMA_VERSION` and add the upgrade step for existing databases.
 
 Append-only tables: `evidence_snapshots`, `transitions` (the case audit log) and
-`account_events` (the account audit log). No code path updates or deletes their rows, and
+`account_events` (the account audit log), `consent_withdrawals` and `support_stages` (the council's stage log). No code path updates or deletes their rows, and
 the database refuses it too: triggers on both backends abort any UPDATE or DELETE (and, on
 PostgreSQL, TRUNCATE).
 """
@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 
 from signals.queue.lifecycle import CONSENT_CATEGORIES, OPEN_STATES, Role, Route, State
+from signals.queue.stage_terms import Stage
 
 metadata = MetaData()
 
@@ -396,7 +397,27 @@ Index("ix_document_requests_case", document_requests.c.case_id, document_request
 Index("ix_document_requests_asked", document_requests.c.institution_id, document_requests.c.status,
       document_requests.c.due_on)
 
-APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events", "consent_withdrawals")
+# What the council did after accepting a referral: one row per stage its support reached
+# (signals/queue/stages.py), recorded by the case's council intake only. Append-only: a
+# correction is a new row. `note` is the council's own and is never selected for the
+# referring institutions (stages.institution_timeline).
+support_stages = Table(
+    "support_stages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("council_id", String(64), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("stage_on", Date, nullable=False),
+    Column("measures", JSON, nullable=False, default=list),
+    Column("note", Text, nullable=True),
+    Column("recorded_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(f"stage IN ({_in(Stage)})", name="ck_support_stages_stage"),
+)
+Index("ix_support_stages_case", support_stages.c.case_id, support_stages.c.id)
+Index("ix_support_stages_council", support_stages.c.council_id, support_stages.c.stage)
+
+APPEND_ONLY = ("evidence_snapshots", "transitions", "account_events", "consent_withdrawals", "support_stages")
 
 
 def _append_only_ddl(conn: Connection, tables: tuple[str, ...] = APPEND_ONLY) -> None:
@@ -569,7 +590,15 @@ def _v11_document_requests(conn: Connection) -> None:
         metadata.create_all(conn, tables=[document_requests])
 
 
-SCHEMA_VERSION = 11
+def _v12_support_stages(conn: Connection) -> None:
+    """support_stages: the council's append-only stage log of each accepted referral (窓口相談
+    ... 金融機関調整成立, 支援完了 / 中止). Existing referrals start with an empty log."""
+    if not inspect(conn).has_table("support_stages"):
+        metadata.create_all(conn, tables=[support_stages])
+        _append_only_ddl(conn, ("support_stages",))
+
+
+SCHEMA_VERSION = 12
 # Upgrades of an existing database: version -> (description, step), for versions 2 and up.
 # A fresh database is created from the current metadata and stamped SCHEMA_VERSION directly.
 MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -590,10 +619,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
          "(method, from whom, document, shared categories, withdrawal; consent_withdrawals)", _v10_councils_and_consent),
     11: ("document_requests: documents a case's lead institution asks the other lenders to send (資料依頼)",
          _v11_document_requests),
+    12: ("support_stages: the council's append-only log of the support that followed an accepted referral",
+         _v12_support_stages),
 }
 _DESCRIPTION = ("institutions, users (with must_change_password and email), cases (with owner and business name), "
                 "case_institutions, evidence_snapshots, transitions, sessions, account_events, waiting_entries, "
-                "review_budgets, notification_state, notification_reads, digest_runs, consent_withdrawals, document_requests; "
+                "review_budgets, notification_state, notification_reads, digest_runs, consent_withdrawals, document_requests, support_stages; "
                 "append-only triggers")
 
 

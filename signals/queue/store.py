@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine
 
-from signals.queue import casework, consent, nightly, referrals, worklist
+from signals.queue import casework, consent, followup_cohort, nightly, referrals, stage_kpis, stages, worklist
 from signals.queue.actors import Institution, User, acting_user, ensure_institutions, list_institutions
 from signals.queue.actors import _user as _user
 from signals.queue.actors import institution_kind as institution_kind
@@ -275,6 +275,35 @@ class QueueStore:
             actor = self._actor(conn, user)
             case_id = referrals.register(conn, actor, request, consent_on=consent_on, today=today, now=now)
             return worklist.detail(conn, actor, case_id)
+
+    # -- the council's support after an accepted referral ----------------------------------
+
+    def record_stage(self, user: User, case_id: int, stage: str, *, on: date | None,
+                     measures: Iterable[str] | None = None, note: str | None = None) -> list[stages.StageEntry]:
+        """Council intake of the case's council appends a support stage (stages.record);
+        returns the case's log as the council reads it."""
+        today, now = self.today(), self.now()
+        with self._write() as conn:
+            actor = self._actor(conn, user)
+            stages.record(conn, actor, case_id, stage, on=on, measures=measures, note=note, today=today, now=now)
+            return stages.council_log(conn, actor, case_id)
+
+    def stage_timeline(self, user: User, case_id: int) -> list[stages.StageEntry]:
+        """The case's support stages as the user may read them (the council's notes for the
+        council only); empty outside the user's scope."""
+        with self._read() as conn:
+            return stages.timeline(conn, self._actor(conn, user), case_id)
+
+    def stage_kpis(self, user: User) -> stage_kpis.StageKpis:
+        """The council's report of consultations, completions and durations (stage_kpis)."""
+        with self._read() as conn:
+            return stage_kpis.stage_kpis(conn, self._actor(conn, user))
+
+    def followup_cohort(self, user: User) -> pl.DataFrame:
+        """The referred businesses with a plan agreed and the comparison group, one row each,
+        for the did-it-work comparison (followup_cohort.cohort, signals/followup.py)."""
+        with self._read() as conn:
+            return followup_cohort.cohort(conn, self._actor(conn, user))
 
 
 # The names callers import from here. Most now live in the module beside the code that uses

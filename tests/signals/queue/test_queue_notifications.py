@@ -124,7 +124,7 @@ def test_a_version_8_database_gets_email_and_the_inbox_tables(queue_url, clock):
     with QueueStore(queue_url, clock=clock, password_params=FAST_SCRYPT) as store:
         with store.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == list(range(8, SCHEMA_VERSION + 1)) == [8, 9, 10, 11]
+                                ).scalars().all() == list(range(8, SCHEMA_VERSION + 1)) == [8, 9, 10, 11, 12]
             addresses = dict(conn.execute(select(users.c.username, users.c.email)).tuples().all())
             assert {"admin", f"reviewer.{BANK_A}"} <= set(addresses) and set(addresses.values()) == {None}
             indexes = {i["name"] for t in ("transitions", "evidence_snapshots", "account_events")

@@ -131,7 +131,7 @@ def test_a_version_7_database_gets_the_flag(queue_url, clock):
     with QueueStore(queue_url, clock=clock, password_params=FAST_SCRYPT) as store:
         with store.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == list(range(7, SCHEMA_VERSION + 1)) == [7, 8, 9, 10, 11]
+                                ).scalars().all() == list(range(7, SCHEMA_VERSION + 1)) == [7, 8, 9, 10, 11, 12]
             flags = dict(conn.execute(select(users.c.username, users.c.must_change_password)).tuples().all())
         assert flags == {"admin": False, f"reviewer.{BANK_A}": True, f"analyst.{CGA}": False,
                          "intake.council_13": False}
