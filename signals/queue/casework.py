@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from signals.queue import councils
 from signals.queue.actors import User
@@ -20,7 +20,6 @@ from signals.queue.lifecycle import (
     REASON_CODES,
     Conflict,
     InvalidInput,
-    NotFound,
     Role,
     Route,
     State,
@@ -28,7 +27,7 @@ from signals.queue.lifecycle import (
     rule_for,
 )
 from signals.queue.schema import cases, transitions
-from signals.queue.scope import _scope
+from signals.queue.scope import case_to_change
 
 
 def clean_text(text_value: str | None) -> str | None:
@@ -58,12 +57,7 @@ def move(
     now: datetime,
 ) -> None:
     """Move the case as `actor` (see QueueStore.transition); `note` already cleaned."""
-    row = conn.execute(select(cases).where(cases.c.id == case_id, _scope(actor))).first()
-    if row is None:
-        raise NotFound(f"case {case_id} not found")
-    if row.version != expected_version:
-        raise Conflict(f"case {case_id} was changed by someone else (version {row.version}, "
-                       f"you saw {expected_version}); reload it")
+    row = case_to_change(conn, actor, case_id, expected_version)
     current = State(row.state)
     rule = rule_for(current, target, actor.role)
     if rule.note_required and not note:

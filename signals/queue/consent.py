@@ -42,12 +42,11 @@ from signals.queue.lifecycle import (
     Conflict,
     Forbidden,
     InvalidInput,
-    NotFound,
     Role,
     State,
 )
 from signals.queue.schema import cases, consent_withdrawals, transitions, users
-from signals.queue.scope import _scope
+from signals.queue.scope import case_to_change
 
 METHODS: dict[str, tuple[str, str]] = {"written": ("書面", "In writing"), "electronic": ("電子", "Electronic")}
 CATEGORIES = CONSENT_CATEGORIES
@@ -191,12 +190,7 @@ def withdraw(conn: Connection, actor: User, case_id: int, *, expected_version: i
     referred, one `consent_withdrawals` row for the council."""
     if actor.role not in INSTITUTION_ROLES:
         raise Forbidden("only the referring bank or association records a withdrawal of consent")
-    row = conn.execute(select(cases).where(cases.c.id == case_id, _scope(actor))).first()
-    if row is None:
-        raise NotFound(f"case {case_id} not found")
-    if row.version != expected_version:
-        raise Conflict(f"case {case_id} was changed by someone else (version {row.version}, "
-                       f"you saw {expected_version}); reload it")
+    row = case_to_change(conn, actor, case_id, expected_version)
     state = State(row.state)
     if state not in WITHDRAWABLE or row.consent_on is None or row.consent_withdrawn_on is not None:
         raise InvalidInput("この案件には撤回できる本人同意の記録がありません (no consent on record to withdraw)")

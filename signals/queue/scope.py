@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, exists, false, true
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, false, select, true
 
 from signals.queue.actors import User
-from signals.queue.lifecycle import COUNCIL_STATES, INSTITUTION_ROLES, Role, State
+from signals.queue.lifecycle import COUNCIL_STATES, INSTITUTION_ROLES, Conflict, NotFound, Role, State
 from signals.queue.schema import case_institutions, cases
 
 
@@ -37,3 +37,14 @@ def _scope(actor: User) -> ColumnElement[bool]:
                     cases.c.consent_on.is_not(None), cases.c.consent_withdrawn_on.is_(None))
     return false()
 
+
+def case_to_change(conn: Connection, actor: User, case_id: int, expected_version: int) -> Row:
+    """The case `actor` is about to change, as they saw it: NotFound outside their scope (never
+    "forbidden", which would tell that it exists), Conflict when someone changed it since."""
+    row = conn.execute(select(cases).where(cases.c.id == case_id, _scope(actor))).first()
+    if row is None:
+        raise NotFound(f"case {case_id} not found")
+    if row.version != expected_version:
+        raise Conflict(f"case {case_id} was changed by someone else (version {row.version}, "
+                       f"you saw {expected_version}); reload it")
+    return row
