@@ -50,6 +50,14 @@ def _default_dir() -> Path:
     return Settings.model_fields["data_dir"].default
 
 
+def _candidates(settings: Settings) -> tuple[Path | None, list[Path]]:
+    """The remembered folder (if any), and the folders a reading command given none looks in,
+    in order: the remembered one, ./data, data/demo."""
+    base = settings.data_dir
+    remembered = _remembered(base)
+    return remembered, list(dict.fromkeys(([remembered] if remembered is not None else []) + [base, base / "demo"]))
+
+
 def resolve(settings: Settings, given: Path | None) -> Resolved:
     """The settings with the data folder a reading command should use. A folder given on the
     command line or set in the environment or TOML file is kept as it is."""
@@ -58,8 +66,7 @@ def resolve(settings: Settings, given: Path | None) -> Resolved:
     if "data_dir" in settings.model_fields_set:  # YOCHO_DATA_DIR or the TOML file
         return Resolved(settings)
     base = settings.data_dir
-    remembered = _remembered(base)
-    candidates = ([remembered] if remembered is not None else []) + [base, base / "demo"]
+    remembered, candidates = _candidates(settings)
     for folder in candidates:
         if (folder / "warehouse.duckdb").exists():
             why = ("the last one a demo or ingest wrote" if folder == remembered
@@ -73,9 +80,7 @@ def looked_in(settings: Settings, given: Path | None) -> list[Path]:
     """The folders `resolve` looked in, for the message when none holds data."""
     if given is not None or "data_dir" in settings.model_fields_set:
         return [settings.data_dir if given is None else given]
-    base = settings.data_dir
-    remembered = _remembered(base)
-    return list(dict.fromkeys(([remembered] if remembered is not None else []) + [base, base / "demo"]))
+    return _candidates(settings)[1]
 
 
 def require_warehouse(settings: Settings, looked: list[Path]) -> None:
