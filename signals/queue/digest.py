@@ -102,7 +102,8 @@ def build_digest(recipient: Recipient, found: list[Item], *, day: date, since: d
     n = len(found)
     shown = found[:max_items]
     base = base_url.rstrip("/")
-    subject = f"【予兆】新しい作業 {n}件（{day.isoformat()}） / Yocho: {n} new item{'s' if n != 1 else ''}"
+    new_items = f"{n} new item{'s' if n != 1 else ''}"
+    subject = f"【予兆】新しい作業 {n}件（{day.isoformat()}） / Yocho: {new_items}"
     ja = [f"{recipient.user.display_name} 様", "",
           f"{_when(since)} 以降、あなたの担当範囲で新しい作業が {n} 件あります（日本時間）。", ""]
     ja += [f"  {KIND_JA[k]}: {c}件" for k, c in tally.items()]
@@ -115,7 +116,7 @@ def build_digest(recipient: Recipient, found: list[Item], *, day: date, since: d
     ja += ["", f"受信箱: {base}/inbox", "",
            "このメールは予兆（早期警戒レビュー）から1日1回自動送信されています。受信箱で既読にした作業は次回から載りません。"]
     en = ["", "---- English ----", "",
-          f"{n} new item{'s' if n != 1 else ''} in your scope since {_when(since)} (Japan time).", ""]
+          f"{new_items} in your scope since {_when(since)} (Japan time).", ""]
     en += [f"  {KIND_EN[k]}: {c}" for k, c in tally.items()]
     en.append("")
     for item in shown:
