@@ -34,9 +34,11 @@ import polars as pl
 from sklearn.calibration import _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from features.catalog import indicators, measures
 from models.train import FIRED, model_columns, model_input
@@ -136,14 +138,39 @@ def _trees(
 ) -> tuple[np.ndarray, np.ndarray]:
     if model.n_trees_per_iteration_ != 1:
         raise ValueError("path attribution is implemented for a binary classifier")
-    # feature-major: the rows a node sends through one feature read and write neighbouring
-    # memory, which is what keeps the walk fast on many rows
-    Zt = np.ascontiguousarray(Z.T, dtype=np.float64)
-    contrib = np.zeros_like(Zt)
+    known_categories, feature_map = model._bin_mapper.make_known_categories_bitsets()
+    n = len(Z)
+    # feature-major: one feature's credits over the rows are one contiguous array
+    contrib = np.zeros((Z.shape[1], n))
     base = float(model._baseline_prediction.ravel()[0])
     for (predictor,) in model._predictors:
-        base += _walk(predictor.nodes, Zt, contrib)
-    return contrib.T @ _to_indicators(sources, factors), np.full(len(Z), base)
+        leaves = _leaves(predictor, Z, known_categories, feature_map)
+        features, credit, root = _path_credit(predictor.nodes)
+        base += root
+        # a row's credit in this tree is its leaf's path credit: one gather per feature split on
+        for start in range(0, n, _ROWS_PER_GATHER):
+            at = leaves[start:start + _ROWS_PER_GATHER]
+            for j, feature in enumerate(features):
+                contrib[feature, start:start + _ROWS_PER_GATHER] += credit[j].take(at)
+    return contrib.T @ _to_indicators(sources, factors), np.full(n, base)
+
+
+# rows gathered at a time: the slice of `contrib` being added to stays in the CPU's cache
+_ROWS_PER_GATHER = 65536
+
+
+def _leaves(predictor: TreePredictor, Z: np.ndarray, known_categories: np.ndarray,
+            feature_map: np.ndarray) -> np.ndarray:
+    """The leaf each row of Z reaches, found by scikit-learn's own compiled routing (the one
+    its predictions use, so the leaf is exactly the one the score came from): the same tree
+    with each node's value replaced by the node's index."""
+    nodes = predictor.nodes
+    if nodes["is_categorical"].any():
+        raise ValueError("categorical splits are not supported")
+    numbered = nodes.copy()
+    numbered["value"] = np.arange(len(nodes))
+    routed = TreePredictor(numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets)
+    return routed.predict(Z, known_categories, feature_map, _openmp_effective_n_threads()).astype(np.intp)
 
 
 def _expected(nodes: np.ndarray) -> np.ndarray:
@@ -160,33 +187,29 @@ def _expected(nodes: np.ndarray) -> np.ndarray:
     return expected
 
 
-def _walk(nodes: np.ndarray, Zt: np.ndarray, contrib: np.ndarray) -> float:
-    """Adds one tree's path attribution into `contrib` (features x rows, like Zt) and
-    returns the root's expected value. Routing as sklearn's _predictor.pyx: NaN goes where
-    missing_go_to_left says, otherwise x <= num_threshold goes left."""
-    if nodes["is_categorical"].any():
-        raise ValueError("categorical splits are not supported")
-    leaf, feature, threshold = nodes["is_leaf"].astype(bool), nodes["feature_idx"], nodes["num_threshold"]
-    nan_right = ~nodes["missing_go_to_left"].astype(bool)
+def _path_credit(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(features the tree splits on, credit[feature j, node] for every leaf node, the root's
+    expected value). A leaf's credit to a feature is the sum, over the steps from the root to
+    that leaf, of the step's change in expected value where the step's parent splits on the
+    feature; a row's path credit in the tree is its leaf's (a tree has at most a few dozen
+    leaves, so this loop is small)."""
     expected = _expected(nodes)
-    # flat [node * 2 + goes right]: one gather per level picks the child and the step to it
-    children = np.stack([nodes["left"], nodes["right"]], axis=1).astype(np.intp)
-    step = (expected[children] - expected[:, None]).reshape(-1)
-    children = children.reshape(-1)
-    n, flat_z, flat_c = Zt.shape[1], Zt.reshape(-1), contrib.reshape(-1)
-    rows, here = np.arange(n), np.zeros(n, dtype=np.intp)
-    while True:
-        going = ~leaf[here]
-        rows, here = rows[going], here[going]
-        if not rows.size:
-            return float(expected[0])
-        at = feature[here] * n + rows
-        x = flat_z[at]
-        goes_right = (x > threshold[here]) | (np.isnan(x) & nan_right[here])
-        branch = here * 2 + goes_right
-        # each row is at one node, so `at` has no repeats and += cannot drop an update
-        flat_c[at] += step[branch]
-        here = children[branch]
+    leaf = nodes["is_leaf"].astype(bool)
+    left, right = nodes["left"].astype(np.intp), nodes["right"].astype(np.intp)
+    inner = np.flatnonzero(~leaf)
+    parent = np.full(len(nodes), -1, dtype=np.intp)
+    parent[left[inner]] = inner
+    parent[right[inner]] = inner
+    features = np.unique(nodes["feature_idx"][inner]).astype(np.intp)
+    column = {int(f): j for j, f in enumerate(features)}
+    credit = np.zeros((len(features), len(nodes)))
+    for node in np.flatnonzero(leaf):
+        child = node
+        while parent[child] >= 0:
+            up = parent[child]
+            credit[column[int(nodes["feature_idx"][up])], node] += expected[child] - expected[up]
+            child = up
+    return features, credit, float(expected[0])
 
 
 # What each kind of factor is, said to the reviewer in both languages: only a fired sign is a
