@@ -2,9 +2,11 @@
 -- defined is written out in features/accounts.py; in short: sums over the business's
 -- accounts, only from months every live account has reported, windows ending at the latest
 -- month all still-reporting accounts have delivered (k = months before that reference month).
--- Month lists are ordered with list_sort on items that begin with the month ('YYYY-MM', which
--- sorts as its month), not list(... ORDER BY month): DuckDB sorts an ordered aggregate group by
--- group, far slower over every business.
+-- Month lists are ordered with list_sort on items that begin with the month, not
+-- list(... ORDER BY month): DuckDB sorts an ordered aggregate group by group, far slower over
+-- every business. Months are kept as dates (structs) inside the aggregates and written out as
+-- 'YYYY-MM' (or JSON) only for the few items listed: formatting every account-month first cost
+-- more than the aggregates themselves.
 WITH acct_rows AS (
     -- each account-month through the point-in-time layer (yocho/warehouse/pit.py: as of T its
     -- latest version received by T), as far back as any window reaches ($lookback_months,
@@ -45,24 +47,32 @@ alive AS (
 ),
 months AS (
     SELECT m.*, h.ref_m, h.latest_m, date_diff('month', m.month, h.ref_m) AS k,
-           m.reported = al.alive AND m.month <= h.ref_m AS complete,
-           strftime(m.month, '%Y-%m') AS ym,
-           -- payroll of the following month, if received (a catch-up after a slipped payday)
-           CASE WHEN lead(m.month) OVER w = m.month + INTERVAL 1 MONTH THEN lead(m.payroll) OVER w END AS next_payroll
+           m.reported = al.alive AND m.month <= h.ref_m AS complete
     FROM monthly m
     JOIN alive al USING (business_key, as_of, month)
     JOIN horizon h USING (business_key, as_of)
-    WINDOW w AS (PARTITION BY m.business_key, m.as_of ORDER BY m.month)
+),
+pay_zero AS (
+    -- the last 3 complete months without payroll, each with the following month's payroll if
+    -- received (a catch-up after a slipped payday). A join for these few months rather than a
+    -- lead() window sorting every business's months.
+    SELECT z.business_key, z.as_of, list_sort(list({'month': z.month, 'next_payroll': nx.payroll})) AS pay_zero_list
+    FROM months z
+    LEFT JOIN monthly nx
+      ON nx.business_key = z.business_key AND nx.as_of = z.as_of AND nx.month = (z.month + INTERVAL 1 MONTH)::DATE
+    WHERE z.complete AND z.k BETWEEN 0 AND 2 AND z.payroll = 0
+    GROUP BY ALL
 ),
 yoy AS (
     -- each of the last 3 months paired with the same calendar month a year earlier, both complete
     SELECT c.business_key, c.as_of,
            count(*) AS inflow_pairs, sum(c.inflow) AS inflow_now, sum(p.inflow) AS inflow_before,
-           list_sort(list(c.ym)) AS inflow_months,
+           list_transform(list_sort(list(c.month)), m -> strftime(m, '%Y-%m')) AS inflow_months,
            count(*) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_pairs,
            sum(c.payroll) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_now,
            sum(p.payroll) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL) AS payroll_before,
-           list_sort(list(c.ym) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL)) AS payroll_months
+           list_transform(list_sort(list(c.month) FILTER (WHERE c.payroll IS NOT NULL AND p.payroll IS NOT NULL)),
+                          m -> strftime(m, '%Y-%m')) AS payroll_months
     FROM months c
     JOIN months p ON p.business_key = c.business_key AND p.as_of = c.as_of AND p.k = c.k + 12
     WHERE c.k BETWEEN 0 AND 2 AND c.complete AND p.complete
@@ -73,26 +83,28 @@ stats AS (
            -- balance trend: last 3 months vs the 3 before
            avg(avg_balance) FILTER (WHERE complete AND k BETWEEN 0 AND 2) AS bal_recent,
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND 2) AS bal_recent_n,
-           list_sort(list(ym) FILTER (WHERE complete AND k BETWEEN 0 AND 2)) AS bal_recent_months,
+           list_transform(list_sort(list(month) FILTER (WHERE complete AND k BETWEEN 0 AND 2)),
+                          m -> strftime(m, '%Y-%m')) AS bal_recent_months,
            avg(avg_balance) FILTER (WHERE complete AND k BETWEEN 3 AND 5) AS bal_earlier,
            count(*) FILTER (WHERE complete AND k BETWEEN 3 AND 5) AS bal_earlier_n,
-           list_sort(list(ym) FILTER (WHERE complete AND k BETWEEN 3 AND 5)) AS bal_earlier_months,
+           list_transform(list_sort(list(month) FILTER (WHERE complete AND k BETWEEN 3 AND 5)),
+                          m -> strftime(m, '%Y-%m')) AS bal_earlier_months,
            -- month-end balance below a floor of the month's outflows
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1) AS nz_seen,
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1
                             AND end_balance < $acc_near_zero_months__floor_ratio * outflow) AS nz_months,
-           list_sort(list(json_object('month', ym, 'month_end_balance_jpy', end_balance, 'outflow_jpy', outflow))
+           list_transform(list_sort(list({'month': month, 'end_balance': end_balance, 'outflow': outflow})
                FILTER (WHERE complete AND k BETWEEN 0 AND $acc_near_zero_months__window_months - 1
-                       AND end_balance < $acc_near_zero_months__floor_ratio * outflow)) AS nz_which,
+                       AND end_balance < $acc_near_zero_months__floor_ratio * outflow)),
+               x -> json_object('month', strftime(x.month, '%Y-%m'), 'month_end_balance_jpy', x.end_balance,
+                                'outflow_jpy', x.outflow)) AS nz_which,
            -- failed debits up to the most recent month received (any account)
            sum(failed) FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER)) AS failed,
-           list_sort(list(ym || ': ' || failed)
-               FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER) AND failed > 0))
-               AS failed_which,
+           list_transform(list_sort(list({'month': month, 'failed': failed})
+               FILTER (WHERE month > latest_m - to_months($acc_failed_debits__window_months::INTEGER) AND failed > 0)),
+               x -> strftime(x.month, '%Y-%m') || ': ' || x.failed) AS failed_which,
            -- payroll stopping after regular payroll
            count(*) FILTER (WHERE complete AND k BETWEEN 0 AND 2 AND payroll IS NOT NULL) AS pay_seen,
-           list_sort(list({'month': ym, 'next_payroll': next_payroll})
-               FILTER (WHERE complete AND k BETWEEN 0 AND 2 AND payroll = 0)) AS pay_zero_list,
            count(*) FILTER (WHERE complete AND k BETWEEN 3 AND 2 + $acc_payroll_stopped__regular_months
                             AND payroll > 0) AS pay_regular,
            avg(payroll) FILTER (WHERE complete AND k BETWEEN 3 AND 2 + $acc_payroll_stopped__regular_months
@@ -126,11 +138,12 @@ stats AS (
 base AS (
     SELECT u.business_key, u.as_of, h.ref_m,
            coalesce(h.ref_m >= date_trunc('month', u.as_of) - INTERVAL 3 MONTH, false) AS fresh,
-           y.* EXCLUDE (business_key, as_of), s.* EXCLUDE (business_key, as_of)
+           y.* EXCLUDE (business_key, as_of), s.* EXCLUDE (business_key, as_of), pz.pay_zero_list
     FROM universe u
     LEFT JOIN horizon h USING (business_key, as_of)
     LEFT JOIN yoy y USING (business_key, as_of)
     LEFT JOIN stats s USING (business_key, as_of)
+    LEFT JOIN pay_zero pz USING (business_key, as_of)
 ),
 measures AS (
     SELECT *,
@@ -145,7 +158,7 @@ measures AS (
            -- months without payroll, leaving out a payday that slipped into the next month
            -- (the next month pays at least catch_up_ratio times the regular payroll)
            list_transform(list_filter(coalesce(pay_zero_list, []), lambda z: pay_regular_avg IS NULL
-               OR coalesce(z.next_payroll, 0) < $acc_payroll_stopped__catch_up_ratio * pay_regular_avg), lambda z: z.month) AS pay_zero_months,
+               OR coalesce(z.next_payroll, 0) < $acc_payroll_stopped__catch_up_ratio * pay_regular_avg), lambda z: strftime(z.month, '%Y-%m')) AS pay_zero_months,
            coalesce(fresh AND tax_quiet_seen = $acc_tax_stopped__quiet_months AND tax_last_m IS NOT NULL, false) AS tax_ok,
            coalesce(fresh AND si_quiet_seen = $acc_social_insurance_stopped__quiet_months AND si_last_m IS NOT NULL, false) AS si_ok
     FROM base

@@ -16,16 +16,28 @@ WITH loan_rows AS (
                 THEN coalesce(overdraft_used_jpy, 0) / overdraft_limit_jpy END AS util
     FROM pit_loans($lookback_months)
 ),
+loan_watched AS (
+    -- the loans a month-on-month change is read of: restructured or an overdraft line in some
+    -- month of the look-back (about a fifth of all loans; the window below is the family's
+    -- costliest step, so it runs over these loans only)
+    SELECT as_of, institution_id, loan_id
+    FROM loan_rows
+    GROUP BY ALL
+    HAVING bool_or(restructured) OR bool_or(od_limit > 0)
+),
 loan_hist AS (
-    -- month-on-month changes of the same loan: restructuring newly in force, overdraft use rising
-    SELECT *,
+    -- month-on-month changes of the same loan: restructuring newly in force, overdraft use
+    -- rising. Every month of a watched loan is here, so its previous month is its own.
+    SELECT r.*,
            restructured AND NOT coalesce(lag(restructured) OVER w, true) AS newly_restructured,
            coalesce(util > lag(util) OVER w AND lag(month) OVER w = (month - INTERVAL 1 MONTH)::DATE, false) AS rose
-    FROM loan_rows
+    FROM loan_rows r
+    SEMI JOIN loan_watched USING (as_of, institution_id, loan_id)
     WINDOW w AS (PARTITION BY as_of, institution_id, loan_id ORDER BY month)
 ),
 loan_latest AS (
-    SELECT * FROM loan_hist
+    -- each loan at its latest month (no month-on-month columns: those are read from loan_hist)
+    SELECT * FROM loan_rows
     QUALIFY row_number() OVER (PARTITION BY as_of, institution_id, loan_id ORDER BY month DESC) = 1
 ),
 -- days past due ---------------------------------------------------------------------------
@@ -83,6 +95,7 @@ restructured_current AS (
     GROUP BY ALL
 ),
 restructured AS (
+    -- read from the watched loans only: a loan never restructured adds nothing here
     SELECT business_key, as_of,
            count(DISTINCT institution_id || '/' || loan_id) FILTER (WHERE restructured) AS loans,
            list_sort(list_distinct(list(institution_id || ':' || loan_id) FILTER (WHERE restructured))) AS which,
@@ -247,17 +260,25 @@ credit_rows AS (
     FROM guarantee_rows
 ),
 credit_latest AS (
-    SELECT *, month > as_of - to_months($rep_more_lenders__recent_months::INTEGER) AS is_now
-    FROM credit_rows
-    WHERE month > as_of - to_months($rep_more_lenders__recent_months::INTEGER)
-       OR (month <= as_of - to_months($rep_more_lenders__compare_months::INTEGER)
-           AND month > as_of - to_months(($rep_more_lenders__compare_months + $rep_more_lenders__recent_months)::INTEGER))
-    QUALIFY row_number() OVER (PARTITION BY business_key, as_of, credit, is_now ORDER BY month DESC) = 1
+    -- each credit at its latest month in each window (now, a year ago): an aggregate, which
+    -- DuckDB runs in one hash table, rather than a row_number() window sorting every row
+    SELECT business_key, as_of, credit, is_now,
+           arg_max({'lender': lender, 'active': active}, month) AS latest
+    FROM (
+        SELECT *, month > as_of - to_months($rep_more_lenders__recent_months::INTEGER) AS is_now
+        FROM credit_rows
+        WHERE month > as_of - to_months($rep_more_lenders__recent_months::INTEGER)
+           OR (month <= as_of - to_months($rep_more_lenders__compare_months::INTEGER)
+               AND month > as_of - to_months(($rep_more_lenders__compare_months + $rep_more_lenders__recent_months)::INTEGER))
+    )
+    GROUP BY ALL
 ),
 lenders AS (
     SELECT business_key, as_of,
-           coalesce(list_sort(list_distinct(list(lender) FILTER (WHERE is_now AND active))), []) AS now_lenders,
-           coalesce(list_sort(list_distinct(list(lender) FILTER (WHERE NOT is_now AND active))), []) AS then_lenders
+           coalesce(list_sort(list_distinct(list(latest.lender) FILTER (WHERE is_now AND latest.active))), [])
+               AS now_lenders,
+           coalesce(list_sort(list_distinct(list(latest.lender) FILTER (WHERE NOT is_now AND latest.active))), [])
+               AS then_lenders
     FROM credit_latest
     GROUP BY ALL
     HAVING bool_or(is_now) AND bool_or(NOT is_now)
