@@ -129,16 +129,24 @@ def prepare(
     in_shard_exits = f"AND {shard_predicate('e.business_key', shard)}" if shard is not None else ""
     # One read of the activity days the layer keeps at ingest: per (business, institution) and
     # as-of date T, the days rows were received after the previous as-of date and by T (the
-    # first date takes everything before it). Small (at most one row per pair and date), and enough for both the first
-    # and the last row received by each date; rows received after the last date never count.
+    # first date takes everything before it). Small (at most one row per pair and date), and
+    # enough for both the first and the last row received by each date; rows received after the
+    # last date never count. The days are reduced per record (institution, local id) before the
+    # identity is joined: the join then sees one row per record and date, not one per day.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE pit_activity AS
-        SELECT k.business_key, r.institution_id, d.as_of AS period_end,
-               min(r.received_on) AS first_received, max(r.received_on) AS last_received
-        -- the constant bound lets DuckDB skip the row groups received after the last date
-        FROM (SELECT * FROM business_activity WHERE received_on <= DATE '{max(as_of).isoformat()}') r
-        ASOF JOIN as_of_dates d ON r.received_on <= d.as_of
+        WITH per_record AS (
+            SELECT r.institution_id, r.local_id, d.as_of AS period_end,
+                   min(r.received_on) AS first_received, max(r.received_on) AS last_received
+            -- the constant bound lets DuckDB skip the row groups received after the last date
+            FROM (SELECT * FROM business_activity WHERE received_on <= DATE '{max(as_of).isoformat()}') r
+            ASOF JOIN as_of_dates d ON r.received_on <= d.as_of
+            GROUP BY ALL
+        )
+        SELECT k.business_key, p.institution_id, p.period_end,
+               min(p.first_received) AS first_received, max(p.last_received) AS last_received
+        FROM per_record p
         JOIN business_keys k USING (institution_id, local_id)
         {in_shard}
         GROUP BY ALL
