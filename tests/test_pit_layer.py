@@ -108,10 +108,13 @@ def test_kept_at_ingest_equals_derived_again_from_the_rows():
     kept = tiny.con.execute("SELECT loan_id, received_on, valid_to FROM raw_loans ORDER BY ALL").fetchall()
     identity = tiny.con.execute("SELECT * FROM business_identity ORDER BY ALL").fetchall()
     activity = tiny.con.execute("SELECT * FROM business_activity ORDER BY ALL").fetchall()
+    relationships = tiny.con.execute("SELECT * FROM business_relationships ORDER BY ALL").fetchall()
+    assert relationships == [("bank_a", f"L{r}", "loans", min(RECEIVED)) for r in range(6)]
     pit.rebuild(tiny.con)
     assert tiny.con.execute("SELECT loan_id, received_on, valid_to FROM raw_loans ORDER BY ALL").fetchall() == kept
     assert tiny.con.execute("SELECT * FROM business_identity ORDER BY ALL").fetchall() == identity
     assert tiny.con.execute("SELECT * FROM business_activity ORDER BY ALL").fetchall() == activity
+    assert tiny.con.execute("SELECT * FROM business_relationships ORDER BY ALL").fetchall() == relationships
     # each version ends where the next one of its record starts
     for loan_id, received_on, valid_to in kept:
         later = [r for lid, r, _ in kept if lid == loan_id and r > received_on]
@@ -140,6 +143,36 @@ def test_outcome_events_and_exits_are_not_activity():
     tiny.add("accounts", "bank_a", *_rows(FEEDS["accounts"], [(0, 0), (0, 1)]))
     assert tiny.con.execute("SELECT received_on FROM business_activity ORDER BY 1").fetchall() == [
         (RECEIVED[0],), (RECEIVED[1],)]
+
+
+def _relationships_from_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
+    """The credit relationships as of T read from every version in force (the definition the
+    kept table replaces)."""
+    return set(con.execute(
+        " UNION ".join(f"SELECT business_key, institution_id, local_id, '{name}' FROM pit_{name}_at(?, "
+                       f"{pit.ALL_HISTORY_MONTHS})" for name in ("loans", "accounts", "guarantees")),
+        [as_of] * 3).fetchall())
+
+
+def test_relationships_are_the_customers_of_loans_accounts_and_guarantees_received_by_then():
+    tiny = Tiny()
+    # a late delivery of an older version comes in after the later ones
+    tiny.add("loans", "bank_a", *_rows(FEEDS["loans"], [(0, 1), (1, 2)]))
+    tiny.add("loans", "bank_a", *_rows(FEEDS["loans"], [(0, 0)]))
+    tiny.add("accounts", "bank_b", *_rows(FEEDS["accounts"], [(2, 1)]))
+    tiny.add("guarantees", "cga_13", *_rows(FEEDS["guarantees"], [(3, 2)]))
+    # neither a master row, a statement nor an outcome event makes a relationship
+    tiny.add("business", "bank_c", *_rows(FEEDS["business"], [(4, 0)]))
+    tiny.add("financials", "bank_c", *_rows(FEEDS["financials"], [(4, 0)]))
+    tiny.add("events", "bank_c", *_rows(FEEDS["events"], [(4, 0)]))
+    assert tiny.con.execute("SELECT * FROM business_relationships ORDER BY ALL").fetchall() == [
+        ("bank_a", "L0", "loans", RECEIVED[0]), ("bank_a", "L1", "loans", RECEIVED[2]),
+        ("bank_b", "L2", "accounts", RECEIVED[1]), ("cga_13", "L3", "guarantees", RECEIVED[2])]
+    for as_of in (date(2024, 2, 9), *RECEIVED, date(2024, 3, 31), date(2025, 1, 1)):
+        kept = set(tiny.con.execute("SELECT * FROM pit_relationships_at(?)", [as_of]).fetchall())
+        assert kept == _relationships_from_rows(tiny.con, as_of), as_of
+    assert {r[2] for r in tiny.con.execute("SELECT * FROM pit_relationships_at(?)", [RECEIVED[1]]).fetchall()} == {
+        "L0", "L2"}
 
 
 def test_preference_takes_the_latest_received_then_the_lowest_institution():
@@ -203,6 +236,24 @@ def test_the_layer_is_filled_for_rows_loaded_before_it_existed(tmp_path):
         ("L0", RECEIVED[0], RECEIVED[2]), ("L0", RECEIVED[2], None), ("L1", RECEIVED[1], None)]
     assert con.execute("SELECT count(*) FROM business_identity").fetchone()[0] == 2
     assert con.execute("SELECT count(*) FROM business_activity").fetchone()[0] == 3
+
+
+def test_relationships_are_filled_for_rows_loaded_before_they_were_kept(tmp_path):
+    """Migration 11 derives business_relationships from the rows a warehouse already holds."""
+    from yocho.warehouse.db import migrate
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    migrate(con, until=10)  # as the release before migration 11 left it
+    assert not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'business_relationships'").fetchone()
+    feed = FEEDS["loans"]
+    rows = pl.DataFrame(_rows(feed, [(0, 2), (0, 1), (1, 2)]),
+                        schema={c.name: _POLARS[DUCKDB_TYPE[c.kind]] for c in feed.columns})
+    con.register("old_rows", rows.with_columns(institution_id=pl.lit("bank_a"), source_sha256=pl.lit("x"),
+                                               source_row=pl.lit(2, pl.Int32), valid_to=pl.lit(None, pl.Date)).to_arrow())
+    con.execute("INSERT INTO raw_loans SELECT * FROM old_rows")
+    assert migrate(con) == ["0011_business_relationships.sql"]
+    assert con.execute("SELECT * FROM business_relationships ORDER BY ALL").fetchall() == [
+        ("bank_a", "L0", "loans", RECEIVED[1]), ("bank_a", "L1", "loans", RECEIVED[2])]
 
 
 _POLARS = {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "INTEGER": pl.Int32, "DOUBLE": pl.Float64,

@@ -51,7 +51,7 @@ def test_scores_keep_their_rows_when_the_index_is_dropped(tmp_path):
     assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'risk_scores'").fetchone()[0] \
         + con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'risk_scores' "
                       "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 1
-    assert migrate(con) == ["0010_risk_scores_without_index.sql"]
+    assert migrate(con)[0] == "0010_risk_scores_without_index.sql"
     assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'risk_scores' "
                        "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0
     kept = con.execute("SELECT business_key, as_of::VARCHAR, probability, band, portfolio_rank, portfolio_share, "

@@ -97,6 +97,11 @@ class Feed:
     # Whether a row shows the institution still reports on the business (it is monitored and
     # active). Outcome events (the labels) and exits say something happened to it instead.
     activity: bool = True
+    # Whether a row is a credit relationship with the institution that sent it: a bank's loan
+    # or deposit account, an association's guarantee. Those institutions see the business's
+    # case and have exposure in it (signals/sql/institutions.sql); a master row, a statement or
+    # an observation is something an institution can send about anyone and never makes one.
+    relationship: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -258,6 +263,7 @@ _feed(Feed(
     sources=(Source.GUARANTEE_ASSOCIATION,),
     record_key=("guarantee_id", "month"),
     time_column="month",
+    relationship=True,
     columns=(
         Column("guarantee_id", "保証番号", Kind.TEXT, "The association's guarantee number."),
         LOCAL_ID, CORPORATE_NUMBER, LENDER, MONTH,
@@ -311,6 +317,7 @@ _feed(Feed(
     sources=(Source.BANK,),
     record_key=("loan_id", "month"),
     time_column="month",
+    relationship=True,
     columns=(
         Column("loan_id", "融資番号", Kind.TEXT, "The bank's loan or facility number."),
         LOCAL_ID, CORPORATE_NUMBER, MONTH,
@@ -333,6 +340,7 @@ _feed(Feed(
     sources=(Source.BANK,),
     record_key=("local_id", "month"),
     time_column="month",
+    relationship=True,
     columns=(
         LOCAL_ID, CORPORATE_NUMBER, MONTH,
         _jpy("inflow_jpy", "入金額", "Total credits (mostly sales receipts)."),

@@ -12,19 +12,16 @@
 --                 force as of $as_of); the association: the balance it guarantees, each
 --                 guarantee likewise; NULL when the institution has no such loan or guarantee month
 --   guarantor     the association has a guarantee of the business on file by $as_of
--- Feeds are read through the point-in-time layer (yocho/warehouse/pit.py): pit_<feed>_at gives
--- each record's version in force at $as_of, keyed by the layer's business_identity;
--- $history_months is its whole history (ALL_HISTORY_MONTHS).
+-- Read through the point-in-time layer (yocho/warehouse/pit.py), keyed by its business_identity:
+-- the relationships from pit_relationships_at, the balances from pit_<feed>_at (each record's
+-- version in force at $as_of).
 -- Inputs: sig_flagged(business_key), registered by the caller (signals/flags.py).
 WITH relationship_rows AS (
-    SELECT business_key, institution_id, local_id FROM pit_loans_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'bank_')
-    UNION ALL
-    SELECT business_key, institution_id, local_id FROM pit_accounts_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'bank_')
-    UNION ALL
-    SELECT business_key, institution_id, local_id FROM pit_guarantees_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'cga_')
+    -- every loan, account and guarantee customer received by $as_of (pit_relationships_at: one
+    -- row per customer and feed, not every row ever received)
+    SELECT business_key, institution_id, local_id FROM pit_relationships_at($as_of)
+    WHERE (feed IN ('loans', 'accounts') AND starts_with(institution_id, 'bank_'))
+       OR (feed = 'guarantees' AND starts_with(institution_id, 'cga_'))
 ),
 known AS (
     SELECT r.business_key, r.institution_id, list(DISTINCT r.local_id ORDER BY r.local_id) AS local_ids
@@ -48,8 +45,9 @@ guarantees AS (
 ),
 guarantors AS (
     SELECT DISTINCT g.business_key, g.institution_id
-    FROM pit_guarantees_at($as_of, $history_months) g
+    FROM pit_relationships_at($as_of) g
     SEMI JOIN sig_flagged f ON f.business_key = g.business_key
+    WHERE g.feed = 'guarantees'
 ),
 exposure AS (
     SELECT business_key, institution_id, sum(balance_jpy) AS exposure_jpy

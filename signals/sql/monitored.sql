@@ -3,19 +3,15 @@
 -- features/pit.py's universe) with a relationship to the institution the platform can trust,
 -- in force as of $as_of: a bank's loan or deposit account, an association's guarantee (the same
 -- rule as institutions.sql). The base of each institution's monthly review budget.
--- Feeds are read through the point-in-time layer (yocho/warehouse/pit.py): pit_<feed>_at gives
--- each record's version in force at $as_of, keyed by the layer's business_identity;
--- $history_months is its whole history (ALL_HISTORY_MONTHS).
+-- Relationships are read from the point-in-time layer (yocho/warehouse/pit.py):
+-- pit_relationships_at gives every loan, account and guarantee customer received by $as_of,
+-- keyed by the layer's business_identity, one row per customer and feed rather than every row
+-- ever received (a record received by $as_of always has a version in force then).
 -- Inputs: none besides the warehouse (risk_scores and the layer's macros).
 WITH relationships AS (
-    SELECT business_key, institution_id FROM pit_loans_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'bank_')
-    UNION
-    SELECT business_key, institution_id FROM pit_accounts_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'bank_')
-    UNION
-    SELECT business_key, institution_id FROM pit_guarantees_at($as_of, $history_months)
-    WHERE starts_with(institution_id, 'cga_')
+    SELECT business_key, institution_id FROM pit_relationships_at($as_of)
+    WHERE (feed IN ('loans', 'accounts') AND starts_with(institution_id, 'bank_'))
+       OR (feed = 'guarantees' AND starts_with(institution_id, 'cga_'))
 )
 SELECT r.institution_id, count(DISTINCT r.business_key)::BIGINT AS monitored
 FROM relationships r

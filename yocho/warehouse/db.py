@@ -15,7 +15,7 @@ from yocho.warehouse import pit
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Migrations that add derived state the rows already loaded must fill: run after the SQL, in
 # its transaction. The point-in-time layer is derived from the feed tables (pit.rebuild).
-_FILL_AFTER = {9: pit.rebuild}
+_FILL_AFTER = {9: pit.rebuild, 11: pit.rebuild_relationships}
 
 
 def migrations() -> list[tuple[int, str, str]]:

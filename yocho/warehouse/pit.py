@@ -20,6 +20,11 @@ What is kept, in the same transaction as the rows it describes (`append`):
 - `business_activity(institution_id, local_id, received_on)`: the days each institution sent
   rows about the business (activity feeds only: `Feed.activity`), which is all the monitored
   universe needs (features/pit.py), instead of every row of every feed.
+- `business_relationships(institution_id, local_id, feed, first_received)`: for the feeds
+  that are a credit relationship (`Feed.relationship`: loans, accounts, guarantees), the
+  first day the institution sent a row of that feed about that customer. A record received by
+  T always has a version in force at T, so "has a loan with the bank as of T" is
+  `first_received <= T`: one row per customer and feed instead of every row ever received.
 
 How the rest of the product reads it (`install`, on every connection that reads the feeds):
 
@@ -31,6 +36,8 @@ How the rest of the product reads it (`install`, on every connection that reads 
   end) falls within `lookback_months` before the date are read; the business master has none.
 - `pit_<feed>_at(as_of, lookback_months)`: the same for one date and every business
   (`business_identity`), for the nightly steps that work on a single date.
+- `pit_relationships_at(as_of)`: business_key, institution_id, local_id, feed of every credit
+  relationship received by `as_of`, keyed by business_identity.
 - `pit_preference(received_on, institution_id)`: the one order in which rows from different
   records that say the same thing compete (two institutions' statements for one period,
   classifications of one business): the latest received first, then the lowest institution
@@ -153,6 +160,34 @@ def _refresh_activity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     )
 
 
+def _relationship_rows(feed: Feed, rows: str) -> str:
+    return (f"SELECT institution_id, local_id, {literal(feed.name)} AS feed, min(received_on) AS first_received "
+            f"FROM {rows} GROUP BY institution_id, local_id")
+
+
+def _refresh_relationships(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str) -> None:
+    """Fold the customers of `rows` into business_relationships: new ones, and known ones whose
+    first row of the feed turns out earlier (a late delivery of old months)."""
+    con.execute(
+        f"""
+        INSERT INTO business_relationships
+        SELECT n.* FROM ({_relationship_rows(feed, rows)}) n
+        LEFT JOIN business_relationships b USING (institution_id, local_id, feed)
+        WHERE b.local_id IS NULL OR n.first_received < b.first_received
+        ON CONFLICT (institution_id, local_id, feed) DO UPDATE SET
+            first_received = least(business_relationships.first_received, excluded.first_received)
+        """
+    )
+
+
+def rebuild_relationships(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive business_relationships again from the relationship feeds' tables."""
+    con.execute("DELETE FROM business_relationships")
+    for feed in FEEDS.values():
+        if feed.relationship:
+            con.execute(f"INSERT INTO business_relationships {_relationship_rows(feed, feed.table)}")
+
+
 def append(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str) -> None:
     """Insert `rows` (a relation with the feed's columns plus institution_id, source_sha256 and
     source_row, none of them already loaded) into the feed's table and bring the layer up to
@@ -164,6 +199,8 @@ def append(con: duckdb.DuckDBPyConnection, feed: Feed, rows: str) -> None:
     _refresh_identity(con, rows)
     if feed.activity:
         _refresh_activity(con, rows)
+    if feed.relationship:
+        _refresh_relationships(con, feed, rows)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -178,6 +215,12 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     activity = " UNION ".join(
         f"SELECT institution_id, local_id, received_on FROM {feed.table}" for feed in _activity_feeds())
     con.execute(f"INSERT INTO business_activity {activity}")
+    if _has_table(con, "business_relationships"):  # not yet while migration 9 fills the rest
+        rebuild_relationships(con)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name]).fetchone() is not None
 
 
 def _in_force(alias: str, as_of: str) -> str:
@@ -212,7 +255,7 @@ def install(con: duckdb.DuckDBPyConnection, dates: tuple[date, date] | None = No
     (features/pit.py passes those of `as_of_dates`); None leaves it unbounded.
     Nothing is created on a warehouse the layer's migration has not reached yet (opened read-only
     before any command opened it for writing): nothing could read it there."""
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'business_identity' AND NOT temporary").fetchone():
+    if not _has_table(con, "business_identity"):
         return
     con.execute("CREATE TEMP TABLE IF NOT EXISTS as_of_dates (as_of DATE)")
     con.execute("CREATE TEMP TABLE IF NOT EXISTS business_keys (institution_id VARCHAR, local_id VARCHAR, business_key VARCHAR)")
@@ -236,5 +279,15 @@ def install(con: duckdb.DuckDBPyConnection, dates: tuple[date, date] | None = No
             FROM {feed.table} r
             JOIN business_identity k ON k.institution_id = r.institution_id AND k.local_id = r.local_id
             WHERE {_in_force("r", "as_of::DATE")} AND {_within(feed, "r", "as_of::DATE")}
+            """
+        )
+    if _has_table(con, "business_relationships"):
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP MACRO pit_relationships_at(as_of) AS TABLE
+            SELECT k.business_key, r.institution_id, r.local_id, r.feed
+            FROM business_relationships r
+            JOIN business_identity k ON k.institution_id = r.institution_id AND k.local_id = r.local_id
+            WHERE r.first_received <= as_of::DATE
             """
         )
