@@ -37,6 +37,12 @@ def test_bench_measures_everything_and_the_peer_agrees(tmp_path):
     ):
         assert _positive(figure)
     assert saved["indicators"]["full_history"]["dates"] == 30
+    # the night's figures are also kept on their own before the pandas peer runs
+    night = json.loads((tmp_path / "bench" / "night.json").read_text(encoding="utf-8"))
+    assert all(_positive(night["seconds"][step]) for step in ("ingest_night", "scan_incremental", "score", "flags"))
+    assert night["seconds"]["flags"] == saved["flags"]["seconds"]
+    assert night["seconds"]["score"] == saved["scoring"]["seconds"]
+    assert night["flagged"] == saved["flags"]["flagged"]
     assert saved["duckdb"]["memory_limit"]  # the limit in force, as DuckDB reports it
     assert saved["machine"]["cpu_count"] >= 1 and saved["machine"]["versions"]["duckdb"]
     assert saved["nightly"]["total_seconds"] >= saved["nightly"]["indicators_seconds"]
