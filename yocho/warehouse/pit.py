@@ -145,17 +145,22 @@ def _refresh_identity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
 
 
 def _refresh_activity(con: duckdb.DuckDBPyConnection, rows: str) -> None:
-    # the days already recorded can only be the delivery's own days: compared within them
+    # the days already recorded can only be the delivery's own days: compared within them.
+    # An anti-join, not EXCEPT: EXCEPT hashes the recorded side (every day of the delivery's
+    # range, tens of millions of rows for a year's file at national scale), the anti-join
+    # hashes the delivery's few days and only streams the recorded ones past them (3x faster
+    # at 1.5M businesses, the same rows).
     low, high = con.execute(f"SELECT min(received_on)::VARCHAR, max(received_on)::VARCHAR FROM {rows}").fetchone()
     if low is None:
         return
     con.execute(
         f"""
         INSERT INTO business_activity
-        SELECT DISTINCT institution_id, local_id, received_on FROM {rows}
-        EXCEPT
-        SELECT a.institution_id, a.local_id, a.received_on FROM business_activity a
-        WHERE a.received_on BETWEEN {literal(low)}::DATE AND {literal(high)}::DATE
+        SELECT DISTINCT n.institution_id, n.local_id, n.received_on FROM {rows} n
+        ANTI JOIN (
+            SELECT institution_id, local_id, received_on FROM business_activity
+            WHERE received_on BETWEEN {literal(low)}::DATE AND {literal(high)}::DATE
+        ) a ON a.institution_id = n.institution_id AND a.local_id = n.local_id AND a.received_on = n.received_on
         """
     )
 
